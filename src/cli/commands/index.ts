@@ -1,0 +1,5 @@
+// Every bert-run subcommand, in the order `bert-run --help` lists them.
+import type { Command } from '../command.js';
+import { deviceCommand } from './device.js';
+
+export const commands: readonly Command[] = [deviceCommand];

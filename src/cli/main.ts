@@ -1,0 +1,21 @@
+// Shared process wrapper for the CLIs: runs a main function, prints UserErrors as one line
+// (no stack trace) and sets the exit code. Unexpected errors keep their stack: they are bugs.
+import { isUserError } from '../errors.js';
+
+export async function runMain(program: string, main: () => Promise<number>): Promise<void> {
+  let code: number;
+  try {
+    code = await main();
+  } catch (e) {
+    if (isUserError(e)) {
+      process.stderr.write(`${program}: ${e.message}\n`);
+      code = e.exitCode;
+    } else {
+      process.stderr.write(`${program}: internal error (a bug; please report it)\n`);
+      process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
+      code = 70;
+    }
+  }
+  // Dawn can keep handles alive; the work is done, so exit explicitly once output is flushed.
+  process.stdout.write('', () => process.exit(code));
+}
