@@ -1,0 +1,33 @@
+// What a kernel's launch definition produces: the pipeline to use, its uniform words, the
+// workgroup grid and the work it does. Launch definitions are pure functions of shapes and
+// device limits (STYLE.md 11); bindings are named in each kernel's `bindings` list, in
+// WGSL binding order starting at 1.
+import type { DeviceLimits, PipelineSpec } from '../../plan/types.js';
+
+export interface KernelLaunch {
+  pipeline: PipelineSpec;
+  uniforms: number[];
+  workgroups: [number, number, number];
+  flops: number;
+  bytes: number;
+}
+
+/**
+ * Picks the variant: a forced one (recipe runtime.variants, or env BERT_VARIANT_<KERNEL>) wins
+ * if it is valid for this shape and device; otherwise the heuristic's choice.
+ */
+export function chooseVariant<V extends string>(
+  kernel: string,
+  usable: readonly V[],
+  heuristic: V,
+  forced?: Record<string, string>,
+): V {
+  const wanted = forced?.[kernel] ?? process.env[`BERT_VARIANT_${kernel.toUpperCase()}`];
+  if (wanted === undefined || wanted === 'auto') return heuristic;
+  if ((usable as readonly string[]).includes(wanted)) return wanted as V;
+  return heuristic;
+}
+
+export function hasSubgroups(limits: DeviceLimits): boolean {
+  return limits.features.includes('subgroups');
+}

@@ -1,0 +1,117 @@
+// The KernelPlan data format: what the compiler produces and the runtime replays. Plain,
+// JSON-able data only (no functions, no GPU objects), so a plan can be printed, diffed,
+// snapshotted and executed by a runtime that knows nothing about BERT.
+
+export type DType = 'f32' | 'f16';
+
+/** Optional WGSL features a kernel may use; the header enables them. */
+export type ShaderFeature = 'shader-f16' | 'subgroups';
+
+/** Everything that selects one compiled pipeline. Sizes are never here: they are uniforms. */
+export interface PipelineSpec {
+  /** Kernel family = file stem under kernels/, e.g. 'matmul'. */
+  kernel: string;
+  /** WGSL entry point. */
+  entry: string;
+  /** Element type of storage tensors (accumulation is always f32). */
+  dtype: DType;
+  /** WGSL `override` constants (tile sizes, workgroup size, transposes, epilogues). */
+  overrides: Record<string, number>;
+  features: ShaderFeature[];
+}
+
+/** A view of a buffer bound to one kernel binding. Offsets and sizes are in bytes. */
+export interface BufferSlice {
+  buffer: string;
+  offset: number;
+  size: number;
+}
+
+export interface Dispatch {
+  /** Dotted path ending in the op, e.g. 'encoder.3.attention.softmax.bwd'. */
+  label: string;
+  pipeline: PipelineSpec;
+  /**
+   * Storage bindings in order: WGSL @group(0) @binding(1..n). Binding 0 is always the
+   * uniform block built from `uniforms`.
+   */
+  bindings: BufferSlice[];
+  /** The uniform block as 32-bit words (u32/i32 as integers, f32 through f32Bits()). */
+  uniforms: number[];
+  workgroups: [number, number, number];
+  flops: number;
+  bytes: number;
+}
+
+export type BufferRole = 'param' | 'grad' | 'optimizer' | 'activation' | 'scratch' | 'io' | 'state';
+
+export interface BufferDecl {
+  id: string;
+  bytes: number;
+  role: BufferRole;
+}
+
+/** Device limits the compiler plans against (a subset of GPUSupportedLimits plus features). */
+export interface DeviceLimits {
+  maxComputeWorkgroupsPerDimension: number;
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+  minStorageBufferOffsetAlignment: number;
+  maxComputeInvocationsPerWorkgroup: number;
+  maxComputeWorkgroupSizeX: number;
+  maxComputeWorkgroupStorageSize: number;
+  maxStorageBuffersPerShaderStage: number;
+  features: string[];
+  /** Smallest subgroup size the adapter may use, when subgroups are supported. */
+  subgroupMinSize?: number;
+  subgroupMaxSize?: number;
+  /** Adapter vendor/architecture/description, for heuristics (e.g. CPU rasterizers). */
+  adapter?: { vendor: string; architecture: string; description: string; isCpu: boolean };
+}
+
+/** WebGPU's guaranteed minimum limits: what a plan may assume with no device at hand. */
+export const DEFAULT_LIMITS: DeviceLimits = {
+  maxComputeWorkgroupsPerDimension: 65535,
+  maxStorageBufferBindingSize: 134217728,
+  maxBufferSize: 268435456,
+  minStorageBufferOffsetAlignment: 256,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupStorageSize: 16384,
+  maxStorageBuffersPerShaderStage: 8,
+  features: [],
+};
+
+const f32Scratch = new Float32Array(1);
+const u32View = new Uint32Array(f32Scratch.buffer);
+
+/** The bit pattern of x as an f32, for packing floats into the u32 uniform words. */
+export function f32Bits(x: number): number {
+  f32Scratch[0] = x;
+  return u32View[0]!;
+}
+
+/** Stable identity of a pipeline: kernel, entry, dtype, features and sorted overrides. */
+export function pipelineKey(p: PipelineSpec): string {
+  const overrides = Object.keys(p.overrides)
+    .sort()
+    .map((k) => `${k}=${p.overrides[k]}`)
+    .join(',');
+  return `${p.kernel}:${p.entry}:${p.dtype}:${[...p.features].sort().join('+')}:${overrides}`;
+}
+
+/**
+ * Spreads `count` workgroups over x and y so no dimension exceeds the device limit.
+ * Kernels recover the linear index as `wid.x + wid.y * num_workgroups.x` and guard the tail.
+ */
+export function grid1d(count: number, limits: Pick<DeviceLimits, 'maxComputeWorkgroupsPerDimension'>): [number, number, number] {
+  const max = limits.maxComputeWorkgroupsPerDimension;
+  if (count <= max) return [Math.max(1, count), 1, 1];
+  const y = Math.ceil(count / max);
+  if (y > max) throw new Error(`dispatch of ${count} workgroups exceeds ${max}² `);
+  return [Math.ceil(count / y), y, 1];
+}
+
+export function ceilDiv(a: number, b: number): number {
+  return Math.ceil(a / b);
+}
