@@ -5,6 +5,8 @@ export interface BenchRow {
   suite: string;
   /** What was measured, e.g. 'matmul', 'layernorm_forward', 'wordpiece'. */
   name: string;
+  /** The kernel family, for kernel rows. */
+  kernel?: string;
   /** Kernel variant or implementation, e.g. 'naive', 'blocked', 'hf-tokenizers'. */
   variant: string;
   /** Human-readable shape, e.g. '1024x1024x1024' or 'sotu (10.2 MB)'. */

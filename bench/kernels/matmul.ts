@@ -1,0 +1,35 @@
+// matmul benchmark cases: every variant at 1024³ and at BERT-base's training shapes.
+import { matmulLaunch, usableMatmulVariants, type MatmulShape } from '../../src/compiler/kernels/matmul.js';
+import type { KernelCase, KernelCaseFactory } from '../kernel-case.js';
+
+export function matmulCases(shapes: { label: string; shape: MatmulShape }[], limits: Parameters<KernelCaseFactory>[1]): KernelCase[] {
+  const cases: KernelCase[] = [];
+  for (const { label, shape } of shapes) {
+    const batch = shape.batch ?? 1;
+    for (const variant of usableMatmulVariants(shape, limits)) {
+      cases.push({
+        name: 'matmul',
+        variant,
+        shape: label,
+        launch: matmulLaunch(shape, limits, variant),
+        bindingBytes: [batch * shape.M * shape.K * 4, batch * shape.K * shape.N * 4, shape.N * 4, batch * shape.M * shape.N * 4],
+        baseline: variant === 'naive',
+      });
+    }
+  }
+  return cases;
+}
+
+export const matmulBenchCases: KernelCaseFactory = (s, limits, quick) => {
+  if (quick) return matmulCases([{ label: '128x128x128', shape: { M: 128, N: 128, K: 128 } }], limits);
+  return matmulCases(
+    [
+      { label: '1024x1024x1024', shape: { M: 1024, N: 1024, K: 1024 } },
+      // M×N×K = tokens × out × in, as the forward projections of BERT-base run them.
+      { label: `${s.tokens}x${s.hidden}x${s.hidden}`, shape: { M: s.tokens, N: s.hidden, K: s.hidden, transB: true } },
+      { label: `${s.tokens}x${s.inner}x${s.hidden}`, shape: { M: s.tokens, N: s.inner, K: s.hidden, transB: true } },
+      { label: `${s.tokens}x${s.hidden}x${s.inner}`, shape: { M: s.tokens, N: s.hidden, K: s.inner, transB: true } },
+    ],
+    limits,
+  );
+};

@@ -1,0 +1,25 @@
+// Timing with tinybench: runs an async function repeatedly and returns min/median/max in ms.
+import { Bench } from 'tinybench';
+
+export interface Timing {
+  median_ms: number;
+  min_ms: number;
+  max_ms: number;
+  samples: number;
+}
+
+export async function time(name: string, fn: () => Promise<void>, options: { quick: boolean; minIterations?: number }): Promise<Timing> {
+  const bench = new Bench({
+    time: options.quick ? 50 : 1000,
+    iterations: options.minIterations ?? (options.quick ? 2 : 5),
+    warmupIterations: 1,
+    warmupTime: 0,
+    throws: true,
+  });
+  bench.add(name, fn);
+  await bench.run();
+  const result = bench.tasks[0]!.result as unknown as { latency?: { p50: number; min: number; max: number; samplesCount?: number }; error?: Error };
+  if (result.error) throw result.error;
+  if (!result.latency) throw new Error(`benchmark ${name} produced no timing`);
+  return { median_ms: result.latency.p50, min_ms: result.latency.min, max_ms: result.latency.max, samples: result.latency.samplesCount ?? 0 };
+}

@@ -1,0 +1,64 @@
+// Recipe errors as data first: each issue has a code, the dotted path it blames, and where that
+// value was written (file:line:col, or the --set flag that wrote it). RecipeError carries all
+// issues of one load and prints them one line each; the CLI exits 2 without a stack trace.
+import { UserError } from '../errors.js';
+
+export type RecipeIssueCode =
+  | 'yaml_syntax'
+  | 'yaml_tag'
+  | 'unknown_key'
+  | 'wrong_type'
+  | 'out_of_range'
+  | 'bad_value'
+  | 'missing_key'
+  | 'one_of'
+  | 'bad_version'
+  | 'missing_file'
+  | 'extends_cycle'
+  | 'bad_set'
+  // cross-field checks (checks.ts)
+  | 'heads_divide_hidden'
+  | 'micro_batch_divides_batch'
+  | 'seq_len_exceeds_max_position'
+  | 'replace_sum'
+  | 'max_predictions_exceeds_seq_len'
+  | 'phases_not_increasing'
+  | 'phase_beyond_steps'
+  | 'warmup_exceeds_steps'
+  | 'graph_order'
+  | 'nsp_needs_pooler'
+  | 'vocab_too_small';
+
+/** Where a value was written. `set` is the `--set a.b=c` text when a flag wrote it. */
+export interface SourceLoc {
+  file: string;
+  line?: number;
+  col?: number;
+  set?: string;
+}
+
+export interface RecipeIssue {
+  code: RecipeIssueCode;
+  /** Dotted path such as `model.graph[1].layers[0].attention.heads`; '' for the whole file. */
+  path: string;
+  message: string;
+  /** File as displayed (relative to the working directory when inside it), or '--set'. */
+  file: string;
+  line?: number;
+  col?: number;
+}
+
+export function formatIssue(issue: RecipeIssue, set?: string): string {
+  const where = set !== undefined ? `--set ${set}` : issue.line !== undefined ? `${issue.file}:${issue.line}:${issue.col ?? 1}` : issue.file;
+  return `${where}: ${issue.path ? `${issue.path}: ` : ''}${issue.message}`;
+}
+
+export class RecipeError extends UserError {
+  constructor(
+    readonly issues: readonly RecipeIssue[],
+    lines: readonly string[],
+  ) {
+    super(lines.join('\n'), 'bad_recipe', 2);
+    this.name = 'RecipeError';
+  }
+}
