@@ -31,6 +31,7 @@ export type RecipeIssueCode =
 
 /** Where a value was written. `set` is the `--set a.b=c` text when a flag wrote it. */
 export interface SourceLoc {
+  /** Absolute path of the file, or '--set'. */
   file: string;
   line?: number;
   col?: number;
@@ -46,19 +47,18 @@ export interface RecipeIssue {
   file: string;
   line?: number;
   col?: number;
+  /** The flag that wrote the value, as typed (`--set a.b=c`, `--steps 10`); file is then '--set'. */
+  set?: string;
 }
 
-export function formatIssue(issue: RecipeIssue, set?: string): string {
-  const where = set !== undefined ? `--set ${set}` : issue.line !== undefined ? `${issue.file}:${issue.line}:${issue.col ?? 1}` : issue.file;
+export function formatIssue(issue: RecipeIssue): string {
+  const where = issue.set !== undefined ? issue.set : issue.line !== undefined ? `${issue.file}:${issue.line}:${issue.col ?? 1}` : issue.file;
   return `${where}: ${issue.path ? `${issue.path}: ` : ''}${issue.message}`;
 }
 
 export class RecipeError extends UserError {
-  constructor(
-    readonly issues: readonly RecipeIssue[],
-    lines: readonly string[],
-  ) {
-    super(lines.join('\n'), 'bad_recipe', 2);
+  constructor(readonly issues: readonly RecipeIssue[]) {
+    super(issues.map(formatIssue).join('\n'), 'bad_recipe', 2);
     this.name = 'RecipeError';
   }
 }

