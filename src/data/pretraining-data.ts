@@ -1,0 +1,274 @@
+// openPretrainingData: corpus → tokenizer → token store → instance sets → batch sources, each stage
+// cached under `cacheDir` by a key of everything it depends on (corpus bytes, tokenizer, settings).
+// A second run with the same settings reads the caches; a cache that fails verification is deleted
+// and rebuilt. Takes plain options (the runner maps the recipe onto them).
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import { BatchSource } from './batches.js';
+import { readCorpus, type CorpusSpec } from './corpus.js';
+import { InstanceSet, buildInstanceSet, type InstanceSetMeta, type InstanceSetParams } from './instance-set.js';
+import type { MaskingOptions, Vocabulary } from './instances.js';
+import { Rng, permutation } from './rng.js';
+import { TokenStore, TokenStoreWriter, type TokenStoreMeta } from './token-store.js';
+import { BertTokenizer, type TokenizerOptions } from './tokenizer.js';
+import { WordCounter } from './train-wordpiece.js';
+
+export type TokenizerSource =
+  | BertTokenizer
+  | { vocab: string }
+  | { tokenizerJson: string }
+  | { train: { vocabSize: number; minFrequency?: number } };
+
+export interface PretrainingDataOptions {
+  corpus: CorpusSpec;
+  /** Directory that relative corpus/tokenizer paths are relative to (the recipe's). Default '.'. */
+  baseDir?: string;
+  maxDocuments?: number;
+  tokenizer: TokenizerSource;
+  /** Tokenizer settings for vocab.txt and training (tokenizer.json carries its own). */
+  lowercase?: boolean;
+  maxCharsPerWord?: number;
+  /** The first phase's sequence length; its instances are built before this resolves. */
+  seqLen: number;
+  /** Static masking's max predictions for `seqLen` (dynamic masking takes it per batch). Default 20. */
+  maxPredictions?: number;
+  /** Further phases to build now (otherwise built on first use). */
+  phases?: { seqLen: number; maxPredictions: number }[];
+  /** Default 0.1. */
+  shortSeqProb?: number;
+  /** Passes over the documents, each with new pairs and (static) masks. Default 1. */
+  dupeFactor?: number;
+  /** Fraction of documents held out for evaluation. Default 0. */
+  holdout?: number;
+  seed?: number;
+  mlm?: {
+    maskProb?: number;
+    replace?: { mask: number; random: number; keep: number };
+    wholeWord?: boolean;
+    masking?: 'static' | 'dynamic';
+  };
+  /** Segment pairs with NSP labels (default true); false packs contiguous text for MLM only. */
+  nsp?: boolean;
+  cacheDir: string;
+  /** Batches prepared ahead by each source. Default 2. */
+  prefetch?: number;
+  /** Cache files up to this size are read into memory; larger ones are read per record. 256 MiB. */
+  memoryLimitBytes?: number;
+  log?: (message: string) => void;
+}
+
+export type CacheOutcome = 'hit' | 'built' | 'rebuilt';
+
+export interface PretrainingStats {
+  corpus: string;
+  documents: number;
+  sentences: number;
+  tokens: number;
+  unkTokens: number;
+  trainDocuments: number;
+  holdoutDocuments: number;
+  vocabSize: number;
+  cache: { tokenizer: CacheOutcome | 'given'; tokens: CacheOutcome; instances: Record<string, CacheOutcome> };
+  instanceSets: Record<string, InstanceSetMeta>;
+  timingsMs: Record<string, number>;
+}
+
+export interface PretrainingData {
+  tokenizer: BertTokenizer;
+  train: BatchSource;
+  /** null when `holdout` is 0. */
+  holdout: BatchSource | null;
+  stats: PretrainingStats;
+  close(): void;
+}
+
+const sha = (x: unknown): string => createHash('sha256').update(JSON.stringify(x)).digest('hex');
+
+function checkOptions(o: PretrainingDataOptions): void {
+  const bad = (m: string): never => {
+    throw new UserError(`data: ${m}`, 'bad_data_options', 2);
+  };
+  if (!Number.isInteger(o.seqLen) || o.seqLen < 8) bad(`seq_len must be an integer ≥ 8 (got ${o.seqLen})`);
+  const h = o.holdout ?? 0;
+  if (!(h >= 0 && h < 1)) bad(`holdout must be in [0, 1) (got ${h})`);
+  const r = o.mlm?.replace;
+  if (r && Math.abs(r.mask + r.random + r.keep - 1) > 1e-6) bad(`mlm.replace must sum to 1 (got ${r.mask + r.random + r.keep})`);
+  if ((o.dupeFactor ?? 1) < 1) bad('dupe_factor must be ≥ 1');
+}
+
+export async function openPretrainingData(o: PretrainingDataOptions): Promise<PretrainingData> {
+  checkOptions(o);
+  const log = o.log ?? (() => {});
+  const baseDir = o.baseDir ?? '.';
+  const memoryLimit = o.memoryLimitBytes ?? 256 << 20;
+  const seed = o.seed ?? 12345;
+  const timings: Record<string, number> = {};
+  const t0 = performance.now();
+  mkdirSync(o.cacheDir, { recursive: true });
+  const corpus = readCorpus(o.corpus, baseDir, { maxDocuments: o.maxDocuments });
+  const corpusHash = await corpus.contentHash();
+  timings.hash = performance.now() - t0;
+
+  // 1. Tokenizer: given, loaded, or trained (and cached as tokenizer.json).
+  const tokOpts: TokenizerOptions = { lowercase: o.lowercase, maxCharsPerWord: o.maxCharsPerWord };
+  let tokenizer: BertTokenizer;
+  let tokenizerOutcome: CacheOutcome | 'given' = 'given';
+  const src = o.tokenizer;
+  if (src instanceof BertTokenizer) tokenizer = src;
+  else if ('vocab' in src) tokenizer = BertTokenizer.fromVocabFile(join(baseDir, src.vocab), tokOpts);
+  else if ('tokenizerJson' in src) tokenizer = BertTokenizer.fromTokenizerJson(join(baseDir, src.tokenizerJson), tokOpts);
+  else {
+    const t = performance.now();
+    const train = { vocabSize: src.train.vocabSize, minFrequency: src.train.minFrequency ?? 2, lowercase: o.lowercase ?? true, maxCharsPerWord: o.maxCharsPerWord ?? 100 };
+    const path = join(o.cacheDir, `tokenizer-${sha({ corpusHash, train }).slice(0, 16)}.json`);
+    let cached: BertTokenizer | undefined;
+    try {
+      cached = BertTokenizer.fromTokenizerJson(path);
+      tokenizerOutcome = 'hit';
+    } catch {
+      cached = undefined;
+    }
+    if (!cached) {
+      log(`data: training a WordPiece vocabulary of ${train.vocabSize} on ${corpus.name}`);
+      const counter = new WordCounter(train);
+      for await (const doc of corpus) counter.addDocument(doc);
+      cached = counter.train();
+      const tmp = `${path}.tmp-${process.pid}`;
+      cached.saveTokenizerJson(tmp);
+      renameSync(tmp, path);
+      tokenizerOutcome = 'built';
+    }
+    tokenizer = cached;
+    timings.tokenizer = performance.now() - t;
+  }
+  const vocab: Vocabulary = { size: tokenizer.size, ...tokenizer.specials, isContinuation: tokenizer.isContinuation };
+
+  // 2. Token store.
+  const t1 = performance.now();
+  const storeKey = sha({ v: 1, corpusHash, tokenizer: tokenizer.fingerprint() });
+  const storePath = join(o.cacheDir, `tokens-${storeKey.slice(0, 16)}.bin`);
+  let store = TokenStore.open(storePath, storeKey, memoryLimit);
+  let tokensOutcome: CacheOutcome = 'hit';
+  if (typeof store === 'string') {
+    tokensOutcome = store === 'missing' ? 'built' : 'rebuilt';
+    if (store !== 'missing') log(`data: token cache ${storePath} unusable (${store}); rebuilding`);
+    rmSync(storePath, { force: true });
+    const w = new TokenStoreWriter(storePath, storeKey, tokenizer.size, tokenizer.specials.unk);
+    try {
+      for await (const doc of corpus) w.addDocument(doc.map((s) => tokenizer.encode(s)));
+      w.finish();
+    } catch (e) {
+      w.abort();
+      throw e;
+    }
+    store = TokenStore.open(storePath, storeKey, memoryLimit);
+    if (typeof store === 'string') throw new Error(`token cache ${storePath} failed verification right after writing (${store})`);
+  }
+  timings.tokens = performance.now() - t1;
+  const tokenStore = store;
+  const meta: TokenStoreMeta = store.meta;
+  if (meta.numDocs === 0) throw new UserError(`${corpus.name}: corpus is empty after tokenization`, 'bad_corpus');
+
+  // 3. Holdout split by document.
+  const holdoutFrac = o.holdout ?? 0;
+  const nHold = holdoutFrac > 0 ? Math.max(1, Math.round(meta.numDocs * holdoutFrac)) : 0;
+  if (meta.numDocs - nHold < 1) throw new UserError(`data: holdout ${holdoutFrac} leaves no training documents (${meta.numDocs} in the corpus)`, 'bad_data_options', 2);
+  const perm = permutation(meta.numDocs, new Rng(`${seed}|holdout`));
+  const holdoutDocs = perm.slice(0, nHold).sort();
+  const trainDocs = perm.slice(nHold).sort();
+
+  const masking: MaskingOptions = {
+    maskProb: o.mlm?.maskProb ?? 0.15,
+    replace: o.mlm?.replace ?? { mask: 0.8, random: 0.1, keep: 0.1 },
+    wholeWord: o.mlm?.wholeWord ?? false,
+  };
+  const dynamic = (o.mlm?.masking ?? 'static') === 'dynamic';
+  const nsp = o.nsp ?? true;
+  const instanceOutcomes: Record<string, CacheOutcome> = {};
+  const instanceMetas: Record<string, InstanceSetMeta> = {};
+  const sets = new Map<string, InstanceSet>();
+
+  const hooksFor = (split: 'train' | 'holdout') => {
+    const docIds = split === 'train' ? trainDocs : holdoutDocs;
+    const open = (seqLen: number, maxPredictions: number): InstanceSet => {
+      const params: InstanceSetParams = {
+        split,
+        seqLen,
+        // The holdout is always statically masked, once, so every evaluation sees the same data.
+        maxPredictions: split === 'holdout' ? maxPredictions || (o.maxPredictions ?? 20) : dynamic ? 0 : maxPredictions,
+        shortSeqProb: o.shortSeqProb ?? 0.1,
+        dupeFactor: split === 'holdout' ? 1 : (o.dupeFactor ?? 1),
+        nsp,
+        masking,
+        seed,
+      };
+      const name = `${split}/${seqLen}/${params.maxPredictions}`;
+      const have = sets.get(name);
+      if (have) return have;
+      const key = sha({ v: 1, storeKey, holdout: holdoutFrac, params });
+      const path = join(o.cacheDir, `instances-${key.slice(0, 16)}.bin`);
+      let set = InstanceSet.open(path, key, memoryLimit);
+      instanceOutcomes[name] = 'hit';
+      if (typeof set === 'string') {
+        instanceOutcomes[name] = set === 'missing' ? 'built' : 'rebuilt';
+        if (set !== 'missing') log(`data: instance cache ${path} unusable (${set}); rebuilding`);
+        rmSync(path, { force: true });
+        const t = performance.now();
+        buildInstanceSet(tokenStore, docIds, params, vocab, path, key);
+        timings[`instances ${name}`] = performance.now() - t;
+        set = InstanceSet.open(path, key, memoryLimit);
+        if (typeof set === 'string') throw new Error(`instance cache ${path} failed verification right after writing (${set})`);
+      }
+      sets.set(name, set);
+      instanceMetas[name] = set.meta;
+      return set;
+    };
+    return {
+      instanceSet: open,
+      prepare: async (seqLen: number, maxPredictions: number) => {
+        await new Promise((r) => setImmediate(r));
+        return open(seqLen, maxPredictions);
+      },
+    };
+  };
+
+  const prefetch = o.prefetch ?? 2;
+  const train = new BatchSource('train', hooksFor('train'), vocab, masking, dynamic, seed, prefetch);
+  const holdout = nHold > 0 ? new BatchSource('holdout', hooksFor('holdout'), vocab, masking, false, seed, prefetch) : null;
+  const maxP = o.maxPredictions ?? 20;
+  const t2 = performance.now();
+  for (const ph of [{ seqLen: o.seqLen, maxPredictions: maxP }, ...(o.phases ?? [])]) {
+    await train.prepare(ph.seqLen, ph.maxPredictions);
+    await holdout?.prepare(ph.seqLen, ph.maxPredictions);
+  }
+  timings.instances = performance.now() - t2;
+  timings.total = performance.now() - t0;
+
+  const stats: PretrainingStats = {
+    corpus: corpus.name,
+    documents: meta.numDocs,
+    sentences: meta.numSentences,
+    tokens: meta.numTokens,
+    unkTokens: meta.unkTokens,
+    trainDocuments: trainDocs.length,
+    holdoutDocuments: holdoutDocs.length,
+    vocabSize: tokenizer.size,
+    cache: { tokenizer: tokenizerOutcome, tokens: tokensOutcome, instances: instanceOutcomes },
+    instanceSets: instanceMetas,
+    timingsMs: timings,
+  };
+  return {
+    tokenizer,
+    train,
+    holdout,
+    stats,
+    close() {
+      train.close();
+      holdout?.close();
+      for (const s of sets.values()) s.close();
+      tokenStore.close();
+    },
+  };
+}
