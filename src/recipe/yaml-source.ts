@@ -40,7 +40,7 @@ export function setOwn(obj: Record<string, unknown>, key: string, value: unknown
 
 export function parseRecipeText(text: string, file: string, display: string): ParsedFile {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, merge: false, schema: 'core', prettyErrors: true, maxAliasCount: 100 });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, merge: false, schema: 'core', prettyErrors: true });
   const issues: RecipeIssue[] = [];
   const locs: Locations = { values: new Map(), keys: new Map() };
   const at = (offset: number): SourceLoc => {

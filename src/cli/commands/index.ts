@@ -1,5 +1,7 @@
 // Every bert-run subcommand, in the order `bert-run --help` lists them.
 import type { Command } from '../command.js';
 import { deviceCommand } from './device.js';
+import { tokenizeCommand } from './tokenize.js';
+import { checkCommand } from './check.js';
 
-export const commands: readonly Command[] = [deviceCommand];
+export const commands: readonly Command[] = [checkCommand, deviceCommand];

@@ -1,0 +1,85 @@
+// `bert-run check <recipe>`: validate a recipe (every error at once, exit 2) and print its layer
+// table, parameter counts per group, training FLOPs per token and a memory estimate; --json for
+// the same as data, --print-recipe for the resolved recipe. Touches no GPU and reads no corpus.
+import type { Command } from '../command.js';
+import { intFlag, parseArgs } from '../args.js';
+import { UserError } from '../../errors.js';
+import { loadRecipe, modelStats, tokenizerFileVocabSize, type ModelStats, type Recipe } from '../../recipe/index.js';
+
+const usage = `usage: bert-run check <recipe.yaml> [flags]
+
+Validates the recipe and prints the layer table, parameters per group, training FLOPs per token
+and a device-memory estimate for one micro-batch.
+
+flags:
+  --set path.to.key=value   override a recipe value (repeatable; typed by the schema)
+  --steps N                 same as --set schedule.steps=N
+  --out DIR                 same as --set runtime.out=DIR
+  --print-recipe            print the resolved recipe (YAML) instead of the report
+  --json                    print the report as JSON`;
+
+const n = (x: number): string => x.toLocaleString('en-US');
+function bytes(x: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (x >= 1024 && i < units.length - 1) {
+    x /= 1024;
+    i++;
+  }
+  return `${x.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+function flops(x: number): string {
+  const units = ['', 'K', 'M', 'G', 'T', 'P'];
+  let i = 0;
+  while (x >= 1000 && i < units.length - 1) {
+    x /= 1000;
+    i++;
+  }
+  return `${x.toFixed(i === 0 ? 0 : 2)} ${units[i]}FLOP`;
+}
+
+function table(rows: string[][], right: Set<number>): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => (right.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd()).join('\n');
+}
+
+export function formatReport(recipe: Recipe, file: string, stats: ModelStats): string {
+  const layerRows = [['layer', 'x', 'params', 'total', 'detail'], ...stats.layers.map((l) => [l.name, String(l.count), n(l.params), n(l.params * l.count), l.detail])];
+  const groupRows = [['group', 'params', 'share'], ...stats.groups.map((g) => [g.group, n(g.params), `${((100 * g.params) / stats.totalParams).toFixed(1)}%`]), ['total', n(stats.totalParams), '100.0%']];
+  const m = stats.memory;
+  return [
+    `${file}: ok (${recipe.name}: ${stats.blocks} blocks, hidden ${stats.hidden}, vocab ${n(stats.vocabSize)}, tasks ${Object.keys(recipe.tasks).join('+')})`,
+    '',
+    table(layerRows, new Set([1, 2, 3])),
+    '',
+    table(groupRows, new Set([1, 2])),
+    '',
+    `training FLOPs per token: ${flops(stats.flops.trainingPerToken)} (forward ${flops(stats.flops.forwardPerToken)}, seq_len ${stats.flops.seqLen}); per step: ${flops(stats.flops.trainingPerStep)}`,
+    `memory estimate, micro-batch ${m.microBatch} x ${m.seqLen}: ${bytes(m.total)} = params ${bytes(m.params)} + grads ${bytes(m.grads)} + optimizer ${bytes(m.optimizer)} + activations ${bytes(m.activations)}`,
+  ].join('\n');
+}
+
+export const checkCommand: Command = {
+  name: 'check',
+  summary: 'validate a recipe; print layers, parameters, FLOPs and memory',
+  usage,
+  async run(argv) {
+    const { flags, positionals } = parseArgs(argv, { set: 'list', steps: 'string', out: 'string', 'print-recipe': 'boolean', json: 'boolean' }, 'check');
+    if (positionals.length !== 1) throw new UserError(`check: expected one recipe file (got ${positionals.length}); see bert-run check --help`, 'bad_flag', 2);
+    const loaded = await loadRecipe(positionals[0]!, {
+      sets: (flags.set as string[] | undefined) ?? [],
+      steps: intFlag(flags.steps, 'steps', 'check'),
+      out: flags.out as string | undefined,
+    });
+    if (flags['print-recipe']) {
+      process.stdout.write(loaded.text);
+      return 0;
+    }
+    const tok = loaded.recipe.data.tokenizer;
+    const vocabSize = tok.vocab ? tokenizerFileVocabSize(tok.vocab, 'vocab') : tok.tokenizer_json ? tokenizerFileVocabSize(tok.tokenizer_json, 'tokenizer_json') : undefined;
+    const stats = modelStats(loaded.recipe, { vocabSize });
+    if (flags.json) console.log(JSON.stringify({ file: positionals[0], name: loaded.recipe.name, ...stats }, null, 2));
+    else console.log(formatReport(loaded.recipe, positionals[0]!, stats));
+    return 0;
+  },
+};
