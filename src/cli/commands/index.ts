@@ -2,7 +2,6 @@
 import type { Command } from '../command.js';
 import { deviceCommand } from './device.js';
 import { tokenizeCommand } from './tokenize.js';
-import { tokenizeCommand } from './tokenize.js';
 import { checkCommand } from './check.js';
 
 export const commands: readonly Command[] = [checkCommand, deviceCommand, tokenizeCommand];
