@@ -99,6 +99,18 @@ function overlay(into: Locations, from: Locations, replaced: readonly string[]):
   }
 }
 
+/** The keys of an exactly-one-of mapping at path (optimizer: adamw | lamb, corpus: source | files, ...). */
+function variantKeys(path: Path): string[] {
+  return schemasAt(path).flatMap((sch) => (sch.oneOf ?? []).map((b) => b.required?.[0]).filter((k): k is string => k !== undefined));
+}
+
+/** Naming one variant of an exactly-one-of mapping replaces the others: `lamb` over `adamw` drops adamw. */
+function otherVariants(path: Path, chosen: readonly string[]): string[] {
+  const variants = variantKeys(path);
+  const picked = chosen.filter((k) => variants.includes(k));
+  return picked.length > 0 ? variants.filter((k) => !picked.includes(k)) : [];
+}
+
 /** Deep merge for `extends`: mappings merge key by key; anything else in `over` replaces. */
 function deepMerge(base: unknown, over: unknown, path: PathSeg[], replaced: string[]): unknown {
   if (!isObject(base) || !isObject(over)) {
@@ -106,7 +118,9 @@ function deepMerge(base: unknown, over: unknown, path: PathSeg[], replaced: stri
     return over;
   }
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(base)) setOwn(out, k, base[k]);
+  const dropped = otherVariants(path, Object.keys(over));
+  for (const k of dropped) replaced.push(pointer([...path, k]));
+  for (const k of Object.keys(base)) if (!dropped.includes(k)) setOwn(out, k, base[k]);
   for (const k of Object.keys(over)) setOwn(out, k, has(base, k) ? deepMerge(base[k], over[k], [...path, k], replaced) : over[k]);
   return out;
 }
@@ -191,12 +205,22 @@ function typedSetValue(path: Path, raw: string): unknown {
   return v;
 }
 
+function dropVariants(s: Session, node: Record<string, unknown>, path: Path, key: string): void {
+  for (const k of otherVariants(path, [key])) {
+    if (!has(node, k)) continue;
+    delete node[k];
+    const q = pointer([...path, k]);
+    for (const map of [s.locs.values, s.locs.keys]) for (const m of [...map.keys()]) if (m === q || m.startsWith(q + '/')) map.delete(m);
+  }
+}
+
 function applySet(s: Session, root: unknown, path: PathSeg[], value: unknown, loc: SourceLoc): unknown {
   const top: unknown = isObject(root) ? root : {};
   let node = top as Record<string, unknown> | unknown[];
   for (let i = 0; i < path.length - 1; i++) {
     const seg = path[i]!;
     const nextIsIndex = typeof path[i + 1] === 'number';
+    if (!Array.isArray(node)) dropVariants(s, node, path.slice(0, i), String(seg));
     const child = Array.isArray(node) ? node[Number(seg)] : (node as Record<string, unknown>)[String(seg)];
     if (child === undefined || child === null) {
       const created: Record<string, unknown> | unknown[] = nextIsIndex ? [] : {};
@@ -217,7 +241,10 @@ function applySet(s: Session, root: unknown, path: PathSeg[], value: unknown, lo
       return top;
     }
     node[last] = value;
-  } else setOwn(node, String(last), value);
+  } else {
+    setOwn(node, String(last), value);
+    dropVariants(s, node, path.slice(0, -1), String(last));
+  }
   const p = pointer(path);
   for (const map of [s.locs.values, s.locs.keys]) for (const k of [...map.keys()]) if (k === p || k.startsWith(p + '/')) map.delete(k);
   s.locs.values.set(p, loc);

@@ -50,6 +50,8 @@ export function parseRecipeText(text: string, file: string, display: string): Pa
   for (const e of doc.errors) {
     const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
     const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    // One mistake often yields several parser errors at the same spot; the first says it best.
+    if (issues.some((i) => i.line === pos.line && i.col === pos.col)) continue;
     issues.push({ code: 'yaml_syntax', path: '', message: `YAML: ${message}`, file: display, line: pos.line, col: pos.col });
   }
   if (issues.length > 0) return { value: undefined, locs, issues };
