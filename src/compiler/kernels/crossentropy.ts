@@ -1,0 +1,71 @@
+// Launch definition of kernels/crossentropy.wgsl: fused softmax cross-entropy forward and
+// backward (loss, correct, d_logits in place of the logits). See the WGSL header for layouts.
+import { grid1d } from '../../plan/types.js';
+import type { DType, DeviceLimits } from '../../plan/types.js';
+import type { KernelLaunch } from './kernel.js';
+import { chooseVariant } from './kernel.js';
+
+/** Which step-state scale multiplies loss and gradient: MLM, NSP, or 1 (evaluation). */
+export type CrossentropyScale = 'mlm' | 'nsp' | 'one';
+const SCALE_SLOTS: Record<CrossentropyScale, number> = { mlm: 0, nsp: 1, one: 2 };
+
+export interface CrossentropyShape {
+  /** Rows: masked predictions (MLM) or sequences (NSP). */
+  R: number;
+  /** Classes: vocabulary size, or 2 for NSP. */
+  V: number;
+  scale: CrossentropyScale;
+  /** Overwrite the logits with d_logits (training); false for evaluation. Default true. */
+  writeGrad?: boolean;
+  dtype?: DType;
+}
+
+export const CROSSENTROPY_VARIANTS = ['rowwise'] as const;
+export type CrossentropyVariant = (typeof CROSSENTROPY_VARIANTS)[number];
+/** Storage bindings in WGSL order from 1. */
+export const CROSSENTROPY_BINDINGS = ['logits', 'labels', 'weights', 'step_state', 'losses', 'correct'] as const;
+
+export function usableCrossentropyVariants(_shape: CrossentropyShape, _limits: DeviceLimits): CrossentropyVariant[] {
+  return [...CROSSENTROPY_VARIANTS];
+}
+
+export function pickCrossentropyVariant(shape: CrossentropyShape, limits: DeviceLimits, forced?: Record<string, string>): CrossentropyVariant {
+  return chooseVariant('crossentropy', usableCrossentropyVariants(shape, limits), 'rowwise', forced);
+}
+
+/** Invocations per row: a power of two, no more than the row needs or the device allows. */
+export function crossentropyWorkgroupSize(V: number, limits: DeviceLimits): number {
+  // 256 lanes keep a 30522-wide row at ~120 columns each; narrow rows (NSP: V = 2) take one
+  // subgroup-sized group so the tree reduction is short.
+  const cap = Math.min(256, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
+  let wg = 8;
+  while (wg < cap && wg < V) wg *= 2;
+  return Math.min(wg, cap);
+}
+
+export function crossentropyLaunch(
+  shape: CrossentropyShape,
+  limits: DeviceLimits,
+  variant: CrossentropyVariant = pickCrossentropyVariant(shape, limits),
+): KernelLaunch {
+  const { R, V } = shape;
+  const writeGrad = shape.writeGrad ?? true;
+  const dtype = shape.dtype ?? 'f32';
+  const elementBytes = dtype === 'f16' ? 2 : 4;
+  const wg = crossentropyWorkgroupSize(V, limits);
+  return {
+    pipeline: {
+      kernel: 'crossentropy',
+      entry: variant === 'rowwise' ? 'softmax_crossentropy' : variant,
+      dtype,
+      features: dtype === 'f16' ? ['shader-f16'] : [],
+      overrides: { WG: wg, WRITE_GRAD: writeGrad ? 1 : 0 },
+    },
+    uniforms: [R, V, SCALE_SLOTS[shape.scale], 0],
+    workgroups: grid1d(R, limits),
+    // exp + compare per element in pass 1, exp + fma in pass 2.
+    flops: R * V * (writeGrad ? 8 : 4),
+    // The logits are read once (twice and written once with the gradient); per-row vectors.
+    bytes: R * V * elementBytes * (writeGrad ? 3 : 1) + R * 16,
+  };
+}
