@@ -126,7 +126,7 @@ export function resolveFiles(r: Recipe, baseDir: (path: PathSeg[]) => string): B
       const path: PathSeg[] = ['data', 'corpus', 'files', i];
       const dir = baseDir(path);
       if (globFiles(pattern, dir).length === 0) out.push({ code: 'missing_file', path, message: `no file matches ${pattern} (relative to ${dir})` });
-      return /[*?]/.test(pattern) ? joinGlob(dir, pattern) : absolute(dir, pattern);
+      return absolute(dir, pattern);
     });
   }
   const tok = r.data.tokenizer;
@@ -147,7 +147,4 @@ export function resolveFiles(r: Recipe, baseDir: (path: PathSeg[]) => string): B
 
 function absolute(dir: string, p: string): string {
   return isAbsolute(p) ? p : resolve(dir, p);
-}
-function joinGlob(dir: string, pattern: string): string {
-  return isAbsolute(pattern) ? pattern : `${dir.replace(/\/$/, '')}/${pattern.replace(/^\.\//, '')}`;
 }
