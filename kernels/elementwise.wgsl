@@ -1,0 +1,347 @@
+// elementwise: memory-bound maps over flat tensors, each in a scalar and a vec4 form.
+//
+// Ops (entry point = op; `<op>_vec4` is the same op on vec4<T> views, usable when every bound
+// tensor's element count and offset are multiples of 4, which BERT sizes always are):
+//   copy            out = x                                    bindings: 1 x, 2 out
+//   fill            out = alpha                                bindings: 1 out
+//   add             out (=|+=) a + b                           bindings: 1 a, 2 b, 3 out
+//   scale           out (=|+=) alpha · x                       bindings: 1 x, 2 out
+//   scale_inplace   out = alpha · out                          bindings: 1 out
+//   act_forward     out (=|+=) act(x)                          bindings: 1 x, 2 out
+//   act_backward    dx (=|+=) dy · act'(x); for ACT = tanh the second binding holds the
+//                   OUTPUT y and act' = 1 − y²                 bindings: 1 dy, 2 x (or y), 3 dx
+//   geglu_forward   inp (rows, 2F) row = [x(F) | gate(F)] (Cramming's GLU convention);
+//                   out (rows, F) (=|+=) x · act(gate)          bindings: 1 inp, 2 out
+//   geglu_backward  d_in (rows, 2F) (=|+=) [dy · act(gate) | dy · x · act'(gate)]
+//                                                              bindings: 1 dy, 2 inp, 3 d_in
+//   dropout_forward  out (=|+=) x · keep(i) / (1 − p)          bindings: 1 step_state, 2 x, 3 out
+//   dropout_backward dx (=|+=) dy · keep(i) / (1 − p), the same mask regenerated
+//                                                              bindings: 1 step_state, 2 dy, 3 dx
+// Bindings (group 0): 0 params uniform Params; storage bindings 1.. per entry as listed, every
+//   tensor array<T> (array<vec4<T>> in the _vec4 entries), flat, n elements (GEGLU: n = rows·F
+//   output elements); step_state is the StepState block (src/plan/step-state.ts), read-only.
+// Dropout: keep(i) = dropout_keep(step_state.seed, params.stream, step_state.micro_step, i, p),
+//   i = the element's linear index in the tensor (bit-exact with src/graph/ops/rng.ts).
+//   params.alpha carries 1/(1 − p).
+// Overrides: ACT (act_*, geglu_*): 1 gelu (erf), 2 gelu (tanh), 3 relu, 4 tanh (matmul's codes);
+//   ACCUMULATE (bool): `+=` instead of `=` where marked (=|+=); WG: invocations per workgroup.
+// Launch: one invocation = one element (scalar) or one vec4 (vec4 entries; GEGLU vec4 needs
+//   F % 4 == 0); workgroups enumerate WG-element tiles linearly, spread over x/y (grid1d).
+
+struct Params {
+  n: u32,       // elements (GEGLU: output elements rows·F)
+  cols: u32,    // GEGLU: F
+  alpha: f32,   // fill value, scale factor, or dropout's 1/(1 − p)
+  p: f32,       // dropout probability
+  stream: u32,  // dropout stream (per call site)
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
+}
+
+struct StepState {
+  step: u32,
+  lr: f32,
+  seed: u32,
+  micro_step: u32,
+  mlm_scale: f32,
+  nsp_scale: f32,
+  pad0: u32,
+  pad1: u32,
+}
+
+override ACT: u32 = 1u;
+override ACCUMULATE: bool = false;
+override WG: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+
+// Scalar views. WGSL lets entry points that never meet share binding numbers, so each entry
+// statically uses only the variables of its own binding list.
+@group(0) @binding(1) var<storage, read> in1: array<T>;
+@group(0) @binding(2) var<storage, read> in2: array<T>;
+@group(0) @binding(2) var<storage, read_write> out2: array<T>;
+@group(0) @binding(3) var<storage, read_write> out3: array<T>;
+@group(0) @binding(1) var<storage, read_write> out1: array<T>;
+@group(0) @binding(1) var<storage, read> step_state: StepState;
+// vec4 views of the same bindings.
+@group(0) @binding(1) var<storage, read> in1v: array<vec4<T>>;
+@group(0) @binding(2) var<storage, read> in2v: array<vec4<T>>;
+@group(0) @binding(2) var<storage, read_write> out2v: array<vec4<T>>;
+@group(0) @binding(3) var<storage, read_write> out3v: array<vec4<T>>;
+@group(0) @binding(1) var<storage, read_write> out1v: array<vec4<T>>;
+
+fn rng_hash(x: u32) -> u32 {
+  var h = x;
+  h ^= h >> 16u;
+  h *= 0x7feb352du;
+  h ^= h >> 15u;
+  h *= 0x846ca68bu;
+  h ^= h >> 16u;
+  return h;
+}
+
+fn dropout_keep(seed: u32, stream: u32, micro_step: u32, index: u32, p: f32) -> bool {
+  let r = rng_hash(index ^ rng_hash(stream ^ rng_hash(micro_step ^ rng_hash(seed))));
+  return f32(r >> 8u) * (1.0 / 16777216.0) >= p;
+}
+
+const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
+const INV_SQRT_2PI: f32 = 0.3989422804014327;
+
+// erf by Abramowitz–Stegun 7.1.26 has 1.5e-7 absolute error: below f32 resolution for GELU.
+fn erf_approx(x: vec4<f32>) -> vec4<f32> {
+  let z = abs(x);
+  let t = 1.0 / (1.0 + 0.3275911 * z);
+  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-z * z);
+  return sign(x) * y;
+}
+
+fn act(x: vec4<f32>) -> vec4<f32> {
+  switch (ACT) {
+    case 1u: { return 0.5 * x * (1.0 + erf_approx(x * 0.7071067811865476)); }
+    case 2u: { return 0.5 * x * (1.0 + tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))); }
+    case 3u: { return max(x, vec4<f32>(0.0)); }
+    default: { return tanh(x); }
+  }
+}
+
+// act'(x); for tanh, x is the activation's output y.
+fn act_grad(x: vec4<f32>) -> vec4<f32> {
+  switch (ACT) {
+    case 1u: { return 0.5 * (1.0 + erf_approx(x * 0.7071067811865476)) + x * INV_SQRT_2PI * exp(-0.5 * x * x); }
+    case 2u: {
+      let t = tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x));
+      return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 0.134145 * x * x);
+    }
+    case 3u: { return select(vec4<f32>(0.0), vec4<f32>(1.0), x > vec4<f32>(0.0)); }
+    default: { return 1.0 - x * x; }
+  }
+}
+
+// Dropout multiplier (keep / (1 − p)) for the 4 elements starting at linear index i.
+fn dropout_mul(i: u32, count: u32) -> vec4<f32> {
+  var m = vec4<f32>(0.0);
+  for (var j = 0u; j < count; j++) {
+    if (dropout_keep(step_state.seed, params.stream, step_state.micro_step, i + j, params.p)) { m[j] = params.alpha; }
+  }
+  return m;
+}
+
+fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
+  return (wid.x + wid.y * nwg.x) * WG + lid;
+}
+
+// ---- scalar entries: one invocation = one element ----
+
+@compute @workgroup_size(WG)
+fn copy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  out2[i] = in1[i];
+}
+
+@compute @workgroup_size(WG)
+fn fill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  out1[i] = T(params.alpha);
+}
+
+@compute @workgroup_size(WG)
+fn add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  var v = f32(in1[i]) + f32(in2[i]);
+  if (ACCUMULATE) { v += f32(out3[i]); }
+  out3[i] = T(v);
+}
+
+@compute @workgroup_size(WG)
+fn scale(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  var v = params.alpha * f32(in1[i]);
+  if (ACCUMULATE) { v += f32(out2[i]); }
+  out2[i] = T(v);
+}
+
+@compute @workgroup_size(WG)
+fn scale_inplace(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  out1[i] = T(params.alpha * f32(out1[i]));
+}
+
+@compute @workgroup_size(WG)
+fn act_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  var v = act(vec4<f32>(f32(in1[i]))).x;
+  if (ACCUMULATE) { v += f32(out2[i]); }
+  out2[i] = T(v);
+}
+
+@compute @workgroup_size(WG)
+fn act_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  var v = f32(in1[i]) * act_grad(vec4<f32>(f32(in2[i]))).x;
+  if (ACCUMULATE) { v += f32(out3[i]); }
+  out3[i] = T(v);
+}
+
+@compute @workgroup_size(WG)
+fn geglu_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  let f = params.cols;
+  let base = (i / f) * 2u * f + i % f;
+  var v = f32(in1[base]) * act(vec4<f32>(f32(in1[base + f]))).x;
+  if (ACCUMULATE) { v += f32(out2[i]); }
+  out2[i] = T(v);
+}
+
+@compute @workgroup_size(WG)
+fn geglu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  let f = params.cols;
+  let base = (i / f) * 2u * f + i % f;
+  let dy = f32(in1[i]);
+  let x = f32(in2[base]);
+  let g = vec4<f32>(f32(in2[base + f]));
+  var dx = dy * act(g).x;
+  var dg = dy * x * act_grad(g).x;
+  if (ACCUMULATE) {
+    dx += f32(out3[base]);
+    dg += f32(out3[base + f]);
+  }
+  out3[base] = T(dx);
+  out3[base + f] = T(dg);
+}
+
+@compute @workgroup_size(WG)
+fn dropout_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  var v = f32(in2[i]) * dropout_mul(i, 1u).x;
+  if (ACCUMULATE) { v += f32(out3[i]); }
+  out3[i] = T(v);
+}
+
+@compute @workgroup_size(WG)
+fn dropout_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  var v = f32(in2[i]) * dropout_mul(i, 1u).x;
+  if (ACCUMULATE) { v += f32(out3[i]); }
+  out3[i] = T(v);
+}
+
+// ---- vec4 entries: one invocation = 4 consecutive elements (n % 4 == 0) ----
+
+@compute @workgroup_size(WG)
+fn copy_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n / 4u) { return; }
+  out2v[i] = in1v[i];
+}
+
+@compute @workgroup_size(WG)
+fn fill_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n / 4u) { return; }
+  out1v[i] = vec4<T>(T(params.alpha));
+}
+
+@compute @workgroup_size(WG)
+fn add_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n / 4u) { return; }
+  var v = vec4<f32>(in1v[i]) + vec4<f32>(in2v[i]);
+  if (ACCUMULATE) { v += vec4<f32>(out3v[i]); }
+  out3v[i] = vec4<T>(v);
+}
+
+@compute @workgroup_size(WG)
+fn scale_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n / 4u) { return; }
+  var v = params.alpha * vec4<f32>(in1v[i]);
+  if (ACCUMULATE) { v += vec4<f32>(out2v[i]); }
+  out2v[i] = vec4<T>(v);
+}
+
+@compute @workgroup_size(WG)
+fn scale_inplace_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n / 4u) { return; }
+  out1v[i] = vec4<T>(params.alpha * vec4<f32>(out1v[i]));
+}
+
+@compute @workgroup_size(WG)
+fn act_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n / 4u) { return; }
+  var v = act(vec4<f32>(in1v[i]));
+  if (ACCUMULATE) { v += vec4<f32>(out2v[i]); }
+  out2v[i] = vec4<T>(v);
+}
+
+@compute @workgroup_size(WG)
+fn act_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n / 4u) { return; }
+  var v = vec4<f32>(in1v[i]) * act_grad(vec4<f32>(in2v[i]));
+  if (ACCUMULATE) { v += vec4<f32>(out3v[i]); }
+  out3v[i] = vec4<T>(v);
+}
+
+@compute @workgroup_size(WG)
+fn geglu_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n / 4u) { return; }
+  let f = params.cols / 4u;
+  let base = (i / f) * 2u * f + i % f;
+  var v = vec4<f32>(in1v[base]) * act(vec4<f32>(in1v[base + f]));
+  if (ACCUMULATE) { v += vec4<f32>(out2v[i]); }
+  out2v[i] = vec4<T>(v);
+}
+
+@compute @workgroup_size(WG)
+fn geglu_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n / 4u) { return; }
+  let f = params.cols / 4u;
+  let base = (i / f) * 2u * f + i % f;
+  let dy = vec4<f32>(in1v[i]);
+  let x = vec4<f32>(in2v[base]);
+  let g = vec4<f32>(in2v[base + f]);
+  var dx = dy * act(g);
+  var dg = dy * x * act_grad(g);
+  if (ACCUMULATE) {
+    dx += vec4<f32>(out3v[base]);
+    dg += vec4<f32>(out3v[base + f]);
+  }
+  out3v[base] = vec4<T>(dx);
+  out3v[base + f] = vec4<T>(dg);
+}
+
+@compute @workgroup_size(WG)
+fn dropout_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n / 4u) { return; }
+  var v = vec4<f32>(in2v[i]) * dropout_mul(i * 4u, 4u);
+  if (ACCUMULATE) { v += vec4<f32>(out3v[i]); }
+  out3v[i] = vec4<T>(v);
+}
+
+@compute @workgroup_size(WG)
+fn dropout_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n / 4u) { return; }
+  var v = vec4<f32>(in2v[i]) * dropout_mul(i * 4u, 4u);
+  if (ACCUMULATE) { v += vec4<f32>(out3v[i]); }
+  out3v[i] = vec4<T>(v);
+}

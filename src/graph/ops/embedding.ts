@@ -1,0 +1,82 @@
+// CPU references for kernels/embedding.wgsl, float64, plain loops, and the CPU grouping the
+// deterministic backward needs. N token rows (batch·seq), H hidden, V vocab, P positions,
+// TV token types; position of row n = n % seq.
+
+/** out (N, H) = word[ids[n]] + pos[n % seq] + type[types[n]]. word (V, H), pos (P, H), type (TV, H). */
+export function embeddingForwardReference(
+  ids: ArrayLike<number>,
+  types: ArrayLike<number>,
+  word: ArrayLike<number>,
+  pos: ArrayLike<number>,
+  type: ArrayLike<number>,
+  N: number,
+  H: number,
+  seq: number,
+): Float64Array {
+  const out = new Float64Array(N * H);
+  for (let n = 0; n < N; n++) {
+    const w = ids[n]!;
+    const t = n % seq;
+    const k = types[n]!;
+    for (let c = 0; c < H; c++) out[n * H + c] = word[w * H + c]! + pos[t * H + c]! + type[k * H + c]!;
+  }
+  return out;
+}
+
+export interface EmbeddingGrads {
+  dWord: Float64Array; // (V, H)
+  dPos: Float64Array; // (P, H)
+  dType: Float64Array; // (TV, H)
+}
+
+/** Gradients of the three tables (zero-initialized here; the kernels add into existing ones). */
+export function embeddingBackwardReference(dOut: ArrayLike<number>, ids: ArrayLike<number>, types: ArrayLike<number>, N: number, H: number, seq: number, V: number, P: number, TV: number): EmbeddingGrads {
+  const dWord = new Float64Array(V * H);
+  const dPos = new Float64Array(P * H);
+  const dType = new Float64Array(TV * H);
+  for (let n = 0; n < N; n++) {
+    const w = ids[n]!;
+    const t = n % seq;
+    const k = types[n]!;
+    for (let c = 0; c < H; c++) {
+      const d = dOut[n * H + c]!;
+      dWord[w * H + c] = dWord[w * H + c]! + d;
+      dPos[t * H + c] = dPos[t * H + c]! + d;
+      dType[k * H + c] = dType[k * H + c]! + d;
+    }
+  }
+  return { dWord, dPos, dType };
+}
+
+export interface RowGroups {
+  /** Distinct ids, ascending. (U) */
+  unique: Int32Array;
+  /** Group u holds rows[offsets[u] .. offsets[u+1]). (U + 1) */
+  offsets: Int32Array;
+  /** Row indices grouped by id, ascending within a group. (N) */
+  rows: Int32Array;
+}
+
+/**
+ * CSR grouping of token rows by id (a counting sort, stable): the input of the deterministic
+ * embedding_backward_word, built per batch by the runner.
+ */
+export function groupRowsById(ids: ArrayLike<number>): RowGroups {
+  const N = ids.length;
+  const counts = new Map<number, number>();
+  for (let n = 0; n < N; n++) counts.set(ids[n]!, (counts.get(ids[n]!) ?? 0) + 1);
+  const unique = Int32Array.from([...counts.keys()].sort((a, b) => a - b));
+  const offsets = new Int32Array(unique.length + 1);
+  const start = new Map<number, number>();
+  for (let u = 0; u < unique.length; u++) {
+    start.set(unique[u]!, offsets[u]!);
+    offsets[u + 1] = offsets[u]! + counts.get(unique[u]!)!;
+  }
+  const rows = new Int32Array(N);
+  for (let n = 0; n < N; n++) {
+    const at = start.get(ids[n]!)!;
+    rows[at] = n;
+    start.set(ids[n]!, at + 1);
+  }
+  return { unique, offsets, rows };
+}
