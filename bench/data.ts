@@ -1,0 +1,152 @@
+// The `data` suite: throughput of the data pipeline on the built-in corpus (State of the Union,
+// ~10 MB): basic tokenization, full tokenization (basic + WordPiece), WordPiece training, instance
+// creation (Google's algorithm, static masking), batch assembly (static and dynamic masking), and
+// the same tokenization through Hugging Face `tokenizers` when that package is installed (it is not
+// a dependency; the row is skipped with a printed reason otherwise). Tokens/s count WordPiece tokens.
+// The napkin math: the trainer consumes about 19,000 tokens/s at best on the CPU development
+// machines (PyTorch CPU BERT-tiny, DESIGN.md), so each stage should exceed 190,000 tokens/s.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  BertTokenizer,
+  basicTokenize,
+  openPretrainingData,
+  readCorpus,
+  trainWordPiece,
+  type Document,
+} from '../src/data/index.js';
+import { time } from './timing.js';
+import type { BenchRow, BenchSuite } from './types.js';
+
+const TRAINER_TOKENS_PER_S = 19_000;
+
+export const dataSuite: BenchSuite = {
+  name: 'data',
+  summary: 'tokenization, WordPiece training, instance creation and batching on the built-in corpus',
+  async run(options, report) {
+    const quick = options.quick;
+    const docs: Document[] = [];
+    for await (const d of readCorpus({ source: 'sotu' }, '.', { maxDocuments: quick ? 20 : undefined })) docs.push(d);
+    const sentences = docs.flat();
+    const bytes = sentences.reduce((s, x) => s + Buffer.byteLength(x), 0);
+    const shape = `sotu ${docs.length} docs (${(bytes / 1e6).toFixed(1)} MB)`;
+    const row = (name: string, variant: string, t: { median_ms: number; min_ms: number; max_ms: number }, tokens: number, extra: Record<string, number | string> = {}): BenchRow => {
+      const tps = tokens / (t.median_ms / 1000);
+      return {
+        suite: 'data',
+        name,
+        variant,
+        shape,
+        median_ms: t.median_ms,
+        min_ms: t.min_ms,
+        max_ms: t.max_ms,
+        tokens_per_s: Math.round(tps),
+        extra: { tokens, x_trainer_cpu: Number((tps / TRAINER_TOKENS_PER_S).toFixed(0)), ...extra },
+      };
+    };
+
+    // WordPiece training (BERT-sized vocabulary).
+    let tokenizer!: BertTokenizer;
+    const vocabSize = quick ? 4000 : 30522;
+    const tTrain = await time('wordpiece_train', async () => {
+      tokenizer = trainWordPiece(docs, { vocabSize, minFrequency: 2, lowercase: true });
+    }, { quick, minIterations: 1 });
+    let words = 0;
+    for (const s of sentences) words += basicTokenize(s, { lowercase: true }).length;
+    report(row('wordpiece_train', `vocab ${tokenizer.size}`, tTrain, words, { unit: 'basic words' }));
+
+    const tBasic = await time('basic_tokenize', async () => {
+      for (const s of sentences) basicTokenize(s, { lowercase: true });
+    }, { quick });
+    report(row('basic_tokenize', 'ours', tBasic, words, { unit: 'basic words' }));
+
+    let tokens = 0;
+    for (const s of sentences) tokens += tokenizer.encode(s).length;
+    const tTok = await time('tokenize', async () => {
+      // A fresh tokenizer each pass: its word cache starts cold, as in a real single pass.
+      const t = new BertTokenizer(tokenizer.vocab, { lowercase: true });
+      for (const s of sentences) t.encode(s);
+    }, { quick });
+    report(row('tokenize', 'ours (basic + wordpiece)', tTok, tokens));
+
+    // Hugging Face tokenizers on the same text with the same vocabulary, when installed.
+    const dir = mkdtempSync(join(tmpdir(), 'bert-bench-data-'));
+    try {
+      tokenizer.saveTokenizerJson(join(dir, 'tokenizer.json'));
+      let hf: any;
+      let hfName = '';
+      for (const name of ['@huggingface/tokenizers', 'tokenizers']) {
+        try {
+          hf = await import(name);
+          hfName = name;
+          break;
+        } catch {
+          /* not installed */
+        }
+      }
+      const Tokenizer = hf?.Tokenizer ?? hf?.default?.Tokenizer;
+      if (!Tokenizer) {
+        console.log('data: skipping the hf-tokenizers row: neither @huggingface/tokenizers nor tokenizers is installed (add one as a dev dependency)');
+      } else {
+        const hft = Tokenizer.fromFile(join(dir, 'tokenizer.json'));
+        const encode = async (batch: string[]): Promise<number[][]> => {
+          if (hft.encodeBatch) return (await hft.encodeBatch(batch)).map((e: any) => e.getIds());
+          return Promise.all(batch.map(async (s) => (await hft.encode(s)).getIds()));
+        };
+        // Agreement on the first sentences (HF adds [CLS]/[SEP] through the post-processor).
+        const sample = sentences.slice(0, 2000);
+        const hfIds = await encode(sample);
+        let mismatches = 0;
+        sample.forEach((s, i) => {
+          if (JSON.stringify(hfIds[i]!.slice(1, -1)) !== JSON.stringify(tokenizer.encode(s))) mismatches++;
+        });
+        const tHf = await time('tokenize_hf', async () => {
+          for (let i = 0; i < sentences.length; i += 1024) await encode(sentences.slice(i, i + 1024));
+        }, { quick });
+        report(row('tokenize', `hf-tokenizers (${hfName}, encodeBatch)`, tHf, tokens, { mismatches_of_2000: mismatches }));
+      }
+
+      // Instance creation and batches: the real pipeline on a fresh cache.
+      const cacheDir = join(dir, 'cache');
+      const dupe = quick ? 1 : 5;
+      const data = await openPretrainingData({
+        corpus: { source: 'sotu' },
+        maxDocuments: quick ? 20 : undefined,
+        tokenizer,
+        seqLen: 128,
+        maxPredictions: 20,
+        dupeFactor: dupe,
+        holdout: 0,
+        cacheDir,
+        prefetch: 0,
+      });
+      const ms = data.stats.timingsMs;
+      const built = data.stats.instanceSets['train/128/20']!;
+      const one = (v: number) => ({ median_ms: v, min_ms: v, max_ms: v });
+      report(row('tokenize_to_cache', 'read + tokenize + write', one(ms.tokens!), data.stats.tokens));
+      report(row('create_instances', `static masks, dupe ${dupe}`, one(ms['instances train/128/20']!), built.tokens, { instances: built.count }));
+      data.close();
+      for (const masking of ['static', 'dynamic'] as const) {
+        const d = await openPretrainingData({
+          corpus: { source: 'sotu' },
+          maxDocuments: quick ? 20 : undefined,
+          tokenizer,
+          seqLen: 128,
+          maxPredictions: 20,
+          dupeFactor: 1,
+          cacheDir,
+          prefetch: 0,
+          mlm: { masking },
+        });
+        const tB = await time(`batches_${masking}`, async () => {
+          for (let i = 0; i < 20; i++) d.train.next(32, 128, 20);
+        }, { quick });
+        report(row('batches', `${masking} masking, 20 x (32, 128)`, tB, 20 * 32 * 128, { unit: 'slots (B*T)' }));
+        d.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
