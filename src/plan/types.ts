@@ -115,3 +115,58 @@ export function grid1d(count: number, limits: Pick<DeviceLimits, 'maxComputeWork
 export function ceilDiv(a: number, b: number): number {
   return Math.ceil(a / b);
 }
+
+/** Where a named host-visible tensor lives (inputs the runner uploads, metrics it reads). */
+export interface IoSlot {
+  buffer: string;
+  offset: number;
+  /** Bytes. */
+  size: number;
+  dtype: 'f32' | 'i32';
+  /** Elements. */
+  length: number;
+}
+
+/** A dispatch tagged with the stage it belongs to. */
+export interface PlanStep extends Dispatch {
+  /** microbatch: forward + backward of one micro-batch; optimizer: once per step after accumulation. */
+  stage: 'microbatch' | 'optimizer';
+}
+
+export interface PlanParam {
+  name: string;
+  shape: number[];
+  buffer: string;
+  offset: number;
+  size: number;
+  init: { kind: 'normal'; std: number } | { kind: 'zeros' } | { kind: 'ones' };
+  decay: boolean;
+  /** The gradient's slot (same offset in the mirrored grads arena), when training. */
+  grad?: BufferSlice;
+  /** Optimizer moments, by slot name ('m', 'v'), when training. */
+  state?: Record<string, BufferSlice>;
+}
+
+export interface PlanSummary {
+  steps: number;
+  flops: { microbatch: number; optimizer: number };
+  bytes: { params: number; grads: number; optimizer: number; activations_peak: number; activations_unplanned: number; inputs: number };
+  params: number;
+  dispatches: { microbatch: number; optimizer: number };
+  pipelines: number;
+}
+
+/** Everything one program needs, as plain data. */
+export interface KernelPlan {
+  format: 'bert-webgpu.plan/1';
+  name: string;
+  training: boolean;
+  shape: { batch: number; seq: number; predictions: number };
+  buffers: BufferDecl[];
+  pipelines: PipelineSpec[];
+  steps: PlanStep[];
+  inputs: Record<string, IoSlot>;
+  metrics: Record<string, IoSlot>;
+  params: PlanParam[];
+  summary: PlanSummary;
+}

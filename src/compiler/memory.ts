@@ -1,0 +1,167 @@
+// Memory planning: places every tensor in a buffer. Parameters, gradients and optimizer moments
+// get persistent arenas with the same layout (one offset serves all four); activations share
+// arenas by liveness (greedy best-offset placement, largest first), so memory is reused once a
+// tensor's last reader has run. Every offset is aligned for binding, every tensor fits one
+// binding (maxStorageBufferBindingSize) and every arena fits maxBufferSize.
+import { UserError } from '../errors.js';
+import type { Graph, Tensor } from '../graph/ir.js';
+import type { BufferDecl, BufferSlice, DeviceLimits } from '../plan/types.js';
+
+export interface Placement extends BufferSlice {
+  tensor: number;
+}
+
+export interface MemoryPlan {
+  buffers: BufferDecl[];
+  /** Tensor id → where it lives. */
+  placements: Map<number, Placement>;
+  /** Param tensor id → its slot in the optimizer arenas (same buffer index and offset). */
+  bytes: { params: number; grads: number; optimizer: number; activations_peak: number; activations_unplanned: number; inputs: number };
+}
+
+const bytesOf = (t: Tensor) => Math.max(4, t.shape.reduce((a, b) => a * b, 1) * 4);
+const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
+
+/** Op-index lifetime [first, last] of every activation tensor, in-place outputs merged into their base. */
+function lifetimes(g: Graph): Map<number, [number, number]> {
+  const life = new Map<number, [number, number]>();
+  const base = (id: number) => {
+    let t = g.get(id);
+    while (t.inPlaceOf !== undefined) t = g.get(t.inPlaceOf);
+    return t.id;
+  };
+  g.ops.forEach((op, i) => {
+    for (const id of [...Object.values(op.inputs), ...Object.values(op.outputs)]) {
+      if (g.get(id).role !== 'activation') continue;
+      const b = base(id);
+      const span = life.get(b);
+      if (span) {
+        span[0] = Math.min(span[0], i);
+        span[1] = Math.max(span[1], i);
+      } else life.set(b, [i, i]);
+    }
+  });
+  return life;
+}
+
+function checkBinding(t: Tensor, bytes: number, limits: DeviceLimits, hint: string): void {
+  if (bytes > limits.maxStorageBufferBindingSize) {
+    throw new UserError(
+      `tensor ${t.name} [${t.shape.join(', ')}] needs ${(bytes / 2 ** 20).toFixed(1)} MiB, over this device's ` +
+        `${(limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB storage-binding limit; ${hint}`,
+      'tensor_too_large',
+      1,
+    );
+  }
+}
+
+/** Packs tensors sequentially into arenas of at most `capacity` bytes. */
+function packSequential(tensors: Tensor[], prefix: string, capacity: number, align: number, limits: DeviceLimits, out: MemoryPlan, role: BufferDecl['role']): Array<{ id: string; offset: number }> {
+  const slots: Array<{ id: string; offset: number }> = [];
+  let arena = 0;
+  let offset = 0;
+  const sizes: number[] = [];
+  for (const t of tensors) {
+    const bytes = bytesOf(t);
+    checkBinding(t, bytes, limits, 'use a smaller model');
+    if (offset > 0 && offset + bytes > capacity) {
+      sizes[arena] = offset;
+      arena++;
+      offset = 0;
+    }
+    slots.push({ id: `${prefix}.${arena}`, offset });
+    offset = alignUp(offset + bytes, align);
+  }
+  sizes[arena] = offset;
+  sizes.forEach((size, i) => out.buffers.push({ id: `${prefix}.${i}`, bytes: Math.max(4, size), role }));
+  return slots;
+}
+
+export interface MemoryOptions {
+  /** Optimizer moment arenas (2 for Adam/LAMB). */
+  optimizerSlots: string[];
+}
+
+export function planMemory(g: Graph, limits: DeviceLimits, options: MemoryOptions): MemoryPlan {
+  const align = Math.max(16, limits.minStorageBufferOffsetAlignment);
+  const capacity = Math.min(limits.maxBufferSize, 2 ** 31);
+  const plan: MemoryPlan = {
+    buffers: [],
+    placements: new Map(),
+    bytes: { params: 0, grads: 0, optimizer: 0, activations_peak: 0, activations_unplanned: 0, inputs: 0 },
+  };
+
+  // Parameters, and mirrored gradients and optimizer moments.
+  const params = g.params();
+  const paramSlots = packSequential(params, 'params', capacity, align, limits, plan, 'param');
+  const gradOf = new Map<number, Tensor>();
+  for (const t of g.tensors) if (t.role === 'grad' && t.gradOf !== undefined) gradOf.set(t.gradOf, t);
+  params.forEach((p, i) => {
+    const slot = paramSlots[i]!;
+    const bytes = bytesOf(p);
+    plan.placements.set(p.id, { tensor: p.id, buffer: slot.id, offset: slot.offset, size: bytes });
+    const grad = gradOf.get(p.id);
+    if (grad) plan.placements.set(grad.id, { tensor: grad.id, buffer: slot.id.replace('params', 'grads'), offset: slot.offset, size: bytes });
+  });
+  const paramBuffers = plan.buffers.filter((b) => b.role === 'param');
+  plan.bytes.params = paramBuffers.reduce((s, b) => s + b.bytes, 0);
+  if (gradOf.size > 0) {
+    for (const b of paramBuffers) plan.buffers.push({ id: b.id.replace('params', 'grads'), bytes: b.bytes, role: 'grad' });
+    plan.bytes.grads = plan.bytes.params;
+    for (const slot of options.optimizerSlots) {
+      for (const b of paramBuffers) plan.buffers.push({ id: b.id.replace('params', slot), bytes: b.bytes, role: 'optimizer' });
+      plan.bytes.optimizer += plan.bytes.params;
+    }
+  }
+
+  // Inputs and metrics: small, persistent.
+  const inputs = g.tensors.filter((t) => t.role === 'input');
+  packSequential(inputs, 'inputs', capacity, align, limits, plan, 'io').forEach((slot, i) => {
+    const t = inputs[i]!;
+    plan.placements.set(t.id, { tensor: t.id, buffer: slot.id, offset: slot.offset, size: bytesOf(t) });
+  });
+  plan.bytes.inputs = plan.buffers.filter((b) => b.role === 'io').reduce((s, b) => s + b.bytes, 0);
+  const metrics = g.tensors.filter((t) => t.role === 'metric');
+  metrics.forEach((t, i) => plan.placements.set(t.id, { tensor: t.id, buffer: 'metrics', offset: i * 4, size: 4 }));
+  if (metrics.length > 0) plan.buffers.push({ id: 'metrics', bytes: Math.max(16, metrics.length * 4), role: 'io' });
+
+  // Activations by liveness.
+  const life = lifetimes(g);
+  const order = [...life.keys()].sort((a, b) => bytesOf(g.get(b)) - bytesOf(g.get(a)) || a - b);
+  interface Placed { arena: number; offset: number; end: number; first: number; last: number }
+  const placed: Placed[] = [];
+  const arenaSizes: number[] = [];
+  for (const id of order) {
+    const t = g.get(id);
+    const bytes = bytesOf(t);
+    checkBinding(t, bytes, limits, 'lower schedule.micro_batch_size (or the sequence length)');
+    plan.bytes.activations_unplanned += alignUp(bytes, align);
+    const [first, last] = life.get(id)!;
+    let done = false;
+    for (let arena = 0; !done; arena++) {
+      const conflicts = placed.filter((p) => p.arena === arena && p.first <= last && first <= p.last).sort((a, b) => a.offset - b.offset);
+      let offset = 0;
+      for (const c of conflicts) {
+        if (offset + bytes <= c.offset) break;
+        offset = Math.max(offset, alignUp(c.end, align));
+      }
+      if (offset + bytes <= capacity || (offset === 0 && arena >= arenaSizes.length)) {
+        placed.push({ arena, offset, end: offset + bytes, first, last });
+        arenaSizes[arena] = Math.max(arenaSizes[arena] ?? 0, alignUp(offset + bytes, align));
+        plan.placements.set(id, { tensor: id, buffer: `activations.${arena}`, offset, size: bytes });
+        done = true;
+      }
+    }
+  }
+  arenaSizes.forEach((size, i) => plan.buffers.push({ id: `activations.${i}`, bytes: Math.max(4, size), role: 'activation' }));
+  plan.bytes.activations_peak = arenaSizes.reduce((s, n) => s + n, 0);
+  // In-place tensors share their base's placement (size of their own shape).
+  for (const t of g.tensors) {
+    if (t.inPlaceOf === undefined) continue;
+    let base = t;
+    while (base.inPlaceOf !== undefined) base = g.get(base.inPlaceOf);
+    const p = plan.placements.get(base.id);
+    if (p) plan.placements.set(t.id, { ...p, tensor: t.id, size: bytesOf(t) });
+  }
+  return plan;
+}
