@@ -1,0 +1,394 @@
+// attention: the multi-head self-attention core, BERT semantics as Hugging Face computes them.
+//
+// Ops: attention_forward (attention_scores, then attention_context) and attention_backward
+// (attention_grad_v, then attention_grad_scores, then attention_grad_qk), in that order.
+// Dims: B batch, T sequence, H hidden, NH heads, D = H / NH; all sizes are uniforms.
+//   qkv  (B, T, 3H): each token row is [q (H) | k (H) | v (H)], head h = columns h·D..(h+1)·D of each
+//   mask (B, T) i32: 0 = padding key, anything else = real token
+//   S    = q·kᵀ·scale + bias, scale = 1/√D, bias = −10000.0 on padding keys, 0 on real ones
+//   P    = softmax over keys (B, NH, T, T); Pd = P·keep/(1 − p) with keep = dropout_keep(step_state.seed,
+//          params.stream, step_state.micro_step, index, params.p), index = flat index into (B, NH, T, T)
+//   out  = Pd·v (B, T, H), heads interleaved like the input
+// Saved for backward: `probs` = P (B, NH, T, T) before dropout; backward regenerates the mask.
+// Backward: dV = Pdᵀ·dO; dP = (dO·Vᵀ)·keep/(1 − p); dS = P ⊙ (dP − δ) with δ_i = rowsum(dP ⊙ P) = dO_i·out_i
+// (FlashAttention-2's identity, so no second pass over the row); dQ = dS·K·scale, dK = dSᵀ·Q·scale.
+// attention_grad_scores overwrites `probs` with dS·scale IN PLACE: after it, probs is consumed.
+//
+// Bindings (group 0), per entry point (each uses exactly these, numbered densely from 1):
+//   0 params uniform Params {B, T, H, NH, D, stream, p (f32), scale (f32)} (shared by all entries)
+//   attention_scores:      1 qkv (read)  2 mask i32 (read)  3 probs (read_write, `=` P)
+//   attention_context:     1 qkv (read)  2 probs (read)  3 step_state (read)  4 out (read_write, `=`)
+//   attention_grad_v:      1 d_out (read)  2 probs (read)  3 step_state (read)
+//                          4 d_qkv (read_write; `=` its v columns only)
+//   attention_grad_scores: 1 d_out (read)  2 probs (read_write: P in, dS·scale out, `=`)
+//                          3 step_state (read)  4 qkv (read)  5 out (read; the forward's output)
+//   attention_grad_qk:     1 qkv (read)  2 probs (read; holds dS·scale)  3 d_qkv (read_write; `=` its
+//                          q and k columns)
+// Shapes: qkv, d_qkv (B, T, 3H); out, d_out (B, T, H); probs (B, NH, T, T); mask (B, T);
+// step_state: StepState (src/plan/step-state.ts). Element type T; accumulation always f32.
+//
+// Work split (lavapipe: storage loads are the cost, subgroups share them; DESIGN.md):
+// one invocation owns R = 2 rows of a tile 16 columns wide and accumulates 2×16 in registers; per
+// step of the contracted dim it loads its 2 row values itself and 2 of the 16 column values, and
+// the column values reach the rest of the subgroup by subgroupBroadcast from lanes 0..7 (needs a
+// subgroup size >= 8 and <= WG). A workgroup covers WG·R rows of one (b, h).
+//   attention_scores, attention_grad_scores: rows = queries, columns = keys, contracted = D; the
+//     workgroup walks all key tiles (online max/sum for the softmax; then a second pass over
+//     its own rows normalizes P). Grid: B·NH·⌈T/(WG·R)⌉ workgroups.
+//   attention_context (rows = queries), attention_grad_v (rows = keys), attention_grad_qk (rows =
+//     queries for dQ, keys for dK): columns = head dims, contracted = T. Grid: B·NH·⌈T/(WG·R)⌉·⌈D/16⌉
+//     workgroups (twice that for attention_grad_qk: dQ tiles, then dK tiles).
+// Overrides: WG invocations per workgroup (multiple of the subgroup size, >= 8; default 64).
+// Launch: workgroups enumerate tiles linearly over x and y (grid1d); every entry guards the tail.
+
+struct Params {
+  B: u32,
+  T: u32,
+  H: u32,
+  heads: u32,
+  D: u32,
+  stream: u32,
+  p: f32,
+  scale: f32,
+}
+
+struct StepState {
+  step: u32,
+  lr: f32,
+  seed: u32,
+  micro_step: u32,
+  mlm_scale: f32,
+  nsp_scale: f32,
+  pad0: u32,
+  pad1: u32,
+}
+
+override WG: u32 = 64u;
+
+const R: u32 = 2u;
+const NEG_INF: f32 = -3.4028234e38;
+const MASK_BIAS: f32 = -10000.0;
+
+@group(0) @binding(0) var<uniform> params: Params;
+// Binding 1
+@group(0) @binding(1) var<storage, read> qkv: array<T>;
+@group(0) @binding(1) var<storage, read> d_out: array<T>;
+// Binding 2
+@group(0) @binding(2) var<storage, read> mask: array<i32>;
+@group(0) @binding(2) var<storage, read> probs: array<T>;
+@group(0) @binding(2) var<storage, read_write> probs_rw2: array<T>;
+// Binding 3
+@group(0) @binding(3) var<storage, read_write> probs_rw3: array<T>;
+@group(0) @binding(3) var<storage, read> step_state: StepState;
+@group(0) @binding(3) var<storage, read_write> d_qkv3: array<T>;
+// Binding 4
+@group(0) @binding(4) var<storage, read_write> out_rw: array<T>;
+@group(0) @binding(4) var<storage, read_write> d_qkv4: array<T>;
+@group(0) @binding(4) var<storage, read> qkv4: array<T>;
+// Binding 5
+@group(0) @binding(5) var<storage, read> out_ro: array<T>;
+
+// The dropout RNG, bit-exact with src/graph/ops/rng.ts.
+fn rng_hash(x: u32) -> u32 { var h = x; h ^= h >> 16u; h *= 0x7feb352du; h ^= h >> 15u; h *= 0x846ca68bu; h ^= h >> 16u; return h; }
+fn dropout_keep(seed: u32, stream: u32, micro_step: u32, index: u32, p: f32) -> bool { let r = rng_hash(index ^ rng_hash(stream ^ rng_hash(micro_step ^ rng_hash(seed)))); return f32(r >> 8u) * (1.0 / 16777216.0) >= p; }
+
+// dropout_keep with its index-independent part (`site` = rng_hash(stream ^ rng_hash(micro_step ^
+// rng_hash(seed)))) hoisted out of the loops; returns the factor keep/(1 − p), 1 when p = 0.
+fn drop_factor(site: u32, index: u32) -> f32 {
+  if (params.p <= 0.0) { return 1.0; }
+  let r = rng_hash(index ^ site);
+  return select(0.0, 1.0 / (1.0 - params.p), f32(r >> 8u) * (1.0 / 16777216.0) >= params.p);
+}
+
+fn drop_site(seed: u32, micro_step: u32) -> u32 {
+  return rng_hash(params.stream ^ rng_hash(micro_step ^ rng_hash(seed)));
+}
+
+// The 16 column values of a tile: lane l (of 8) loaded x0 = column l and x1 = column l + 8.
+fn share(x0: f32, x1: f32) -> array<vec4<f32>, 4> {
+  return array<vec4<f32>, 4>(
+    vec4<f32>(subgroupBroadcast(x0, 0u), subgroupBroadcast(x0, 1u), subgroupBroadcast(x0, 2u), subgroupBroadcast(x0, 3u)),
+    vec4<f32>(subgroupBroadcast(x0, 4u), subgroupBroadcast(x0, 5u), subgroupBroadcast(x0, 6u), subgroupBroadcast(x0, 7u)),
+    vec4<f32>(subgroupBroadcast(x1, 0u), subgroupBroadcast(x1, 1u), subgroupBroadcast(x1, 2u), subgroupBroadcast(x1, 3u)),
+    vec4<f32>(subgroupBroadcast(x1, 4u), subgroupBroadcast(x1, 5u), subgroupBroadcast(x1, 6u), subgroupBroadcast(x1, 7u)),
+  );
+}
+
+// acc[0..3] = row a's 16 columns, acc[4..7] = row b's.
+fn fma_tile(acc: ptr<function, array<vec4<f32>, 8>>, a0: f32, a1: f32, bv: array<vec4<f32>, 4>) {
+  (*acc)[0] += a0 * bv[0];
+  (*acc)[1] += a0 * bv[1];
+  (*acc)[2] += a0 * bv[2];
+  (*acc)[3] += a0 * bv[3];
+  (*acc)[4] += a1 * bv[0];
+  (*acc)[5] += a1 * bv[1];
+  (*acc)[6] += a1 * bv[2];
+  (*acc)[7] += a1 * bv[3];
+}
+
+fn acc_at(acc: ptr<function, array<vec4<f32>, 8>>, row: u32, c: u32) -> f32 {
+  return (*acc)[row * 4u + c / 4u][c % 4u];
+}
+
+fn vmax(v: vec4<f32>) -> f32 { return max(max(v.x, v.y), max(v.z, v.w)); }
+fn vsum(v: vec4<f32>) -> f32 { return v.x + v.y + v.z + v.w; }
+
+// Tile coordinates shared by the entry points.
+struct RowTile {
+  b: u32,
+  h: u32,
+  bh: u32,
+  r0: u32,  // first of this invocation's two rows (may be >= T: compute clamped, store nothing)
+  ra: u32,  // rows clamped into [0, T)
+  rb: u32,
+  c0: u32,  // first column of the tile (column tiles of 16)
+}
+
+fn row_tile(t: u32, col_tiles: u32, lid: u32) -> RowTile {
+  let blocks = (params.T + WG * R - 1u) / (WG * R);
+  let ct = t % col_tiles;
+  let rest = t / col_tiles;
+  let bh = rest / blocks;
+  let r0 = (rest % blocks) * (WG * R) + lid * R;
+  return RowTile(bh / params.heads, bh % params.heads, bh, r0, min(r0, params.T - 1u), min(r0 + 1u, params.T - 1u), ct * 16u);
+}
+
+fn tile_count(col_tiles: u32) -> u32 {
+  return params.B * params.heads * ((params.T + WG * R - 1u) / (WG * R)) * col_tiles;
+}
+
+// ---------------------------------------------------------------------------------------------
+// attention_scores: probs = softmax(q·kᵀ·scale + bias). Pass 1 stores the biased scores and keeps
+// an online max m and sum l = Σ exp(s − m) per row; pass 2 rereads the row and writes exp(s − m)/l.
+@compute @workgroup_size(WG)
+fn attention_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                    @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
+  let tile = wid.x + wid.y * nwg.x;
+  if (tile >= tile_count(1u)) { return; }
+  let rt = row_tile(tile, 1u, lid);
+  let L = params.T;
+  let D = params.D;
+  let row3 = 3u * params.H;
+  let qa = (rt.b * L + rt.ra) * row3 + rt.h * D;
+  let qb = (rt.b * L + rt.rb) * row3 + rt.h * D;
+  let kcol = rt.b * L * row3 + params.H + rt.h * D;
+  let pa = (rt.bh * L + rt.ra) * L;
+  let pb = (rt.bh * L + rt.rb) * L;
+  let store_a = rt.r0 < L;
+  let store_b = rt.r0 + 1u < L;
+  let lane = sid % 8u;
+  var ma = NEG_INF;
+  var mb = NEG_INF;
+  var la = 0.0;
+  var lb = 0.0;
+  for (var j0 = 0u; j0 < L; j0 += 16u) {
+    let ja = min(j0 + lane, L - 1u);
+    let jb = min(j0 + lane + 8u, L - 1u);
+    let ka = kcol + ja * row3;
+    let kb = kcol + jb * row3;
+    var acc = array<vec4<f32>, 8>();
+    for (var d = 0u; d < D; d++) {
+      let bv = share(f32(qkv[ka + d]), f32(qkv[kb + d]));
+      fma_tile(&acc, f32(qkv[qa + d]), f32(qkv[qb + d]), bv);
+    }
+    let bias = share(select(MASK_BIAS, 0.0, mask[rt.b * L + ja] != 0), select(MASK_BIAS, 0.0, mask[rt.b * L + jb] != 0));
+    var ta = NEG_INF;
+    var tb = NEG_INF;
+    for (var c = 0u; c < 4u; c++) {
+      let valid = vec4<u32>(j0 + c * 4u) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(L);
+      acc[c] = select(vec4<f32>(NEG_INF), acc[c] * params.scale + bias[c], valid);
+      acc[4u + c] = select(vec4<f32>(NEG_INF), acc[4u + c] * params.scale + bias[c], valid);
+      ta = max(ta, vmax(acc[c]));
+      tb = max(tb, vmax(acc[4u + c]));
+    }
+    let na = max(ma, ta);
+    let nb = max(mb, tb);
+    var sa = 0.0;
+    var sb = 0.0;
+    for (var c = 0u; c < 4u; c++) {
+      sa += vsum(exp(acc[c] - na));
+      sb += vsum(exp(acc[4u + c] - nb));
+    }
+    la = la * exp(ma - na) + sa;
+    lb = lb * exp(mb - nb) + sb;
+    ma = na;
+    mb = nb;
+    let cols = min(16u, L - j0);
+    for (var c = 0u; c < cols; c++) {
+      if (store_a) { probs_rw3[pa + j0 + c] = T(acc_at(&acc, 0u, c)); }
+      if (store_b) { probs_rw3[pb + j0 + c] = T(acc_at(&acc, 1u, c)); }
+    }
+  }
+  // Pass 2 touches only this invocation's own rows: no barrier needed.
+  let inv_a = 1.0 / la;
+  let inv_b = 1.0 / lb;
+  for (var j = 0u; j < L; j++) {
+    if (store_a) { probs_rw3[pa + j] = T(exp(f32(probs_rw3[pa + j]) - ma) * inv_a); }
+    if (store_b) { probs_rw3[pb + j] = T(exp(f32(probs_rw3[pb + j]) - mb) * inv_b); }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// attention_context: out[b, i, h·D + d] = Σ_j Pd[b, h, i, j]·v[b, j, h·D + d].
+@compute @workgroup_size(WG)
+fn attention_context(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                     @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
+  let col_tiles = (params.D + 15u) / 16u;
+  let tile = wid.x + wid.y * nwg.x;
+  if (tile >= tile_count(col_tiles)) { return; }
+  let rt = row_tile(tile, col_tiles, lid);
+  let L = params.T;
+  let D = params.D;
+  let row3 = 3u * params.H;
+  let lane = sid % 8u;
+  let da = min(rt.c0 + lane, D - 1u);
+  let db = min(rt.c0 + lane + 8u, D - 1u);
+  let vcol = rt.b * L * row3 + 2u * params.H + rt.h * D;
+  let pa = (rt.bh * L + rt.ra) * L;
+  let pb = (rt.bh * L + rt.rb) * L;
+  let site = drop_site(step_state.seed, step_state.micro_step);
+  var acc: array<vec4<f32>, 8>;
+  for (var j = 0u; j < L; j++) {
+    let vj = vcol + j * row3;
+    let bv = share(f32(qkv[vj + da]), f32(qkv[vj + db]));
+    let a0 = f32(probs[pa + j]) * drop_factor(site, pa + j);
+    let a1 = f32(probs[pb + j]) * drop_factor(site, pb + j);
+    fma_tile(&acc, a0, a1, bv);
+  }
+  let cols = min(16u, D - rt.c0);
+  let oa = (rt.b * L + rt.ra) * params.H + rt.h * D + rt.c0;
+  let ob = (rt.b * L + rt.rb) * params.H + rt.h * D + rt.c0;
+  for (var c = 0u; c < cols; c++) {
+    if (rt.r0 < L) { out_rw[oa + c] = T(acc_at(&acc, 0u, c)); }
+    if (rt.r0 + 1u < L) { out_rw[ob + c] = T(acc_at(&acc, 1u, c)); }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// attention_grad_v: dV[b, j, h·D + d] = Σ_i Pd[b, h, i, j]·dO[b, i, h·D + d]; rows are keys j.
+@compute @workgroup_size(WG)
+fn attention_grad_v(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                    @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
+  let col_tiles = (params.D + 15u) / 16u;
+  let tile = wid.x + wid.y * nwg.x;
+  if (tile >= tile_count(col_tiles)) { return; }
+  let rt = row_tile(tile, col_tiles, lid);
+  let L = params.T;
+  let D = params.D;
+  let H = params.H;
+  let lane = sid % 8u;
+  let da = min(rt.c0 + lane, D - 1u);
+  let db = min(rt.c0 + lane + 8u, D - 1u);
+  let ocol = rt.b * L * H + rt.h * D;
+  let pbase = rt.bh * L * L;
+  let site = drop_site(step_state.seed, step_state.micro_step);
+  var acc: array<vec4<f32>, 8>;
+  for (var i = 0u; i < L; i++) {
+    let oi = ocol + i * H;
+    let bv = share(f32(d_out[oi + da]), f32(d_out[oi + db]));
+    let ia = pbase + i * L + rt.ra;
+    let ib = pbase + i * L + rt.rb;
+    fma_tile(&acc, f32(probs[ia]) * drop_factor(site, ia), f32(probs[ib]) * drop_factor(site, ib), bv);
+  }
+  let cols = min(16u, D - rt.c0);
+  let row3 = 3u * H;
+  let va = (rt.b * L + rt.ra) * row3 + 2u * H + rt.h * D + rt.c0;
+  let vb = (rt.b * L + rt.rb) * row3 + 2u * H + rt.h * D + rt.c0;
+  for (var c = 0u; c < cols; c++) {
+    if (rt.r0 < L) { d_qkv4[va + c] = T(acc_at(&acc, 0u, c)); }
+    if (rt.r0 + 1u < L) { d_qkv4[vb + c] = T(acc_at(&acc, 1u, c)); }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// attention_grad_scores: probs ← dS·scale = P ⊙ (dO·Vᵀ·keep/(1 − p) − δ)·scale, δ_i = dO_i·out_i.
+@compute @workgroup_size(WG)
+fn attention_grad_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                         @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
+  let tile = wid.x + wid.y * nwg.x;
+  if (tile >= tile_count(1u)) { return; }
+  let rt = row_tile(tile, 1u, lid);
+  let L = params.T;
+  let D = params.D;
+  let H = params.H;
+  let row3 = 3u * H;
+  let oa = (rt.b * L + rt.ra) * H + rt.h * D;
+  let ob = (rt.b * L + rt.rb) * H + rt.h * D;
+  var delta_a = 0.0;
+  var delta_b = 0.0;
+  for (var d = 0u; d < D; d++) {
+    delta_a += f32(d_out[oa + d]) * f32(out_ro[oa + d]);
+    delta_b += f32(d_out[ob + d]) * f32(out_ro[ob + d]);
+  }
+  let vcol = rt.b * L * row3 + 2u * H + rt.h * D;
+  let pa = (rt.bh * L + rt.ra) * L;
+  let pb = (rt.bh * L + rt.rb) * L;
+  let store_a = rt.r0 < L;
+  let store_b = rt.r0 + 1u < L;
+  let lane = sid % 8u;
+  let site = drop_site(step_state.seed, step_state.micro_step);
+  for (var j0 = 0u; j0 < L; j0 += 16u) {
+    let va = vcol + min(j0 + lane, L - 1u) * row3;
+    let vb = vcol + min(j0 + lane + 8u, L - 1u) * row3;
+    var acc = array<vec4<f32>, 8>();
+    for (var d = 0u; d < D; d++) {
+      let bv = share(f32(qkv4[va + d]), f32(qkv4[vb + d]));
+      fma_tile(&acc, f32(d_out[oa + d]), f32(d_out[ob + d]), bv);
+    }
+    let cols = min(16u, L - j0);
+    for (var c = 0u; c < cols; c++) {
+      let ia = pa + j0 + c;
+      let ib = pb + j0 + c;
+      if (store_a) {
+        let p = f32(probs_rw2[ia]);
+        probs_rw2[ia] = T(p * (acc_at(&acc, 0u, c) * drop_factor(site, ia) - delta_a) * params.scale);
+      }
+      if (store_b) {
+        let p = f32(probs_rw2[ib]);
+        probs_rw2[ib] = T(p * (acc_at(&acc, 1u, c) * drop_factor(site, ib) - delta_b) * params.scale);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// attention_grad_qk: the first half of the tiles writes dQ = dS·K (rows = queries i), the second
+// dK = dSᵀ·Q (rows = keys j); `probs` already holds dS·scale.
+@compute @workgroup_size(WG)
+fn attention_grad_qk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                     @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
+  let col_tiles = (params.D + 15u) / 16u;
+  let per_part = tile_count(col_tiles);
+  let tile = wid.x + wid.y * nwg.x;
+  if (tile >= 2u * per_part) { return; }
+  let is_k = tile >= per_part;
+  let rt = row_tile(tile % per_part, col_tiles, lid);
+  let L = params.T;
+  let D = params.D;
+  let H = params.H;
+  let row3 = 3u * H;
+  let lane = sid % 8u;
+  let da = min(rt.c0 + lane, D - 1u);
+  let db = min(rt.c0 + lane + 8u, D - 1u);
+  // dQ: A(i, u) = dS[i, u], B(u, d) = k[u, d].  dK: A(j, u) = dS[u, j], B(u, d) = q[u, d].
+  let row_stride = select(L, 1u, is_k);
+  let k_stride = select(1u, L, is_k);
+  let pbase = rt.bh * L * L;
+  let a_a = pbase + rt.ra * row_stride;
+  let a_b = pbase + rt.rb * row_stride;
+  let bcol = rt.b * L * row3 + select(H, 0u, is_k) + rt.h * D;
+  var acc: array<vec4<f32>, 8>;
+  for (var u = 0u; u < L; u++) {
+    let bu = bcol + u * row3;
+    let bv = share(f32(qkv[bu + da]), f32(qkv[bu + db]));
+    fma_tile(&acc, f32(probs[a_a + u * k_stride]), f32(probs[a_b + u * k_stride]), bv);
+  }
+  let cols = min(16u, D - rt.c0);
+  let part = select(0u, H, is_k);
+  let wa = (rt.b * L + rt.ra) * row3 + part + rt.h * D + rt.c0;
+  let wb = (rt.b * L + rt.rb) * row3 + part + rt.h * D + rt.c0;
+  for (var c = 0u; c < cols; c++) {
+    if (rt.r0 < L) { d_qkv3[wa + c] = T(acc_at(&acc, 0u, c)); }
+    if (rt.r0 + 1u < L) { d_qkv3[wb + c] = T(acc_at(&acc, 1u, c)); }
+  }
+}

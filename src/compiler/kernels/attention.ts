@@ -1,0 +1,148 @@
+// Launch definitions of kernels/attention.wgsl: the self-attention core as five launches,
+// forward = scores → context, backward = grad_v → grad_scores → grad_qk (in that order: grad_scores
+// overwrites `probs` with dS, which grad_qk reads). See the WGSL header for layouts and semantics.
+// The kernels share loaded values through subgroups, so they need the `subgroups` feature.
+import { grid1d, f32Bits, ceilDiv } from '../../plan/types.js';
+import type { DType, DeviceLimits } from '../../plan/types.js';
+import type { KernelLaunch } from './kernel.js';
+import { chooseVariant, hasSubgroups } from './kernel.js';
+
+export interface AttentionShape {
+  /** Batch (sequences). */
+  B: number;
+  /** Sequence length. */
+  T: number;
+  /** Hidden size; heads·D. */
+  H: number;
+  heads: number;
+  /** Attention-probability dropout p (0 = off). */
+  dropout?: number;
+  /** Per-site RNG stream the compiler assigns to this layer's attention dropout. */
+  stream?: number;
+  dtype?: DType;
+}
+
+export const ATTENTION_STAGES = ['scores', 'context', 'grad_v', 'grad_scores', 'grad_qk'] as const;
+export type AttentionStage = (typeof ATTENTION_STAGES)[number];
+export const ATTENTION_FORWARD_STAGES: readonly AttentionStage[] = ['scores', 'context'];
+export const ATTENTION_BACKWARD_STAGES: readonly AttentionStage[] = ['grad_v', 'grad_scores', 'grad_qk'];
+
+/** Storage bindings of each stage's entry point, in WGSL order from 1. */
+export const ATTENTION_SCORES_BINDINGS = ['qkv', 'mask', 'probs'] as const;
+export const ATTENTION_CONTEXT_BINDINGS = ['qkv', 'probs', 'step_state', 'out'] as const;
+export const ATTENTION_GRAD_V_BINDINGS = ['d_out', 'probs', 'step_state', 'd_qkv'] as const;
+export const ATTENTION_GRAD_SCORES_BINDINGS = ['d_out', 'probs', 'step_state', 'qkv', 'out'] as const;
+export const ATTENTION_GRAD_QK_BINDINGS = ['qkv', 'probs', 'd_qkv'] as const;
+export type AttentionBindingName = 'qkv' | 'mask' | 'probs' | 'step_state' | 'out' | 'd_out' | 'd_qkv';
+export const ATTENTION_BINDINGS: Record<AttentionStage, readonly AttentionBindingName[]> = {
+  scores: ATTENTION_SCORES_BINDINGS,
+  context: ATTENTION_CONTEXT_BINDINGS,
+  grad_v: ATTENTION_GRAD_V_BINDINGS,
+  grad_scores: ATTENTION_GRAD_SCORES_BINDINGS,
+  grad_qk: ATTENTION_GRAD_QK_BINDINGS,
+};
+
+export const ATTENTION_VARIANTS = ['subgroup'] as const;
+export type AttentionVariant = (typeof ATTENTION_VARIANTS)[number];
+
+/** Rows of the tile one invocation owns, and the tile width (fixed in the WGSL). */
+const ROWS_PER_INVOCATION = 2;
+const TILE_COLUMNS = 16;
+
+/** Bytes of the saved probabilities (B, NH, T, T): the only (B, NH, T, T) tensor there is. */
+export function attentionProbsBytes(shape: AttentionShape): number {
+  return shape.B * shape.heads * shape.T * shape.T * (shape.dtype === 'f16' ? 2 : 4);
+}
+
+function workgroupSize(shape: AttentionShape, limits: DeviceLimits): number {
+  // One subgroup at least (the broadcasts come from lanes 0..7 of each subgroup); 64 at most
+  // (lavapipe: bigger workgroups only add idle lanes); small T needs no more than ⌈T/2⌉ lanes.
+  const floor = Math.max(8, limits.subgroupMaxSize ?? 8);
+  let wg = 8;
+  while (wg < 64 && wg * ROWS_PER_INVOCATION < shape.T) wg *= 2;
+  return Math.min(Math.max(wg, floor), limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
+}
+
+export function usableAttentionVariants(shape: AttentionShape, limits: DeviceLimits): AttentionVariant[] {
+  if (!hasSubgroups(limits)) return [];
+  if ((limits.subgroupMinSize ?? 8) < 8) return [];
+  if ((limits.subgroupMaxSize ?? 8) > workgroupSize(shape, limits)) return [];
+  return ['subgroup'];
+}
+
+export function pickAttentionVariant(shape: AttentionShape, limits: DeviceLimits, forced?: Record<string, string>): AttentionVariant {
+  const usable = usableAttentionVariants(shape, limits);
+  if (usable.length === 0) {
+    throw new Error(
+      `attention kernels need the 'subgroups' feature with subgroup sizes 8..${workgroupSize(shape, limits)} (device features: ${limits.features.join(', ') || 'none'}, subgroup sizes ${limits.subgroupMinSize ?? '?'}..${limits.subgroupMaxSize ?? '?'})`,
+    );
+  }
+  return chooseVariant('attention', usable, usable[0]!, forced);
+}
+
+const ENTRIES: Record<AttentionStage, string> = {
+  scores: 'attention_scores',
+  context: 'attention_context',
+  grad_v: 'attention_grad_v',
+  grad_scores: 'attention_grad_scores',
+  grad_qk: 'attention_grad_qk',
+};
+
+export function attentionLaunch(
+  shape: AttentionShape,
+  limits: DeviceLimits,
+  stage: AttentionStage,
+  variant: AttentionVariant = pickAttentionVariant(shape, limits),
+): KernelLaunch {
+  const { B, T, H, heads } = shape;
+  if (!ATTENTION_VARIANTS.includes(variant)) throw new Error(`attention: unknown variant ${variant}`);
+  if (H % heads !== 0) throw new Error(`attention: hidden ${H} is not a multiple of heads ${heads}`);
+  const D = H / heads;
+  const p = shape.dropout ?? 0;
+  if (!(p >= 0 && p < 1)) throw new Error(`attention: dropout ${p} outside [0, 1)`);
+  const wg = workgroupSize(shape, limits);
+  const dtype = shape.dtype ?? 'f32';
+  const el = dtype === 'f16' ? 2 : 4;
+  const rowBlocks = B * heads * ceilDiv(T, wg * ROWS_PER_INVOCATION);
+  const colTiles = ceilDiv(D, TILE_COLUMNS);
+  const tiles = stage === 'scores' || stage === 'grad_scores' ? rowBlocks : stage === 'grad_qk' ? 2 * rowBlocks * colTiles : rowBlocks * colTiles;
+  const matmul = 2 * B * heads * T * T * D; // one (T × T × D) product per (b, h)
+  const probs = B * heads * T * T;
+  const act = B * T * H;
+  // FLOPs: the products; bytes: each tensor touched once (probs twice where a pass rereads it).
+  const work: Record<AttentionStage, { flops: number; bytes: number }> = {
+    scores: { flops: matmul + 5 * probs, bytes: el * (2 * act + 3 * probs) + 4 * B * T },
+    context: { flops: matmul, bytes: el * (2 * act + probs) },
+    grad_v: { flops: matmul, bytes: el * (2 * act + probs) },
+    grad_scores: { flops: matmul + 5 * probs + 2 * act, bytes: el * (4 * act + 2 * probs) },
+    grad_qk: { flops: 2 * matmul, bytes: el * (4 * act + 2 * probs) },
+  };
+  return {
+    pipeline: {
+      kernel: 'attention',
+      entry: ENTRIES[stage],
+      dtype,
+      features: dtype === 'f16' ? ['shader-f16', 'subgroups'] : ['subgroups'],
+      overrides: { WG: wg },
+    },
+    uniforms: [B, T, H, heads, D, shape.stream ?? 0, f32Bits(p), f32Bits(1 / Math.sqrt(D))],
+    workgroups: grid1d(tiles, limits),
+    ...work[stage],
+  };
+}
+
+export interface AttentionStageLaunch {
+  stage: AttentionStage;
+  launch: KernelLaunch;
+  bindings: readonly AttentionBindingName[];
+}
+
+/** The forward's launches in order: scores (writes probs), context (writes out). */
+export function attentionForwardLaunches(shape: AttentionShape, limits: DeviceLimits, variant?: AttentionVariant): AttentionStageLaunch[] {
+  return ATTENTION_FORWARD_STAGES.map((stage) => ({ stage, launch: attentionLaunch(shape, limits, stage, variant), bindings: ATTENTION_BINDINGS[stage] }));
+}
+
+/** The backward's launches in order: grad_v, grad_scores (probs ← dS), grad_qk. */
+export function attentionBackwardLaunches(shape: AttentionShape, limits: DeviceLimits, variant?: AttentionVariant): AttentionStageLaunch[] {
+  return ATTENTION_BACKWARD_STAGES.map((stage) => ({ stage, launch: attentionLaunch(shape, limits, stage, variant), bindings: ATTENTION_BINDINGS[stage] }));
+}

@@ -1,0 +1,78 @@
+// attention: the five launches against the float64 reference on odd shapes (T = 1, 7, 19, 130;
+// D = 1, 5, 18 across one or two 16-wide column tiles; one or several row blocks), padding keys,
+// dropout on and off, and a grid folded over y. Forward and backward run chained on the device,
+// each stage fed the previous stage's device output (as the plan will run them).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { attentionLaunch, ATTENTION_VARIANTS, type AttentionShape, type AttentionVariant } from '../../src/compiler/kernels/attention.js';
+import { attentionBackwardReference, attentionForwardReference } from '../../src/graph/ops/attention.js';
+import { encodeStepState } from '../../src/plan/step-state.js';
+import type { DeviceLimits } from '../../src/plan/types.js';
+import { testGpu } from '../support/gpu.js';
+import { assertClose, runLaunch } from '../support/harness.js';
+import { randomF32, rng } from '../support/random.js';
+
+const SEED = 4242;
+const MICRO_STEP = 3;
+
+async function check(shape: AttentionShape, variant: AttentionVariant, seed: number, limitsOverride?: Partial<DeviceLimits>): Promise<void> {
+  const { gpu } = await testGpu();
+  const limits = { ...gpu.limits, ...limitsOverride };
+  const { B, T, H, heads } = shape;
+  const qkv = randomF32(B * T * 3 * H, seed, 1.5);
+  const dOut = randomF32(B * T * H, seed + 1);
+  const next = rng(seed + 2);
+  const mask = new Int32Array(B * T);
+  // Key 0 is always real (BERT's [CLS]); about a fifth of the others are padding.
+  for (let i = 0; i < B * T; i++) mask[i] = i % T === 0 || next() > 0.2 ? 1 : 0;
+  const state = encodeStepState({ step: 1, lr: 1e-4, seed: SEED, microStep: MICRO_STEP, mlmScale: 1, nspScale: 1 });
+  const drop = { p: shape.dropout ?? 0, seed: SEED, stream: shape.stream ?? 0, microStep: MICRO_STEP };
+  const context = `attention ${variant} ${JSON.stringify(shape)}`;
+  const nProbs = B * heads * T * T;
+  const launch = (stage: Parameters<typeof attentionLaunch>[2]) => attentionLaunch(shape, limits, stage, variant);
+
+  const ref = attentionForwardReference(qkv, mask, shape, drop);
+  const probs = (await runLaunch(launch('scores'), [{ data: qkv }, { data: mask }, { data: nProbs, read: 'f32' }])).get(2)! as Float32Array;
+  assertClose(probs, ref.probs, { atol: 1e-6, rtol: 1e-4 }, `${context} probs`);
+  const out = (await runLaunch(launch('context'), [{ data: qkv }, { data: probs }, { data: state }, { data: B * T * H, read: 'f32' }])).get(3)! as Float32Array;
+  assertClose(out, ref.out, { atol: 1e-5, rtol: 1e-4 }, `${context} out`);
+
+  const dRef = attentionBackwardReference(dOut, qkv, mask, shape, drop);
+  const afterV = (await runLaunch(launch('grad_v'), [{ data: dOut }, { data: probs }, { data: state }, { data: B * T * 3 * H, read: 'f32' }])).get(3)! as Float32Array;
+  const dS = (await runLaunch(launch('grad_scores'), [{ data: dOut }, { data: probs.slice(), read: 'f32' }, { data: state }, { data: qkv }, { data: out }])).get(1)! as Float32Array;
+  const dQkv = (await runLaunch(launch('grad_qk'), [{ data: qkv }, { data: dS }, { data: afterV, read: 'f32' }])).get(2)!;
+  assertClose(dQkv, dRef, { atol: 2e-5 * Math.sqrt(T), rtol: 2e-4 }, `${context} d_qkv`);
+}
+
+const SHAPES: AttentionShape[] = [
+  { B: 1, T: 1, H: 1, heads: 1 },
+  { B: 1, T: 7, H: 5, heads: 1 },
+  { B: 2, T: 7, H: 10, heads: 2 },
+  { B: 2, T: 19, H: 36, heads: 2 },
+  { B: 1, T: 130, H: 6, heads: 2 },
+];
+
+for (const variant of ATTENTION_VARIANTS) {
+  test(`attention ${variant}: odd shapes, padding keys, no dropout`, async () => {
+    let seed = 10;
+    for (const shape of SHAPES) await check(shape, variant, seed++);
+  });
+
+  test(`attention ${variant}: attention-probs dropout (regenerated in backward)`, async () => {
+    await check({ B: 2, T: 7, H: 10, heads: 2, dropout: 0.25, stream: 5 }, variant, 30);
+    await check({ B: 1, T: 19, H: 36, heads: 2, dropout: 0.1, stream: 77 }, variant, 31);
+  });
+
+  test(`attention ${variant}: grid folded over y when tiles exceed the per-dimension limit`, async () => {
+    const { gpu } = await testGpu();
+    const shape: AttentionShape = { B: 3, T: 9, H: 12, heads: 3 };
+    const limit = 5;
+    for (const stage of ['scores', 'grad_qk'] as const) {
+      const folded = attentionLaunch(shape, { ...gpu.limits, maxComputeWorkgroupsPerDimension: limit }, stage, variant).workgroups;
+      assert.ok(folded[1] > 1 && folded[0] <= limit, `${stage}: grid ${folded} not folded under ${limit}`);
+    }
+    await check(shape, variant, 40, { maxComputeWorkgroupsPerDimension: limit });
+  });
+}
+
+test.run();
