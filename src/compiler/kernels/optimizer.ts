@@ -1,0 +1,249 @@
+// Launch definitions of kernels/grad-norm.wgsl (global gradient norm, clipping, skip flag) and
+// kernels/optimizer.wgsl (AdamW, LAMB). Every launch works on one (offset, length) range of the
+// flat arenas, so the compiler may dispatch per parameter tensor or per contiguous run of
+// same-decay tensors (LAMB: per tensor, its trust ratio is per tensor). The WGSL headers give the
+// exact binding layouts; the *_BINDINGS lists name them in order from binding 1.
+//
+// Dispatch sequence for one optimizer step (after all micro-batches accumulated gradients):
+//   for each gradient range r:  sumsqPartialLaunch({offset, length, slot: slot_r})   (slots from
+//                               sumsqPartialSlots, laid end to end in one partials buffer)
+//   once:                       gradNormFinalizeLaunch({count: Σ slots, maxNorm})    → norm state
+//   AdamW, for each range:      adamwUpdateLaunch(...)                               (1 dispatch)
+//   LAMB, for each tensor:      lambMomentsLaunch(...), lambApplyLaunch(...)         (2 dispatches)
+// Run the norm pass even without clipping (maxNorm 0): it is what makes a NaN/Inf gradient skip
+// the step instead of poisoning the parameters.
+import { ceilDiv, f32Bits, grid1d } from '../../plan/types.js';
+import type { DType, DeviceLimits } from '../../plan/types.js';
+import type { KernelLaunch } from './kernel.js';
+import { chooseVariant } from './kernel.js';
+
+/** Elements [offset, offset + length) of the bound slices (all bound slices share the layout). */
+export interface OptimizerRange {
+  offset: number;
+  length: number;
+}
+
+/** f32 words of the norm state written by grad_norm_finalize. */
+export const NORM_STATE_WORDS = 4;
+/** Word indices in the norm state. */
+export const NORM_STATE = { norm: 0, clipScale: 1, nonfinite: 2, sumsq: 3 } as const;
+
+export const SUMSQ_PARTIAL_BINDINGS = ['x', 'partials'] as const;
+export const GRAD_NORM_FINALIZE_BINDINGS = ['partials', 'norm_state'] as const;
+export const ADAMW_BINDINGS = ['params', 'grads', 'm', 'v', 'step_state', 'norm_state'] as const;
+/** Both LAMB stages bind the same list. */
+export const LAMB_BINDINGS = ['params', 'grads', 'm', 'v', 'step_state', 'norm_state', 'partials'] as const;
+
+export const ADAMW_VARIANTS = ['scalar', 'vec4'] as const;
+export type AdamwVariant = (typeof ADAMW_VARIANTS)[number];
+
+const WG = 64;
+/**
+ * vec4s per lane in the elementwise kernels. lavapipe: each storage load is a per-lane loop, so
+ * vec4 loads (4 elements per load) are what matters; a few vec4s per lane amortize the per-
+ * invocation loads of the step and norm state (measured in the report: 4 vs 1 vs 8).
+ */
+const PER_LANE = 4;
+/** Smallest reduction chunk, in vec4s per workgroup (8 per lane): keeps workgroups busy. */
+const MIN_CHUNK = WG * 8;
+/** Partial slots per sumsq_partial range at most: bounds the finalize work. */
+const SUMSQ_MAX_PARTIALS = 1024;
+/**
+ * Partial slots per LAMB norm at most: every lamb_apply workgroup re-sums them (one load per
+ * lane per norm at WG = 64), which is cheaper than a third dispatch per tensor.
+ */
+const LAMB_MAX_PARTIALS = WG;
+
+function vec4Span(r: OptimizerRange): number {
+  return r.length === 0 ? 0 : Math.floor((r.offset + r.length + 3) / 4) - Math.floor(r.offset / 4);
+}
+
+/** The reduction split of a range: `count` workgroups of `chunk` vec4s each (count ≥ 1). */
+export function reductionChunks(r: OptimizerRange, maxPartials: number): { chunk: number; count: number } {
+  const span = vec4Span(r);
+  const chunk = Math.max(MIN_CHUNK, ceilDiv(span, maxPartials));
+  return { chunk, count: Math.max(1, ceilDiv(span, chunk)) };
+}
+
+function checkRange(r: OptimizerRange, what: string): void {
+  if (!Number.isInteger(r.offset) || !Number.isInteger(r.length) || r.offset < 0 || r.length < 0) {
+    throw new Error(`${what}: offset ${r.offset} and length ${r.length} must be non-negative integers`);
+  }
+  // The kernels index u32 elements and round the end up to a whole vec4.
+  if (r.offset + r.length + 4 > 2 ** 32) throw new Error(`${what}: range end ${r.offset + r.length} exceeds u32 indexing`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Global gradient norm
+
+export interface SumsqShape extends OptimizerRange {
+  /** First partials slot this range writes. */
+  slot: number;
+  dtype?: DType;
+}
+
+/** Partial slots one sumsq_partial of this range writes (assign `slot`s end to end). */
+export function sumsqPartialSlots(r: OptimizerRange): number {
+  return reductionChunks(r, SUMSQ_MAX_PARTIALS).count;
+}
+
+export function sumsqPartialLaunch(shape: SumsqShape, limits: DeviceLimits): KernelLaunch {
+  checkRange(shape, 'sumsq_partial');
+  const { chunk, count } = reductionChunks(shape, SUMSQ_MAX_PARTIALS);
+  const dtype = shape.dtype ?? 'f32';
+  const elementBytes = dtype === 'f16' ? 2 : 4;
+  return {
+    pipeline: { kernel: 'grad-norm', entry: 'sumsq_partial', dtype, features: dtype === 'f16' ? ['shader-f16'] : [], overrides: { WG } },
+    uniforms: [shape.offset, shape.length, chunk, shape.slot, count, 0, 0, 0],
+    workgroups: grid1d(count, limits),
+    flops: 2 * shape.length,
+    bytes: elementBytes * shape.length + 4 * count,
+  };
+}
+
+export interface GradNormFinalizeShape {
+  /** Partial slots [slot, slot + count) are summed; slot defaults to 0. */
+  slot?: number;
+  count: number;
+  /** Clip threshold; 0 (or negative) disables clipping (clip_scale = 1). */
+  maxNorm: number;
+}
+
+export function gradNormFinalizeLaunch(shape: GradNormFinalizeShape, _limits: DeviceLimits): KernelLaunch {
+  return {
+    pipeline: { kernel: 'grad-norm', entry: 'grad_norm_finalize', dtype: 'f32', features: [], overrides: { WG } },
+    uniforms: [0, 0, 0, shape.slot ?? 0, shape.count, f32Bits(Math.max(0, shape.maxNorm)), 0, 0],
+    workgroups: [1, 1, 1],
+    flops: shape.count,
+    bytes: 4 * (shape.count + NORM_STATE_WORDS),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// AdamW and LAMB
+
+export interface AdamHyper {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** 0 for no-decay tensors (biases, LayerNorm). */
+  weightDecay: number;
+}
+
+export interface AdamwShape extends OptimizerRange, AdamHyper {
+  /** true: torch.optim.AdamW; false: Google BERT's AdamWeightDecayOptimizer. */
+  biasCorrection: boolean;
+  /** Zero the gradient range after the update (default true): saves a fill pass. */
+  zeroGrad?: boolean;
+  dtype?: DType;
+}
+
+export interface LambShape extends AdamwShape {
+  /** First of the 2·lambPartialSlots(range) partials slots this tensor uses. */
+  slot: number;
+  /**
+   * Trust ratio for wd = 0 tensors too (the paper, NVLAMB); false follows apex FusedLAMB's
+   * default (ratio 1 where weight decay is 0). Default true.
+   */
+  trustNoDecay?: boolean;
+}
+
+function hyperWords(h: AdamHyper, flags: number): number[] {
+  // 1 − β in float64 then rounded: 1 − f32(0.999) would be off by 1.3e-5 relative.
+  return [f32Bits(h.beta1), f32Bits(h.beta2), f32Bits(1 - h.beta1), f32Bits(1 - h.beta2), f32Bits(h.eps), f32Bits(h.weightDecay), flags];
+}
+
+function checkHyper(h: AdamHyper, what: string): void {
+  if (!(h.beta1 >= 0 && h.beta1 < 1 && h.beta2 >= 0 && h.beta2 < 1)) throw new Error(`${what}: betas must be in [0, 1) (got ${h.beta1}, ${h.beta2})`);
+  if (!(h.eps > 0)) throw new Error(`${what}: eps must be > 0 (got ${h.eps})`);
+}
+
+function features(dtype: DType): KernelLaunch['pipeline']['features'] {
+  return dtype === 'f16' ? ['shader-f16'] : [];
+}
+
+/** Variants that can run this range: both, always (vec4 needs 16-byte-padded bindings, see WGSL). */
+export function usableAdamwVariants(_shape: AdamwShape, _limits: DeviceLimits): AdamwVariant[] {
+  return [...ADAMW_VARIANTS];
+}
+
+export function pickAdamwVariant(shape: AdamwShape, limits: DeviceLimits, forced?: Record<string, string>): AdamwVariant {
+  // vec4 loads move 4 elements per load: 4× fewer loads is the whole cost on lavapipe and
+  // wider transactions on GPUs. The scalar kernel stays as the obvious baseline.
+  return chooseVariant('adamw_update', usableAdamwVariants(shape, limits), 'vec4', forced);
+}
+
+/** Bytes moved by one update of `length` elements: p, g, m, v read; p, m, v written; g zeroed. */
+function updateBytes(length: number, elementBytes: number, zeroGrad: boolean): number {
+  return elementBytes * length * (zeroGrad ? 8 : 7);
+}
+
+export function adamwUpdateLaunch(shape: AdamwShape, limits: DeviceLimits, variant: AdamwVariant = pickAdamwVariant(shape, limits)): KernelLaunch {
+  checkRange(shape, 'adamw_update');
+  checkHyper(shape, 'adamw_update');
+  const dtype = shape.dtype ?? 'f32';
+  const zeroGrad = shape.zeroGrad ?? true;
+  const tiles = variant === 'scalar' ? ceilDiv(shape.length, WG) : ceilDiv(vec4Span(shape), WG * PER_LANE);
+  return {
+    pipeline: {
+      kernel: 'optimizer',
+      entry: `adamw_update_${variant}`,
+      dtype,
+      features: features(dtype),
+      overrides: variant === 'scalar' ? { WG, ZERO_GRAD: zeroGrad ? 1 : 0 } : { WG, PER_LANE, ZERO_GRAD: zeroGrad ? 1 : 0 },
+    },
+    uniforms: [shape.offset, shape.length, 0, 0, 0, ...hyperWords(shape, shape.biasCorrection ? 1 : 0)],
+    workgroups: grid1d(tiles, limits),
+    flops: 16 * shape.length,
+    bytes: updateBytes(shape.length, dtype === 'f16' ? 2 : 4, zeroGrad),
+  };
+}
+
+/** Partial slots per norm of one LAMB tensor; the tensor uses 2× this many from `slot`. */
+export function lambPartialSlots(r: OptimizerRange): number {
+  return reductionChunks(r, LAMB_MAX_PARTIALS).count;
+}
+
+function lambUniforms(shape: LambShape): number[] {
+  const { chunk, count } = reductionChunks(shape, LAMB_MAX_PARTIALS);
+  const flags = (shape.biasCorrection ? 1 : 0) | ((shape.trustNoDecay ?? true) ? 2 : 0);
+  return [shape.offset, shape.length, chunk, shape.slot, count, ...hyperWords(shape, flags)];
+}
+
+/** LAMB stage 1: m, v and the per-workgroup Σp², Σu² partials. */
+export function lambMomentsLaunch(shape: LambShape, limits: DeviceLimits): KernelLaunch {
+  checkRange(shape, 'lamb_moments');
+  checkHyper(shape, 'lamb_moments');
+  const dtype = shape.dtype ?? 'f32';
+  const count = lambPartialSlots(shape);
+  const e = dtype === 'f16' ? 2 : 4;
+  return {
+    pipeline: { kernel: 'optimizer', entry: 'lamb_moments', dtype, features: features(dtype), overrides: { WG } },
+    uniforms: lambUniforms(shape),
+    workgroups: grid1d(count, limits),
+    flops: 18 * shape.length,
+    bytes: e * shape.length * 6 + 8 * count, // p, g, m, v read; m, v written
+  };
+}
+
+/** LAMB stage 2: trust ratio from the partials, p ← p − lr·r·u, gradient zeroed. */
+export function lambApplyLaunch(shape: LambShape, limits: DeviceLimits): KernelLaunch {
+  checkRange(shape, 'lamb_apply');
+  checkHyper(shape, 'lamb_apply');
+  const dtype = shape.dtype ?? 'f32';
+  const zeroGrad = shape.zeroGrad ?? true;
+  const e = dtype === 'f16' ? 2 : 4;
+  const tiles = ceilDiv(vec4Span(shape), WG * PER_LANE);
+  return {
+    pipeline: { kernel: 'optimizer', entry: 'lamb_apply', dtype, features: features(dtype), overrides: { WG, PER_LANE, ZERO_GRAD: zeroGrad ? 1 : 0 } },
+    uniforms: lambUniforms(shape),
+    workgroups: grid1d(tiles, limits),
+    flops: 10 * shape.length,
+    bytes: e * shape.length * (zeroGrad ? 5 : 4), // p, m, v read; p written; g zeroed
+  };
+}
+
+/** Both LAMB dispatches of one tensor, in order. */
+export function lambUpdateLaunches(shape: LambShape, limits: DeviceLimits): [KernelLaunch, KernelLaunch] {
+  return [lambMomentsLaunch(shape, limits), lambApplyLaunch(shape, limits)];
+}
