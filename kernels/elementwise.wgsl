@@ -86,6 +86,28 @@ fn dropout_keep(seed: u32, stream: u32, micro_step: u32, index: u32, p: f32) -> 
   return f32(r >> 8u) * (1.0 / 16777216.0) >= p;
 }
 
+// The same mask, vectorized and with the per-launch part of the hash chain hoisted:
+// key = rng_hash(stream ^ rng_hash(micro_step ^ rng_hash(seed))) is one value per launch, so
+// dropout_keep(seed, stream, micro_step, i, p) == keep4(key, i, p) bit for bit.
+fn rng_hash4(x: vec4<u32>) -> vec4<u32> {
+  var h = x;
+  h ^= h >> vec4<u32>(16u);
+  h *= vec4<u32>(0x7feb352du);
+  h ^= h >> vec4<u32>(15u);
+  h *= vec4<u32>(0x846ca68bu);
+  h ^= h >> vec4<u32>(16u);
+  return h;
+}
+
+fn dropout_key(seed: u32, stream: u32, micro_step: u32) -> u32 {
+  return rng_hash(stream ^ rng_hash(micro_step ^ rng_hash(seed)));
+}
+
+fn keep4(key: u32, index: vec4<u32>, p: f32) -> vec4<bool> {
+  let r = rng_hash4(index ^ vec4<u32>(key));
+  return vec4<f32>(r >> vec4<u32>(8u)) * (1.0 / 16777216.0) >= vec4<f32>(p);
+}
+
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 const INV_SQRT_2PI: f32 = 0.3989422804014327;
 
@@ -119,13 +141,14 @@ fn act_grad(x: vec4<f32>) -> vec4<f32> {
   }
 }
 
-// Dropout multiplier (keep / (1 − p)) for the 4 elements starting at linear index i.
-fn dropout_mul(i: u32, count: u32) -> vec4<f32> {
-  var m = vec4<f32>(0.0);
-  for (var j = 0u; j < count; j++) {
-    if (dropout_keep(step_state.seed, params.stream, step_state.micro_step, i + j, params.p)) { m[j] = params.alpha; }
-  }
-  return m;
+// Dropout multiplier (keep / (1 − p)) of the 4 elements starting at linear index i.
+fn dropout_mul4(i: u32) -> vec4<f32> {
+  let key = dropout_key(step_state.seed, params.stream, step_state.micro_step);
+  return select(vec4<f32>(0.0), vec4<f32>(params.alpha), keep4(key, vec4<u32>(i) + vec4<u32>(0u, 1u, 2u, 3u), params.p));
+}
+
+fn dropout_mul(i: u32) -> f32 {
+  return select(0.0, params.alpha, dropout_keep(step_state.seed, params.stream, step_state.micro_step, i, params.p));
 }
 
 fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
@@ -225,7 +248,7 @@ fn geglu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
 fn dropout_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n) { return; }
-  var v = f32(in2[i]) * dropout_mul(i, 1u).x;
+  var v = f32(in2[i]) * dropout_mul(i);
   if (ACCUMULATE) { v += f32(out3[i]); }
   out3[i] = T(v);
 }
@@ -234,7 +257,7 @@ fn dropout_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
 fn dropout_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n) { return; }
-  var v = f32(in2[i]) * dropout_mul(i, 1u).x;
+  var v = f32(in2[i]) * dropout_mul(i);
   if (ACCUMULATE) { v += f32(out3[i]); }
   out3[i] = T(v);
 }
@@ -332,7 +355,7 @@ fn geglu_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workg
 fn dropout_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n / 4u) { return; }
-  var v = vec4<f32>(in2v[i]) * dropout_mul(i * 4u, 4u);
+  var v = vec4<f32>(in2v[i]) * dropout_mul4(i * 4u);
   if (ACCUMULATE) { v += vec4<f32>(out3v[i]); }
   out3v[i] = vec4<T>(v);
 }
@@ -341,7 +364,7 @@ fn dropout_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_work
 fn dropout_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n / 4u) { return; }
-  var v = vec4<f32>(in2v[i]) * dropout_mul(i * 4u, 4u);
+  var v = vec4<f32>(in2v[i]) * dropout_mul4(i * 4u);
   if (ACCUMULATE) { v += vec4<f32>(out3v[i]); }
   out3v[i] = vec4<T>(v);
 }

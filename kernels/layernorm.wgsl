@@ -1,0 +1,385 @@
+// layernorm: LayerNorm over the last dim of x (N rows, H columns), forward, the fused post-LN
+// "residual + dropout → LayerNorm" forward, and the backward in three deterministic launches.
+//
+// Ops (entry point = op; `<op>_vec4` is the same on vec4 views, usable when H % 4 == 0):
+//   layernorm_forward          y = (x − mean)·rstd·gamma + beta; stats = (mean, rstd)
+//       bindings: 1 x (N,H), 2 gamma (H), 3 beta (H), 4 y (N,H) `=`, 5 stats (N) `=`
+//   residual_dropout_layernorm_forward
+//       s = residual + dropout(a), y = LN(s); with p == 0 the RNG is not evaluated (plain add)
+//       bindings: 1 step_state, 2 residual (N,H), 3 a (N,H), 4 gamma, 5 beta,
+//                 6 s (N,H) `=`, 7 y (N,H) `=`, 8 stats (N) `=`
+//   layernorm_backward         dx (=|+= by ACCUMULATE) = rstd·(g − mean_c(g) − xhat·mean_c(g·xhat)),
+//                              g = dy·gamma, xhat = (x − mean)·rstd
+//       bindings: 1 dy (N,H), 2 x (N,H) (the LN input), 3 gamma (H), 4 stats (N), 5 dx (N,H)
+//   layernorm_backward_params  per chunk of CHUNK rows (fixed order inside a chunk):
+//                              partials[chunk] = (Σ dy·xhat (H), Σ dy (H))  `=`
+//       bindings: 1 dy (N,H), 2 x (N,H), 3 stats (N), 4 partials (chunks, 2, H) f32
+//   layernorm_backward_params_finish  dgamma += Σ_chunk partials[chunk, 0], dbeta += Σ partials[chunk, 1],
+//                              chunks summed in ascending order: the same bits every run
+//       bindings: 1 partials (chunks, 2, H) f32, 2 dgamma (H) `+=`, 3 dbeta (H) `+=`
+// Binding 0 is params (uniform Params). Tensors are array<T> (array<vec4<T>> in _vec4 entries),
+// row-major; stats is array<vec2<f32>>: (mean, rstd) per row, f32 whatever T is; partials f32.
+// Dropout index = the element's linear index n·H + c in a; kept values are scaled by 1/(1 − p)
+// (params.scale); seed and micro_step come from step_state, stream is a per-site uniform.
+// Overrides: ACCUMULATE (bool, layernorm_backward); WG invocations per workgroup.
+// Launch: forward and backward: one invocation = one row (loops over H, lavapipe-friendly: no
+//   barriers, no workgroup memory); params: one invocation = one column (or vec4 of columns)
+//   of one chunk; finish: one invocation = one column (vec4). Workgroups linear over x/y (grid1d).
+// Variance: one pass of shifted sums (shift = the row's first value), var = E[(x−k)²] − E[x−k]².
+
+struct Params {
+  N: u32,
+  H: u32,
+  eps: f32,
+  p: f32,        // dropout probability (fused forward)
+  scale: f32,    // 1 / (1 − p)
+  stream: u32,   // dropout stream (fused forward)
+  chunk: u32,    // rows per chunk (backward params)
+  chunks: u32,   // number of chunks = ceil(N / chunk)
+}
+
+struct StepState {
+  step: u32,
+  lr: f32,
+  seed: u32,
+  micro_step: u32,
+  mlm_scale: f32,
+  nsp_scale: f32,
+  pad0: u32,
+  pad1: u32,
+}
+
+override ACCUMULATE: bool = false;
+override WG: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+
+// layernorm_forward
+@group(0) @binding(1) var<storage, read> f_x: array<T>;
+@group(0) @binding(2) var<storage, read> f_gamma: array<T>;
+@group(0) @binding(3) var<storage, read> f_beta: array<T>;
+@group(0) @binding(4) var<storage, read_write> f_y: array<T>;
+@group(0) @binding(5) var<storage, read_write> f_stats: array<vec2<f32>>;
+@group(0) @binding(1) var<storage, read> f_x4: array<vec4<T>>;
+@group(0) @binding(2) var<storage, read> f_gamma4: array<vec4<T>>;
+@group(0) @binding(3) var<storage, read> f_beta4: array<vec4<T>>;
+@group(0) @binding(4) var<storage, read_write> f_y4: array<vec4<T>>;
+
+// residual_dropout_layernorm_forward
+@group(0) @binding(1) var<storage, read> step_state: StepState;
+@group(0) @binding(2) var<storage, read> r_res: array<T>;
+@group(0) @binding(3) var<storage, read> r_a: array<T>;
+@group(0) @binding(4) var<storage, read> r_gamma: array<T>;
+@group(0) @binding(5) var<storage, read> r_beta: array<T>;
+@group(0) @binding(6) var<storage, read_write> r_s: array<T>;
+@group(0) @binding(7) var<storage, read_write> r_y: array<T>;
+@group(0) @binding(8) var<storage, read_write> r_stats: array<vec2<f32>>;
+@group(0) @binding(2) var<storage, read> r_res4: array<vec4<T>>;
+@group(0) @binding(3) var<storage, read> r_a4: array<vec4<T>>;
+@group(0) @binding(4) var<storage, read> r_gamma4: array<vec4<T>>;
+@group(0) @binding(5) var<storage, read> r_beta4: array<vec4<T>>;
+@group(0) @binding(6) var<storage, read_write> r_s4: array<vec4<T>>;
+@group(0) @binding(7) var<storage, read_write> r_y4: array<vec4<T>>;
+
+// layernorm_backward
+@group(0) @binding(1) var<storage, read> b_dy: array<T>;
+@group(0) @binding(2) var<storage, read> b_x: array<T>;
+@group(0) @binding(3) var<storage, read> b_gamma: array<T>;
+@group(0) @binding(4) var<storage, read> b_stats: array<vec2<f32>>;
+@group(0) @binding(5) var<storage, read_write> b_dx: array<T>;
+@group(0) @binding(1) var<storage, read> b_dy4: array<vec4<T>>;
+@group(0) @binding(2) var<storage, read> b_x4: array<vec4<T>>;
+@group(0) @binding(3) var<storage, read> b_gamma4: array<vec4<T>>;
+@group(0) @binding(5) var<storage, read_write> b_dx4: array<vec4<T>>;
+
+// layernorm_backward_params (dy, x as above)
+@group(0) @binding(3) var<storage, read> p_stats: array<vec2<f32>>;
+@group(0) @binding(4) var<storage, read_write> p_partials: array<f32>;
+@group(0) @binding(4) var<storage, read_write> p_partials4: array<vec4<f32>>;
+
+// layernorm_backward_params_finish
+@group(0) @binding(1) var<storage, read> q_partials: array<f32>;
+@group(0) @binding(2) var<storage, read_write> q_dgamma: array<T>;
+@group(0) @binding(3) var<storage, read_write> q_dbeta: array<T>;
+@group(0) @binding(1) var<storage, read> q_partials4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> q_dgamma4: array<vec4<T>>;
+@group(0) @binding(3) var<storage, read_write> q_dbeta4: array<vec4<T>>;
+
+fn rng_hash(x: u32) -> u32 {
+  var h = x;
+  h ^= h >> 16u;
+  h *= 0x7feb352du;
+  h ^= h >> 15u;
+  h *= 0x846ca68bu;
+  h ^= h >> 16u;
+  return h;
+}
+
+fn dropout_keep(seed: u32, stream: u32, micro_step: u32, index: u32, p: f32) -> bool {
+  let r = rng_hash(index ^ rng_hash(stream ^ rng_hash(micro_step ^ rng_hash(seed))));
+  return f32(r >> 8u) * (1.0 / 16777216.0) >= p;
+}
+
+// The same mask, vectorized and with the per-launch part of the hash chain hoisted:
+// key = rng_hash(stream ^ rng_hash(micro_step ^ rng_hash(seed))) is one value per launch, so
+// dropout_keep(seed, stream, micro_step, i, p) == keep4(key, i, p) bit for bit.
+fn rng_hash4(x: vec4<u32>) -> vec4<u32> {
+  var h = x;
+  h ^= h >> vec4<u32>(16u);
+  h *= vec4<u32>(0x7feb352du);
+  h ^= h >> vec4<u32>(15u);
+  h *= vec4<u32>(0x846ca68bu);
+  h ^= h >> vec4<u32>(16u);
+  return h;
+}
+
+fn dropout_key(seed: u32, stream: u32, micro_step: u32) -> u32 {
+  return rng_hash(stream ^ rng_hash(micro_step ^ rng_hash(seed)));
+}
+
+fn keep4(key: u32, index: vec4<u32>, p: f32) -> vec4<bool> {
+  let r = rng_hash4(index ^ vec4<u32>(key));
+  return vec4<f32>(r >> vec4<u32>(8u)) * (1.0 / 16777216.0) >= vec4<f32>(p);
+}
+
+fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
+  return (wid.x + wid.y * nwg.x) * WG + lid;
+}
+
+fn hsum(v: vec4<f32>) -> f32 {
+  return v.x + v.y + v.z + v.w;
+}
+
+// (mean, rstd) from shifted sums s1 = Σ(x − k), s2 = Σ(x − k)².
+fn row_stats(k: f32, s1: f32, s2: f32) -> vec2<f32> {
+  let h = f32(params.H);
+  let m1 = s1 / h;
+  let v = max(s2 / h - m1 * m1, 0.0);
+  return vec2<f32>(k + m1, inverseSqrt(v + params.eps));
+}
+
+// ---- forward ----
+
+@compute @workgroup_size(WG)
+fn layernorm_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = linear_id(wid, nwg, lid);
+  if (row >= params.N) { return; }
+  let H = params.H;
+  let base = row * H;
+  let k = f32(f_x[base]);
+  var s1 = 0.0;
+  var s2 = 0.0;
+  for (var c = 0u; c < H; c++) {
+    let v = f32(f_x[base + c]) - k;
+    s1 += v;
+    s2 += v * v;
+  }
+  let st = row_stats(k, s1, s2);
+  for (var c = 0u; c < H; c++) {
+    f_y[base + c] = T((f32(f_x[base + c]) - st.x) * st.y * f32(f_gamma[c]) + f32(f_beta[c]));
+  }
+  f_stats[row] = st;
+}
+
+@compute @workgroup_size(WG)
+fn layernorm_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = linear_id(wid, nwg, lid);
+  if (row >= params.N) { return; }
+  let h4 = params.H / 4u;
+  let base = row * h4;
+  let k = f32(f_x4[base].x);
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  for (var c = 0u; c < h4; c++) {
+    let v = vec4<f32>(f_x4[base + c]) - k;
+    s1 += v;
+    s2 += v * v;
+  }
+  let st = row_stats(k, hsum(s1), hsum(s2));
+  for (var c = 0u; c < h4; c++) {
+    f_y4[base + c] = vec4<T>((vec4<f32>(f_x4[base + c]) - st.x) * st.y * vec4<f32>(f_gamma4[c]) + vec4<f32>(f_beta4[c]));
+  }
+  f_stats[row] = st;
+}
+
+@compute @workgroup_size(WG)
+fn residual_dropout_layernorm_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = linear_id(wid, nwg, lid);
+  if (row >= params.N) { return; }
+  let H = params.H;
+  let base = row * H;
+  let key = dropout_key(step_state.seed, params.stream, step_state.micro_step);
+  var k = 0.0;
+  var s1 = 0.0;
+  var s2 = 0.0;
+  for (var c = 0u; c < H; c++) {
+    var a = f32(r_a[base + c]);
+    if (params.p > 0.0) { a = select(0.0, a * params.scale, keep4(key, vec4<u32>(base + c), params.p).x); }
+    let s = T(f32(r_res[base + c]) + a);
+    r_s[base + c] = s;
+    if (c == 0u) { k = f32(s); }
+    let v = f32(s) - k;
+    s1 += v;
+    s2 += v * v;
+  }
+  let st = row_stats(k, s1, s2);
+  for (var c = 0u; c < H; c++) {
+    r_y[base + c] = T((f32(r_s[base + c]) - st.x) * st.y * f32(r_gamma[c]) + f32(r_beta[c]));
+  }
+  r_stats[row] = st;
+}
+
+@compute @workgroup_size(WG)
+fn residual_dropout_layernorm_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = linear_id(wid, nwg, lid);
+  if (row >= params.N) { return; }
+  let h4 = params.H / 4u;
+  let base = row * h4;
+  let key = dropout_key(step_state.seed, params.stream, step_state.micro_step);
+  var k = 0.0;
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  for (var c = 0u; c < h4; c++) {
+    var a = vec4<f32>(r_a4[base + c]);
+    if (params.p > 0.0) {
+      a = select(vec4<f32>(0.0), a * params.scale, keep4(key, vec4<u32>((base + c) * 4u) + vec4<u32>(0u, 1u, 2u, 3u), params.p));
+    }
+    let s = vec4<T>(vec4<f32>(r_res4[base + c]) + a);
+    r_s4[base + c] = s;
+    if (c == 0u) { k = f32(s.x); }
+    let v = vec4<f32>(s) - k;
+    s1 += v;
+    s2 += v * v;
+  }
+  let st = row_stats(k, hsum(s1), hsum(s2));
+  for (var c = 0u; c < h4; c++) {
+    r_y4[base + c] = vec4<T>((vec4<f32>(r_s4[base + c]) - st.x) * st.y * vec4<f32>(r_gamma4[c]) + vec4<f32>(r_beta4[c]));
+  }
+  r_stats[row] = st;
+}
+
+// ---- backward: dx ----
+
+@compute @workgroup_size(WG)
+fn layernorm_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = linear_id(wid, nwg, lid);
+  if (row >= params.N) { return; }
+  let H = params.H;
+  let base = row * H;
+  let st = b_stats[row];
+  var sg = 0.0;
+  var sgx = 0.0;
+  for (var c = 0u; c < H; c++) {
+    let g = f32(b_dy[base + c]) * f32(b_gamma[c]);
+    sg += g;
+    sgx += g * (f32(b_x[base + c]) - st.x) * st.y;
+  }
+  let mg = sg / f32(H);
+  let mgx = sgx / f32(H);
+  for (var c = 0u; c < H; c++) {
+    let g = f32(b_dy[base + c]) * f32(b_gamma[c]);
+    let xhat = (f32(b_x[base + c]) - st.x) * st.y;
+    var d = st.y * (g - mg - xhat * mgx);
+    if (ACCUMULATE) { d += f32(b_dx[base + c]); }
+    b_dx[base + c] = T(d);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn layernorm_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = linear_id(wid, nwg, lid);
+  if (row >= params.N) { return; }
+  let h4 = params.H / 4u;
+  let base = row * h4;
+  let st = b_stats[row];
+  var sg = vec4<f32>(0.0);
+  var sgx = vec4<f32>(0.0);
+  for (var c = 0u; c < h4; c++) {
+    let g = vec4<f32>(b_dy4[base + c]) * vec4<f32>(b_gamma4[c]);
+    sg += g;
+    sgx += g * (vec4<f32>(b_x4[base + c]) - st.x) * st.y;
+  }
+  let mg = hsum(sg) / f32(params.H);
+  let mgx = hsum(sgx) / f32(params.H);
+  for (var c = 0u; c < h4; c++) {
+    let g = vec4<f32>(b_dy4[base + c]) * vec4<f32>(b_gamma4[c]);
+    let xhat = (vec4<f32>(b_x4[base + c]) - st.x) * st.y;
+    var d = st.y * (g - mg - xhat * mgx);
+    if (ACCUMULATE) { d += vec4<f32>(b_dx4[base + c]); }
+    b_dx4[base + c] = vec4<T>(d);
+  }
+}
+
+// ---- backward: dgamma, dbeta (two fixed-order stages) ----
+
+@compute @workgroup_size(WG)
+fn layernorm_backward_params(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  let H = params.H;
+  if (i >= params.chunks * H) { return; }
+  let chunk = i / H;
+  let c = i % H;
+  let r0 = chunk * params.chunk;
+  let r1 = min(r0 + params.chunk, params.N);
+  var dg = 0.0;
+  var db = 0.0;
+  for (var r = r0; r < r1; r++) {
+    let st = p_stats[r];
+    let dy = f32(b_dy[r * H + c]);
+    dg += dy * (f32(b_x[r * H + c]) - st.x) * st.y;
+    db += dy;
+  }
+  p_partials[chunk * 2u * H + c] = dg;
+  p_partials[chunk * 2u * H + H + c] = db;
+}
+
+@compute @workgroup_size(WG)
+fn layernorm_backward_params_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  let h4 = params.H / 4u;
+  if (i >= params.chunks * h4) { return; }
+  let chunk = i / h4;
+  let c = i % h4;
+  let r0 = chunk * params.chunk;
+  let r1 = min(r0 + params.chunk, params.N);
+  var dg = vec4<f32>(0.0);
+  var db = vec4<f32>(0.0);
+  for (var r = r0; r < r1; r++) {
+    let st = p_stats[r];
+    let dy = vec4<f32>(b_dy4[r * h4 + c]);
+    dg += dy * (vec4<f32>(b_x4[r * h4 + c]) - st.x) * st.y;
+    db += dy;
+  }
+  p_partials4[chunk * 2u * h4 + c] = dg;
+  p_partials4[chunk * 2u * h4 + h4 + c] = db;
+}
+
+@compute @workgroup_size(WG)
+fn layernorm_backward_params_finish(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c = linear_id(wid, nwg, lid);
+  let H = params.H;
+  if (c >= H) { return; }
+  var dg = 0.0;
+  var db = 0.0;
+  for (var k = 0u; k < params.chunks; k++) {
+    dg += q_partials[k * 2u * H + c];
+    db += q_partials[k * 2u * H + H + c];
+  }
+  q_dgamma[c] = T(f32(q_dgamma[c]) + dg);
+  q_dbeta[c] = T(f32(q_dbeta[c]) + db);
+}
+
+@compute @workgroup_size(WG)
+fn layernorm_backward_params_finish_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c = linear_id(wid, nwg, lid);
+  let h4 = params.H / 4u;
+  if (c >= h4) { return; }
+  var dg = vec4<f32>(0.0);
+  var db = vec4<f32>(0.0);
+  for (var k = 0u; k < params.chunks; k++) {
+    dg += q_partials4[k * 2u * h4 + c];
+    db += q_partials4[k * 2u * h4 + h4 + c];
+  }
+  q_dgamma4[c] = vec4<T>(vec4<f32>(q_dgamma4[c]) + dg);
+  q_dbeta4[c] = vec4<T>(vec4<f32>(q_dbeta4[c]) + db);
+}

@@ -1,0 +1,126 @@
+// Launch definitions of kernels/layernorm.wgsl: LayerNorm forward, the fused post-LN
+// residual + dropout + LayerNorm forward, and the backward as three launches (dx; per-chunk
+// dgamma/dbeta partials; a fixed-order finish that adds into dgamma/dbeta).
+// Bindings per op are listed in LAYERNORM_BINDINGS (WGSL binding order from 1).
+import { grid1d, f32Bits, ceilDiv } from '../../plan/types.js';
+import type { DType, DeviceLimits } from '../../plan/types.js';
+import type { KernelLaunch } from './kernel.js';
+import { chooseVariant } from './kernel.js';
+
+export const LAYERNORM_OPS = ['layernorm_forward', 'residual_dropout_layernorm_forward', 'layernorm_backward', 'layernorm_backward_params', 'layernorm_backward_params_finish'] as const;
+export type LayernormOp = (typeof LAYERNORM_OPS)[number];
+
+/** Storage bindings of each op, in WGSL binding order from 1. stats: (N, 2) f32 = (mean, rstd). */
+export const LAYERNORM_BINDINGS: Record<LayernormOp, readonly string[]> = {
+  layernorm_forward: ['x', 'gamma', 'beta', 'y', 'stats'],
+  residual_dropout_layernorm_forward: ['step_state', 'residual', 'a', 'gamma', 'beta', 's', 'y', 'stats'],
+  layernorm_backward: ['dy', 'x', 'gamma', 'stats', 'dx'],
+  layernorm_backward_params: ['dy', 'x', 'stats', 'partials'],
+  layernorm_backward_params_finish: ['partials', 'dgamma', 'dbeta'],
+};
+
+export const LAYERNORM_VARIANTS = ['scalar', 'vec4'] as const;
+export type LayernormVariant = (typeof LAYERNORM_VARIANTS)[number];
+
+export interface LayernormShape {
+  op: LayernormOp;
+  /** Rows (tokens). */
+  N: number;
+  /** Columns (hidden). */
+  H: number;
+  /** BERT: 1e-12. */
+  eps?: number;
+  /** Fused forward: dropout probability of the sublayer output a, and its per-site stream. */
+  p?: number;
+  stream?: number;
+  /** layernorm_backward: `+=` into dx (post-LN: the residual branch already wrote it). */
+  accumulate?: boolean;
+  dtype?: DType;
+}
+
+const WG = 64;
+
+export function usableLayernormVariants(shape: Pick<LayernormShape, 'H'>): LayernormVariant[] {
+  return shape.H % 4 === 0 ? ['scalar', 'vec4'] : ['scalar'];
+}
+
+export function pickLayernormVariant(shape: LayernormShape, forced?: Record<string, string>): LayernormVariant {
+  const usable = usableLayernormVariants(shape);
+  // vec4 quarters the load instructions (lavapipe's cost) and widens GPU transactions.
+  return chooseVariant('layernorm', usable, usable.includes('vec4') ? 'vec4' : 'scalar', forced);
+}
+
+/**
+ * Rows per chunk of the dgamma/dbeta partials. Enough chunks that chunks·H invocations fill
+ * the device, few enough that the finish (one invocation per column, looping chunks) stays
+ * short: about 64 rows per chunk, but at most 256 chunks.
+ */
+export function layernormChunkRows(N: number): number {
+  return Math.max(64, ceilDiv(N, 256));
+}
+
+export function layernormChunks(N: number): number {
+  return ceilDiv(N, layernormChunkRows(N));
+}
+
+/** Bytes of the f32 partials scratch the backward needs: (chunks, 2, H). */
+export function layernormPartialsBytes(N: number, H: number): number {
+  return layernormChunks(N) * 2 * H * 4;
+}
+
+export function layernormLaunch(shape: LayernormShape, limits: DeviceLimits, variant: LayernormVariant = pickLayernormVariant(shape)): KernelLaunch {
+  const { op, N, H } = shape;
+  if (variant === 'vec4' && H % 4 !== 0) throw new Error(`layernorm vec4 needs H % 4 == 0 (H ${H})`);
+  const accumulate = shape.accumulate ?? false;
+  if (accumulate && op !== 'layernorm_backward') throw new Error(`${op} cannot accumulate (only layernorm_backward's dx)`);
+  const p = shape.p ?? 0;
+  if (!(p >= 0 && p < 1)) throw new Error(`dropout p must be in [0, 1) (got ${p})`);
+  const dtype = shape.dtype ?? 'f32';
+  const e = dtype === 'f16' ? 2 : 4;
+  const cols = variant === 'vec4' ? H / 4 : H;
+  const chunkRows = layernormChunkRows(N);
+  const chunks = layernormChunks(N);
+  let invocations: number;
+  let bytes: number;
+  let flops: number;
+  switch (op) {
+    case 'layernorm_forward':
+      invocations = N;
+      bytes = e * (2 * N * H + 2 * H) + 8 * N;
+      flops = 7 * N * H;
+      break;
+    case 'residual_dropout_layernorm_forward':
+      invocations = N;
+      bytes = e * (4 * N * H + 2 * H) + 8 * N + 32;
+      flops = 9 * N * H;
+      break;
+    case 'layernorm_backward':
+      invocations = N;
+      bytes = e * ((accumulate ? 4 : 3) * N * H + H) + 8 * N;
+      flops = 12 * N * H;
+      break;
+    case 'layernorm_backward_params':
+      invocations = chunks * cols;
+      bytes = e * 2 * N * H + 8 * N + 4 * chunks * 2 * H;
+      flops = 4 * N * H;
+      break;
+    case 'layernorm_backward_params_finish':
+      invocations = cols;
+      bytes = 4 * chunks * 2 * H + e * 4 * H;
+      flops = 2 * chunks * H;
+      break;
+  }
+  return {
+    pipeline: {
+      kernel: 'layernorm',
+      entry: variant === 'vec4' ? `${op}_vec4` : op,
+      dtype,
+      features: dtype === 'f16' ? ['shader-f16'] : [],
+      overrides: { ACCUMULATE: accumulate ? 1 : 0, WG },
+    },
+    uniforms: [N, H, f32Bits(shape.eps ?? 1e-12), f32Bits(p), f32Bits(1 / (1 - p)), (shape.stream ?? 0) >>> 0, chunkRows, chunks],
+    workgroups: grid1d(ceilDiv(invocations, WG), limits),
+    flops,
+    bytes,
+  };
+}
