@@ -80,13 +80,12 @@ fn softmax_crossentropy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_work
   var arg = 0u;
   for (var j = lid; j < V; j += WG) {
     let x = f32(logits[base + j]);
-    if (x > m) {
-      s = s * exp(m - x) + 1.0;
-      m = x;
-      arg = j;
-    } else {
-      s += exp(x - m);
-    }
+    // One exp per column and no divergence: e = exp(−|x − m|) rescales whichever side is smaller.
+    let bigger = x > m;
+    let e = exp(-abs(x - m));
+    s = select(s + e, s * e + 1.0, bigger);
+    m = max(m, x);
+    arg = select(arg, j, bigger);
   }
   red_m[lid] = m;
   red_s[lid] = s;

@@ -83,4 +83,11 @@ test('crossentropy: narrow workgroups on wide rows', async () => {
   await check({ R: 3, V: 1001, scale: 'mlm' }, 60, { limits: { maxComputeInvocationsPerWorkgroup: 16 } });
 });
 
+test('crossentropy: the 256-lane workgroup a non-CPU adapter gets', async () => {
+  const { gpu } = await testGpu();
+  const adapter = { vendor: 'test', architecture: 'test', description: 'not a CPU', isCpu: false };
+  assert.is(crossentropyLaunch({ R: 2, V: 3000, scale: 'mlm' }, { ...gpu.limits, adapter }).pipeline.overrides.WG, 256);
+  await check({ R: 4, V: 3000, scale: 'mlm' }, 70, { limits: { adapter } });
+});
+
 test.run();

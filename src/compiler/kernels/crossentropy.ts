@@ -35,9 +35,12 @@ export function pickCrossentropyVariant(shape: CrossentropyShape, limits: Device
 
 /** Invocations per row: a power of two, no more than the row needs or the device allows. */
 export function crossentropyWorkgroupSize(V: number, limits: DeviceLimits): number {
-  // 256 lanes keep a 30522-wide row at ~120 columns each; narrow rows (NSP: V = 2) take one
-  // subgroup-sized group so the tree reduction is short.
-  const cap = Math.min(256, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
+  // GPUs: 256 lanes keep a 30522-wide row at ~120 columns each. CPU rasterizers (lavapipe) run a
+  // workgroup on one thread: 16 lanes measured fastest there (2–3× faster than 64 or 256 at
+  // 640×30522), more only adds barrier and scheduling cost. Narrow rows (NSP: V = 2) take 8 lanes
+  // so the tree reduction is short.
+  const preferred = limits.adapter?.isCpu ? 16 : 256;
+  const cap = Math.min(preferred, limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
   let wg = 8;
   while (wg < cap && wg < V) wg *= 2;
   return Math.min(wg, cap);
