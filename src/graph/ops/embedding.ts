@@ -80,3 +80,17 @@ export function groupRowsById(ids: ArrayLike<number>): RowGroups {
   }
   return { unique, offsets, rows };
 }
+
+/**
+ * The grouping padded to a fixed capacity G (the launch's `groups`, default min(N, V)), so one
+ * static dispatch serves every batch: unique (G) padded with −1, offsets (G + 1) padded with
+ * the row count (empty groups, which the kernel skips).
+ */
+export function paddedRowGroups(g: RowGroups, capacity: number): { unique: Int32Array; offsets: Int32Array; rows: Int32Array } {
+  if (g.unique.length > capacity) throw new Error(`${g.unique.length} distinct ids exceed the group capacity ${capacity}`);
+  const unique = new Int32Array(capacity).fill(-1);
+  unique.set(g.unique);
+  const offsets = new Int32Array(capacity + 1).fill(g.rows.length);
+  offsets.set(g.offsets);
+  return { unique, offsets, rows: g.rows };
+}

@@ -1,0 +1,92 @@
+// Launch definitions of kernels/embedding.wgsl: the summed BERT input embeddings and the three
+// deterministic table gradients (word by CSR groups of rows, position, token type).
+// Bindings per op are listed in EMBEDDING_BINDINGS (WGSL binding order from 1).
+import { grid1d, ceilDiv } from '../../plan/types.js';
+import type { DType, DeviceLimits } from '../../plan/types.js';
+import type { KernelLaunch } from './kernel.js';
+import { chooseVariant } from './kernel.js';
+
+export const EMBEDDING_OPS = ['embedding_forward', 'embedding_backward_word', 'embedding_backward_position', 'embedding_backward_type'] as const;
+export type EmbeddingOp = (typeof EMBEDDING_OPS)[number];
+
+/** Storage bindings of each op, in WGSL binding order from 1. ids/types/unique/offsets/rows are i32. */
+export const EMBEDDING_BINDINGS: Record<EmbeddingOp, readonly string[]> = {
+  embedding_forward: ['ids', 'types', 'word', 'pos', 'type', 'out'],
+  embedding_backward_word: ['d_out', 'unique', 'offsets', 'rows', 'd_word'],
+  embedding_backward_position: ['d_out', 'd_pos'],
+  embedding_backward_type: ['d_out', 'types', 'd_type'],
+};
+
+export const EMBEDDING_VARIANTS = ['scalar', 'vec4'] as const;
+export type EmbeddingVariant = (typeof EMBEDDING_VARIANTS)[number];
+
+export interface EmbeddingShape {
+  op: EmbeddingOp;
+  /** Token rows (batch·seq). */
+  N: number;
+  H: number;
+  /** Sequence length: row n has position n % seq. */
+  seq: number;
+  /** Rows of the word, position and token-type tables. */
+  V: number;
+  P: number;
+  TV: number;
+  /**
+   * embedding_backward_word: group capacity G, the length of `unique` (offsets has G + 1);
+   * default min(N, V), enough for any batch. Pad with paddedRowGroups.
+   */
+  groups?: number;
+  dtype?: DType;
+}
+
+const WG = 64;
+
+export function usableEmbeddingVariants(shape: Pick<EmbeddingShape, 'H'>): EmbeddingVariant[] {
+  return shape.H % 4 === 0 ? ['scalar', 'vec4'] : ['scalar'];
+}
+
+export function pickEmbeddingVariant(shape: EmbeddingShape, forced?: Record<string, string>): EmbeddingVariant {
+  const usable = usableEmbeddingVariants(shape);
+  return chooseVariant('embedding', usable, usable.includes('vec4') ? 'vec4' : 'scalar', forced);
+}
+
+export function embeddingGroups(shape: Pick<EmbeddingShape, 'N' | 'V' | 'groups'>): number {
+  return shape.groups ?? Math.min(shape.N, shape.V);
+}
+
+export function embeddingLaunch(shape: EmbeddingShape, limits: DeviceLimits, variant: EmbeddingVariant = pickEmbeddingVariant(shape)): KernelLaunch {
+  const { op, N, H, seq, V, P, TV } = shape;
+  if (variant === 'vec4' && H % 4 !== 0) throw new Error(`embedding vec4 needs H % 4 == 0 (H ${H})`);
+  if (!(seq >= 1 && V >= 1 && P >= 1 && TV >= 1)) throw new Error(`embedding: seq, V, P, TV must be ≥ 1`);
+  const dtype = shape.dtype ?? 'f32';
+  const e = dtype === 'f16' ? 2 : 4;
+  const cols = variant === 'vec4' ? H / 4 : H;
+  const groups = embeddingGroups(shape);
+  let rows: number;
+  let bytes: number;
+  switch (op) {
+    case 'embedding_forward':
+      rows = N;
+      bytes = 8 * N + e * 4 * N * H; // ids, types; three gathered rows + the output per token
+      break;
+    case 'embedding_backward_word':
+      rows = groups;
+      bytes = 4 * (2 * groups + 1 + N) + e * (N * H + 2 * Math.min(groups, N) * H);
+      break;
+    case 'embedding_backward_position':
+      rows = Math.min(seq, P);
+      bytes = e * (N * H + 2 * rows * H);
+      break;
+    case 'embedding_backward_type':
+      rows = TV;
+      bytes = 4 * N + e * (N * H + 2 * TV * H);
+      break;
+  }
+  return {
+    pipeline: { kernel: 'embedding', entry: variant === 'vec4' ? `${op}_vec4` : op, dtype, features: dtype === 'f16' ? ['shader-f16'] : [], overrides: { WG } },
+    uniforms: [N, H, seq, V, P, TV, groups, 0],
+    workgroups: grid1d(ceilDiv(rows * cols, WG), limits),
+    flops: (op === 'embedding_forward' ? 2 : 1) * N * H,
+    bytes,
+  };
+}
