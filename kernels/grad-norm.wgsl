@@ -29,11 +29,12 @@
 //   5 max_norm f32 (finalize; 0 = no clipping), 6–7 unused.
 // Launch: sumsq_partial: `count` workgroups (grid1d over x/y); workgroup w sums the vec4s
 //   [offset/4 + w·chunk, offset/4 + (w+1)·chunk) of the range: each lane a fixed strided subset in
-//   order, then a fixed tree in workgroup memory; partials[slot + w] `=` the sum. One invocation =
+//   order, then lane 0 sums the lanes' values in lane order; partials[slot + w] `=` the sum. One invocation =
 //   a strided set of vec4s of one chunk; one workgroup = one chunk = one slot.
-//   grad_norm_finalize: one workgroup; lane l sums slots l, l+WG, ... in order, then the tree.
+//   grad_norm_finalize: one workgroup; lane l sums slots l, l+WG, ... in order, then lane 0 sums
+//   the lanes in order.
 //   Every order is fixed by (length, chunk, WG), so two runs are bit-identical.
-// Overrides: WG (lanes per workgroup, a power of two, default 64).
+// Overrides: WG (lanes per workgroup, default 64).
 // Accumulation is f32 whatever T is.
 
 struct Params {
@@ -59,15 +60,17 @@ override WG: u32 = 64u;
 
 var<workgroup> red: array<f32, WG>;
 
-// Fixed-order tree over the workgroup; every lane must call it (uniform control flow).
+// Σ over the workgroup in lane order, valid in lane 0; every lane must call it (uniform control
+// flow). One barrier and a serial sum: lavapipe pays per barrier more than for 64 adds, and on
+// GPUs it is a few thousand cycles per workgroup that streams at least WG·8 vec4s.
 fn workgroup_sum(lid: u32, value: f32) -> f32 {
   red[lid] = value;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
+  var total = 0.0;
+  if (lid == 0u) {
+    for (var i = 0u; i < WG; i++) { total += red[i]; }
   }
-  return red[0];
+  return total;
 }
 
 // Elements of vec4 q that lie inside [offset, offset + length).
@@ -101,7 +104,7 @@ fn sumsq_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 
 @compute @workgroup_size(WG)
 fn grad_norm_finalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  if (wid.x > 0u || wid.y > 0u) { return; }
+  if (wid.x > 0u || wid.y > 0u || wid.z > 0u) { return; }
   var acc = 0.0;
   for (var i = lid; i < params.count; i += WG) {
     acc += partials_in[params.slot + i];

@@ -38,19 +38,27 @@
 //                                        lamb_apply reads them
 //   adamw_update_scalar (the baseline; plain array<T>, no padding needed)
 //     0 params, 1 p_s, 2 g_s, 3 m_s, 4 v_s (array<T>, same roles), 5 step_state, 6 norm_state
-// Uniforms (Params, 32-bit words): 0 offset u32, 1 length u32 (elements), 2 chunk u32 (vec4s per
-//   lamb_moments workgroup), 3 slot u32, 4 count u32 (LAMB partial slots per norm), 5 beta1 f32,
-//   6 beta2 f32, 7 one_minus_beta1 f32, 8 one_minus_beta2 f32 (1−β computed in float64 on the host:
-//   exact where 1 − f32(β) is not), 9 eps f32, 10 weight_decay f32, 11 flags u32 (bit 0 bias
-//   correction; bit 1 LAMB trust ratio also for wd = 0 tensors).
+// Uniforms (Params, 32-bit words; unused words 0):
+//    0 offset u32, 1 length u32      the range, in elements of the bound slices
+//    2 chunk u32, 4 count u32        the workgroup split: adamw_update_vec4 and lamb_moments run
+//                                    `count` workgroups, workgroup w owns the vec4s
+//                                    [offset/4 + w·chunk, offset/4 + (w+1)·chunk) ∩ the range
+//                                    (for LAMB, count is also the partial slots per norm);
+//                                    adamw_update_scalar ignores them
+//    3 slot u32                      LAMB: first partials slot of this tensor
+//    5 beta1 f32, 6 beta2 f32, 7 one_minus_beta1 f32, 8 one_minus_beta2 f32 (1 − β computed in
+//                                    float64 on the host: 1 − f32(0.999) is 1.3e-5 off)
+//    9 eps f32, 10 weight_decay f32
+//   11 flags u32                     bit 0 bias correction; bit 1 LAMB trust ratio also for wd = 0
+//   12 apply_chunk u32, 13 apply_count u32   lamb_apply's own workgroup split (as chunk/count)
 // Launch: adamw_update_scalar: one invocation = one element, ceil(length/WG) workgroups.
-//   adamw_update_vec4, lamb_apply: one invocation = PER_LANE vec4s strided by WG; one workgroup =
-//   WG·PER_LANE consecutive vec4s. lamb_moments: `count` workgroups, workgroup w = the vec4 chunk
-//   [w·chunk, (w+1)·chunk) of the range, lanes strided by WG. All grids are linear over x/y
-//   (grid1d), tail guarded. lamb_apply's workgroups each redo the same fixed-order sum of the
-//   (≤ 2·count) partials, so every workgroup sees bit-identical norms and runs are deterministic.
-// Overrides: WG (lanes per workgroup, a power of two, default 64), PER_LANE (vec4s per lane,
-//   default 4), ZERO_GRAD (bool, default true).
+//   adamw_update_vec4, lamb_moments, lamb_apply: one workgroup = one chunk of vec4s, one
+//   invocation = the vec4s lid, lid+WG, ... of it (coalesced). Grids are linear over x/y
+//   (grid1d), tail guarded. lamb_moments' lane 0 sums the lanes' Σp², Σu² in lane order; every
+//   lamb_apply lane redoes the same slot-order sum of the 2·count partials (count ≤ 8 on CPU
+//   adapters, ≤ 64 otherwise), so every workgroup sees bit-identical norms and reruns are
+//   bit-identical. The bias corrections 1 − βᵗ are computed per invocation from step_state.step.
+// Overrides: WG (lanes per workgroup, default 64), ZERO_GRAD (bool, default true).
 // Accumulation and all arithmetic are f32 whatever T is.
 
 struct Params {
@@ -66,6 +74,8 @@ struct Params {
   eps: f32,
   weight_decay: f32,
   flags: u32,
+  apply_chunk: u32,
+  apply_count: u32,
 }
 
 struct StepState {
@@ -80,7 +90,6 @@ struct StepState {
 }
 
 override WG: u32 = 64u;
-override PER_LANE: u32 = 4u;
 override ZERO_GRAD: bool = true;
 
 const BIAS_CORRECTION: u32 = 1u;
@@ -179,19 +188,20 @@ fn adamw_update_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workg
 @compute @workgroup_size(WG)
 fn adamw_update_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                      @builtin(local_invocation_index) lid: u32) {
-  let first = vec_start() + (wid.x + wid.y * nwg.x) * WG * PER_LANE + lid;
-  let stop = vec_end();
-  if (first >= stop) { return; }
+  let w = wid.x + wid.y * nwg.x;
+  if (w >= params.count) { return; }
+  let start = vec_start() + w * params.chunk;
+  let stop = min(start + params.chunk, vec_end());
   let c = step_consts();
   let zero = vec4<T>(T(0.0));
-  for (var k = 0u; k < PER_LANE; k++) {
-    let q = first + k * WG;
-    if (q >= stop) { break; }
-    let keep = in_range(q);
-    if (c.skip) {
-      if (ZERO_GRAD) { g[q] = select(g[q], zero, keep); }
-      continue;
+  if (c.skip) {
+    if (ZERO_GRAD) {
+      for (var q = start + lid; q < stop; q += WG) { g[q] = select(g[q], zero, in_range(q)); }
     }
+    return;
+  }
+  for (var q = start + lid; q < stop; q += WG) {
+    let keep = in_range(q);
     let g0 = g[q];
     let p0 = p[q];
     let m0 = m[q];
@@ -213,15 +223,16 @@ fn lamb_direction(c: StepConsts, p0: vec4<f32>, m1: vec4<f32>, v1: vec4<f32>) ->
   return m1 * c.inv_bc1 / (sqrt(v1) * c.inv_sqrt_bc2 + params.eps) + params.weight_decay * p0;
 }
 
-// Fixed-order tree over the workgroup; every lane must call it (uniform control flow).
+// Σ over the workgroup in lane order, valid in lane 0; every lane must call it (uniform control
+// flow). One barrier and a serial sum (see kernels/grad-norm.wgsl for why not a tree).
 fn workgroup_sum2(lid: u32, value: vec2<f32>) -> vec2<f32> {
   red[lid] = value;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
+  var total = vec2<f32>(0.0);
+  if (lid == 0u) {
+    for (var i = 0u; i < WG; i++) { total += red[i]; }
   }
-  return red[0];
+  return total;
 }
 
 @compute @workgroup_size(WG)
@@ -260,34 +271,33 @@ fn lamb_moments(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
 @compute @workgroup_size(WG)
 fn lamb_apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
-  let first = vec_start() + (wid.x + wid.y * nwg.x) * WG * PER_LANE + lid;
-  let stop = vec_end();
-  // Workgroup-uniform guard (the norms below need every lane at the barriers).
-  if (vec_start() + (wid.x + wid.y * nwg.x) * WG * PER_LANE >= stop) { return; }
+  let w = wid.x + wid.y * nwg.x;
+  if (w >= params.apply_count) { return; }
+  let start = vec_start() + w * params.apply_chunk;
+  let stop = min(start + params.apply_chunk, vec_end());
   let c = step_consts();
   let zero = vec4<T>(T(0.0));
   if (c.skip) {
     if (ZERO_GRAD) {
-      for (var k = 0u; k < PER_LANE; k++) {
-        let q = first + k * WG;
-        if (q >= stop) { break; }
-        g[q] = select(g[q], zero, in_range(q));
-      }
+      for (var q = start + lid; q < stop; q += WG) { g[q] = select(g[q], zero, in_range(q)); }
     }
     return;
   }
-  var acc = vec2<f32>(0.0);
-  for (var i = lid; i < params.count; i += WG) {
-    acc += vec2<f32>(partials[params.slot + i], partials[params.slot + params.count + i]);
+  // Every lane sums the partials itself, in slot order: no barrier, and every lane of every
+  // workgroup gets bit-identical norms.
+  var pp = 0.0;
+  var uu = 0.0;
+  for (var i = 0u; i < params.count; i++) {
+    pp += partials[params.slot + i];
+    uu += partials[params.slot + params.count + i];
   }
-  let norms = sqrt(workgroup_sum2(lid, acc));
+  let norm_p = sqrt(pp);
+  let norm_u = sqrt(uu);
   var ratio = 1.0;
   let adapt = params.weight_decay != 0.0 || (params.flags & TRUST_NO_DECAY) != 0u;
-  if (adapt && norms.x > 0.0 && norms.y > 0.0) { ratio = norms.x / norms.y; }
+  if (adapt && norm_p > 0.0 && norm_u > 0.0) { ratio = norm_p / norm_u; }
   let rate = c.lr * ratio;
-  for (var k = 0u; k < PER_LANE; k++) {
-    let q = first + k * WG;
-    if (q >= stop) { break; }
+  for (var q = start + lid; q < stop; q += WG) {
     let keep = in_range(q);
     let p0 = p[q];
     let u = lamb_direction(c, vec4<f32>(p0), vec4<f32>(m[q]), vec4<f32>(v[q]));

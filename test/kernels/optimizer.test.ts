@@ -96,7 +96,7 @@ async function runAdamw(s: F32State, launch: ReturnType<typeof adamwUpdateLaunch
 
 /** Both LAMB stages; returns the state after stage 2 and the partials between them. */
 async function runLamb(s: F32State, shape: LambShape, limits: DeviceLimits, step: Uint32Array, norm: Float32Array, partials0?: Float32Array): Promise<{ state: F32State; partials: Float32Array; afterMoments: F32State }> {
-  const slots = shape.slot + 2 * lambPartialSlots(shape);
+  const slots = shape.slot + 2 * lambPartialSlots(shape, limits);
   const partialsIn = partials0 ?? new Float32Array(slots + 3).fill(-7);
   const one = await runLaunch(lambMomentsLaunch(shape, limits), [
     { data: s.p, read: 'f32' },
@@ -179,11 +179,11 @@ for (const variant of ADAMW_VARIANTS) {
   });
 }
 
-test('adamw_update vec4: grid folded over y when tiles exceed the per-dimension limit', async () => {
+test('adamw_update vec4: GPU split (many chunks), grid folded over y by a small per-dimension limit', async () => {
   const { gpu } = await testGpu();
   const range = { offset: 1, length: 5000 };
   const hyper = { ...HYPER, weightDecay: 0.01, biasCorrection: true };
-  const limits = { ...gpu.limits, maxComputeWorkgroupsPerDimension: 3 };
+  const limits = { ...gpuSplit(gpu.limits), maxComputeWorkgroupsPerDimension: 3 };
   const launch = adamwUpdateLaunch({ ...range, ...hyper }, limits, 'vec4');
   assert.ok(launch.workgroups[1] > 1 && launch.workgroups[0] <= 3, `grid ${launch.workgroups} not folded`);
   const state = randomState(arenaLength(range.offset, range.length), 91);
@@ -195,13 +195,13 @@ test('adamw_update vec4: grid folded over y when tiles exceed the per-dimension 
 
 /** sumsq_partial over each range into consecutive slots, then grad_norm_finalize. */
 async function gradNorm(grads: { data: Float32Array; offset: number; length: number }[], maxNorm: number, limits: DeviceLimits): Promise<{ norm: Float32Array; partials: Float32Array }> {
-  const total = grads.reduce((n, r) => n + sumsqPartialSlots(r), 0);
+  const total = grads.reduce((n, r) => n + sumsqPartialSlots(r, limits), 0);
   let partials: Float32Array = new Float32Array(total + 2).fill(-1);
   let slot = 0;
   for (const r of grads) {
     const out = await runLaunch(sumsqPartialLaunch({ offset: r.offset, length: r.length, slot }, limits), [{ data: r.data }, { data: partials, read: 'f32' }]);
     partials = out.get(1) as Float32Array;
-    slot += sumsqPartialSlots(r);
+    slot += sumsqPartialSlots(r, limits);
   }
   const fin = await runLaunch(gradNormFinalizeLaunch({ count: total, maxNorm }, limits), [{ data: partials }, { data: new Float32Array(4), read: 'f32' }]);
   return { norm: fin.get(1) as Float32Array, partials };
@@ -211,13 +211,18 @@ function gradRanges(seed: number): { data: Float32Array; offset: number; length:
   return RANGES.map((r, i) => ({ data: randomF32(arenaLength(r.offset, r.length), seed + i, 0.5), ...r }));
 }
 
-test('grad norm: sumsq_partial + grad_norm_finalize, clipping on and off', async () => {
+/** The same device planned as a GPU (isCpu false): small chunks, many workgroups. */
+function gpuSplit(limits: DeviceLimits): DeviceLimits {
+  return { ...limits, adapter: { vendor: '', architecture: '', description: '', isCpu: false } };
+}
+
+test('grad norm: sumsq_partial + grad_norm_finalize, clipping on and off, CPU and GPU splits', async () => {
   const { gpu } = await testGpu();
-  const grads = gradRanges(300);
-  for (const maxNorm of [0, 1, 1e6]) {
-    const { norm, partials } = await gradNorm(grads, maxNorm, gpu.limits);
+  const grads = [...gradRanges(300), { data: randomF32(40_008, 310, 0.5), offset: 4, length: 40_001 }];
+  for (const [maxNorm, limits] of [[0, gpu.limits], [1, gpu.limits], [1e6, gpu.limits], [1, gpuSplit(gpu.limits)]] as const) {
+    const { norm, partials } = await gradNorm(grads, maxNorm, limits);
     const ref = gradNormReference(grads, maxNorm);
-    assertClose(norm, [ref.norm, ref.clipScale, 0, ref.sumsq], { atol: 0, rtol: 1e-5 }, `grad norm maxNorm=${maxNorm}`);
+    assertClose(norm, [ref.norm, ref.clipScale, 0, ref.sumsq], { atol: 0, rtol: 1e-5 }, `grad norm maxNorm=${maxNorm} isCpu=${limits.adapter?.isCpu}`);
     if (maxNorm === 1) assert.ok(ref.clipScale < 0.1, 'the test clips');
     if (maxNorm === 0 || maxNorm === 1e6) assert.is(norm[1], 1);
     assert.is(partials[partials.length - 1], -1, 'slots past the last range untouched');
@@ -245,7 +250,7 @@ test('grad norm: NaN or Inf gradients set the nonfinite flag; the update then le
       const got = await runAdamw(state, adamwUpdateLaunch({ ...range, ...HYPER, weightDecay: 0.01, biasCorrection: true }, gpu.limits, variant), stepState(1, 0.01), norm);
       for (const k of ['p', 'm', 'v'] as const) assertBitsEqual(got[k], state[k], `adamw ${variant} after ${bad} ${k}`);
     }
-    const partials0 = new Float32Array(2 * lambPartialSlots(range) + 3).fill(-7);
+    const partials0 = new Float32Array(2 * lambPartialSlots(range, gpu.limits) + 3).fill(-7);
     const lamb = await runLamb(state, { ...range, ...HYPER, weightDecay: 0.01, biasCorrection: true, slot: 0 }, gpu.limits, stepState(1, 0.01), norm, partials0);
     for (const k of ['p', 'm', 'v'] as const) assertBitsEqual(lamb.state[k], state[k], `lamb after ${bad} ${k}`);
     assertBitsEqual(lamb.partials, partials0, `lamb partials after ${bad}`);
@@ -279,7 +284,7 @@ test('lamb: both stages vs reference, t = 1..5, bias correction, wd, trust ratio
         for (const k of ['p', 'm', 'v'] as const) assertOutsideUntouched(got[k], state[k], range.offset, range.length, `${ctx} ${k}`);
         assertZeroed(got.g, state.g, range.offset, range.length, true, ctx);
         // The partials hold Σp², Σu² of this tensor.
-        const count = lambPartialSlots(range);
+        const count = lambPartialSlots(range, gpu.limits);
         let pp = 0;
         let uu = 0;
         for (let i = 0; i < count; i++) {
@@ -291,6 +296,22 @@ test('lamb: both stages vs reference, t = 1..5, bias correction, wd, trust ratio
         state = got;
       }
     }
+  }
+});
+
+test('lamb: many partial slots per tensor (the CPU cap of 8 and the GPU split)', async () => {
+  const { gpu } = await testGpu();
+  const range = { offset: 1, length: 70_000 };
+  const hyper = { ...HYPER, weightDecay: 0.01, biasCorrection: true, trustNoDecay: true };
+  const state = randomState(arenaLength(range.offset, range.length), 450);
+  for (const isCpu of [true, false]) {
+    const limits = isCpu ? { ...gpu.limits, adapter: { vendor: '', architecture: '', description: '', isCpu } } : gpuSplit(gpu.limits);
+    const count = lambPartialSlots(range, limits);
+    assert.ok(isCpu ? count === 8 : count > 8, `isCpu=${isCpu}: ${count} slots`);
+    const { state: got } = await runLamb(state, { ...range, ...hyper, slot: 1 }, limits, stepState(2, 0.01), normState(0.8));
+    const ref = lambUpdateReference(state, range, hyper, { step: 2, lr: 0.01, clipScale: 0.8 });
+    assertClose(got.p, ref.p, TOL, `lamb isCpu=${isCpu} p`);
+    assertClose(got.v, ref.v, TOL, `lamb isCpu=${isCpu} v`);
   }
 });
 

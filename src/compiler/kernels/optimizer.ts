@@ -6,7 +6,7 @@
 //
 // Dispatch sequence for one optimizer step (after all micro-batches accumulated gradients):
 //   for each gradient range r:  sumsqPartialLaunch({offset, length, slot: slot_r})   (slots from
-//                               sumsqPartialSlots, laid end to end in one partials buffer)
+//                               sumsqPartialSlots(r, limits), end to end in one partials buffer)
 //   once:                       gradNormFinalizeLaunch({count: Σ slots, maxNorm})    → norm state
 //   AdamW, for each range:      adamwUpdateLaunch(...)                               (1 dispatch)
 //   LAMB, for each tensor:      lambMomentsLaunch(...), lambApplyLaunch(...)         (2 dispatches)
@@ -39,20 +39,42 @@ export type AdamwVariant = (typeof ADAMW_VARIANTS)[number];
 
 const WG = 64;
 /**
- * vec4s per lane in the elementwise kernels. lavapipe: each storage load is a per-lane loop, so
- * vec4 loads (4 elements per load) are what matters; a few vec4s per lane amortize the per-
- * invocation loads of the step and norm state (measured in the report: 4 vs 1 vs 8).
+ * Elementwise kernels (adamw_update_vec4, lamb_apply): workgroup w updates the vec4 chunk
+ * [w·chunk, (w+1)·chunk), lanes strided by WG (coalesced on GPUs). GPUs get small chunks and
+ * many workgroups. lavapipe pays per workgroup and per invocation (the step and norm state loads,
+ * the bias corrections), so CPU adapters get a few big chunks: measured on 2 cores at 2.4M
+ * elements, 16 workgroups ran ~3× faster than 4 vec4s per lane with thousands of workgroups.
  */
-const PER_LANE = 4;
+const ELEMENTWISE_MIN_CHUNK = WG * 4;
+function elementwiseMaxWorkgroups(limits: DeviceLimits): number {
+  return limits.adapter?.isCpu ? 16 : Number.POSITIVE_INFINITY;
+}
+
+/** The elementwise split of a range on this device: `count` workgroups of `chunk` vec4s. */
+export function elementwiseChunks(r: OptimizerRange, limits: DeviceLimits): { chunk: number; count: number } {
+  const span = vec4Span(r);
+  const chunk = Math.max(ELEMENTWISE_MIN_CHUNK, ceilDiv(span, elementwiseMaxWorkgroups(limits)));
+  return { chunk, count: Math.max(1, ceilDiv(span, chunk)) };
+}
+
 /** Smallest reduction chunk, in vec4s per workgroup (8 per lane): keeps workgroups busy. */
 const MIN_CHUNK = WG * 8;
-/** Partial slots per sumsq_partial range at most: bounds the finalize work. */
-const SUMSQ_MAX_PARTIALS = 1024;
 /**
- * Partial slots per LAMB norm at most: every lamb_apply workgroup re-sums them (one load per
- * lane per norm at WG = 64), which is cheaper than a third dispatch per tensor.
+ * Partial slots (= workgroups) per sumsq_partial range at most: bounds the finalize work. CPU
+ * adapters pay ~8 µs per workgroup on lavapipe, so they get few big chunks.
  */
-const LAMB_MAX_PARTIALS = WG;
+function sumsqMaxPartials(limits: DeviceLimits): number {
+  return limits.adapter?.isCpu ? 16 : 1024;
+}
+/**
+ * Partial slots per LAMB norm at most: every lamb_apply lane re-sums all 2·count of them (no
+ * barrier), so fewer is cheaper there, while lamb_moments runs `count` workgroups per tensor.
+ * CPU adapters (lavapipe: 2 cores) are busy with 8; GPUs need more workgroups per big tensor, and
+ * their uniform-address loads are cache broadcasts.
+ */
+function lambMaxPartials(limits: DeviceLimits): number {
+  return limits.adapter?.isCpu ? 8 : 64;
+}
 
 function vec4Span(r: OptimizerRange): number {
   return r.length === 0 ? 0 : Math.floor((r.offset + r.length + 3) / 4) - Math.floor(r.offset / 4);
@@ -83,13 +105,13 @@ export interface SumsqShape extends OptimizerRange {
 }
 
 /** Partial slots one sumsq_partial of this range writes (assign `slot`s end to end). */
-export function sumsqPartialSlots(r: OptimizerRange): number {
-  return reductionChunks(r, SUMSQ_MAX_PARTIALS).count;
+export function sumsqPartialSlots(r: OptimizerRange, limits: DeviceLimits): number {
+  return reductionChunks(r, sumsqMaxPartials(limits)).count;
 }
 
 export function sumsqPartialLaunch(shape: SumsqShape, limits: DeviceLimits): KernelLaunch {
   checkRange(shape, 'sumsq_partial');
-  const { chunk, count } = reductionChunks(shape, SUMSQ_MAX_PARTIALS);
+  const { chunk, count } = reductionChunks(shape, sumsqMaxPartials(limits));
   const dtype = shape.dtype ?? 'f32';
   const elementBytes = dtype === 'f16' ? 2 : 4;
   return {
@@ -139,7 +161,7 @@ export interface AdamwShape extends OptimizerRange, AdamHyper {
 }
 
 export interface LambShape extends AdamwShape {
-  /** First of the 2·lambPartialSlots(range) partials slots this tensor uses. */
+  /** First of the 2·lambPartialSlots(range, limits) partials slots this tensor uses. */
   slot: number;
   /**
    * Trust ratio for wd = 0 tensors too (the paper, NVLAMB); false follows apex FusedLAMB's
@@ -183,31 +205,26 @@ export function adamwUpdateLaunch(shape: AdamwShape, limits: DeviceLimits, varia
   checkHyper(shape, 'adamw_update');
   const dtype = shape.dtype ?? 'f32';
   const zeroGrad = shape.zeroGrad ?? true;
-  const tiles = variant === 'scalar' ? ceilDiv(shape.length, WG) : ceilDiv(vec4Span(shape), WG * PER_LANE);
+  const split = variant === 'scalar' ? { chunk: 0, count: ceilDiv(shape.length, WG) } : elementwiseChunks(shape, limits);
   return {
-    pipeline: {
-      kernel: 'optimizer',
-      entry: `adamw_update_${variant}`,
-      dtype,
-      features: features(dtype),
-      overrides: variant === 'scalar' ? { WG, ZERO_GRAD: zeroGrad ? 1 : 0 } : { WG, PER_LANE, ZERO_GRAD: zeroGrad ? 1 : 0 },
-    },
-    uniforms: [shape.offset, shape.length, 0, 0, 0, ...hyperWords(shape, shape.biasCorrection ? 1 : 0)],
-    workgroups: grid1d(tiles, limits),
+    pipeline: { kernel: 'optimizer', entry: `adamw_update_${variant}`, dtype, features: features(dtype), overrides: { WG, ZERO_GRAD: zeroGrad ? 1 : 0 } },
+    uniforms: [shape.offset, shape.length, split.chunk, 0, split.count, ...hyperWords(shape, shape.biasCorrection ? 1 : 0), 0, 0],
+    workgroups: grid1d(split.count, limits),
     flops: 16 * shape.length,
     bytes: updateBytes(shape.length, dtype === 'f16' ? 2 : 4, zeroGrad),
   };
 }
 
 /** Partial slots per norm of one LAMB tensor; the tensor uses 2× this many from `slot`. */
-export function lambPartialSlots(r: OptimizerRange): number {
-  return reductionChunks(r, LAMB_MAX_PARTIALS).count;
+export function lambPartialSlots(r: OptimizerRange, limits: DeviceLimits): number {
+  return reductionChunks(r, lambMaxPartials(limits)).count;
 }
 
-function lambUniforms(shape: LambShape): number[] {
-  const { chunk, count } = reductionChunks(shape, LAMB_MAX_PARTIALS);
+function lambUniforms(shape: LambShape, limits: DeviceLimits): number[] {
+  const { chunk, count } = reductionChunks(shape, lambMaxPartials(limits));
+  const apply = elementwiseChunks(shape, limits);
   const flags = (shape.biasCorrection ? 1 : 0) | ((shape.trustNoDecay ?? true) ? 2 : 0);
-  return [shape.offset, shape.length, chunk, shape.slot, count, ...hyperWords(shape, flags)];
+  return [shape.offset, shape.length, chunk, shape.slot, count, ...hyperWords(shape, flags), apply.chunk, apply.count];
 }
 
 /** LAMB stage 1: m, v and the per-workgroup Σp², Σu² partials. */
@@ -215,11 +232,11 @@ export function lambMomentsLaunch(shape: LambShape, limits: DeviceLimits): Kerne
   checkRange(shape, 'lamb_moments');
   checkHyper(shape, 'lamb_moments');
   const dtype = shape.dtype ?? 'f32';
-  const count = lambPartialSlots(shape);
+  const count = lambPartialSlots(shape, limits);
   const e = dtype === 'f16' ? 2 : 4;
   return {
     pipeline: { kernel: 'optimizer', entry: 'lamb_moments', dtype, features: features(dtype), overrides: { WG } },
-    uniforms: lambUniforms(shape),
+    uniforms: lambUniforms(shape, limits),
     workgroups: grid1d(count, limits),
     flops: 18 * shape.length,
     bytes: e * shape.length * 6 + 8 * count, // p, g, m, v read; m, v written
@@ -233,11 +250,11 @@ export function lambApplyLaunch(shape: LambShape, limits: DeviceLimits): KernelL
   const dtype = shape.dtype ?? 'f32';
   const zeroGrad = shape.zeroGrad ?? true;
   const e = dtype === 'f16' ? 2 : 4;
-  const tiles = ceilDiv(vec4Span(shape), WG * PER_LANE);
+  const { count } = elementwiseChunks(shape, limits);
   return {
-    pipeline: { kernel: 'optimizer', entry: 'lamb_apply', dtype, features: features(dtype), overrides: { WG, PER_LANE, ZERO_GRAD: zeroGrad ? 1 : 0 } },
-    uniforms: lambUniforms(shape),
-    workgroups: grid1d(tiles, limits),
+    pipeline: { kernel: 'optimizer', entry: 'lamb_apply', dtype, features: features(dtype), overrides: { WG, ZERO_GRAD: zeroGrad ? 1 : 0 } },
+    uniforms: lambUniforms(shape, limits),
+    workgroups: grid1d(count, limits),
     flops: 10 * shape.length,
     bytes: e * shape.length * (zeroGrad ? 5 : 4), // p, m, v read; p written; g zeroed
   };
