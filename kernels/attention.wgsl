@@ -73,6 +73,8 @@ const MASK_BIAS: f32 = -10000.0;
 // Binding 1
 @group(0) @binding(1) var<storage, read> qkv: array<T>;
 @group(0) @binding(1) var<storage, read> d_out: array<T>;
+@group(0) @binding(1) var<storage, read> qkv_v4: array<vec4<T>>;
+@group(0) @binding(1) var<storage, read> d_out_v4: array<vec4<T>>;
 // Binding 2
 @group(0) @binding(2) var<storage, read> mask: array<i32>;
 @group(0) @binding(2) var<storage, read> probs: array<T>;
@@ -85,8 +87,10 @@ const MASK_BIAS: f32 = -10000.0;
 @group(0) @binding(4) var<storage, read_write> out_rw: array<T>;
 @group(0) @binding(4) var<storage, read_write> d_qkv4: array<T>;
 @group(0) @binding(4) var<storage, read> qkv4: array<T>;
+@group(0) @binding(4) var<storage, read> qkv4_v4: array<vec4<T>>;
 // Binding 5
 @group(0) @binding(5) var<storage, read> out_ro: array<T>;
+@group(0) @binding(5) var<storage, read> out_ro_v4: array<vec4<T>>;
 
 // The dropout RNG, bit-exact with src/graph/ops/rng.ts.
 fn rng_hash(x: u32) -> u32 { var h = x; h ^= h >> 16u; h *= 0x7feb352du; h ^= h >> 15u; h *= 0x846ca68bu; h ^= h >> 16u; return h; }
@@ -158,74 +162,132 @@ fn tile_count(col_tiles: u32) -> u32 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// attention_scores: probs = softmax(q·kᵀ·scale + bias). Pass 1 stores the biased scores and keeps
-// an online max m and sum l = Σ exp(s − m) per row; pass 2 rereads the row and writes exp(s − m)/l.
+// attention_scores[_vec4]: probs = softmax(q·kᵀ·scale + bias). Pass 1 stores the biased scores and
+// keeps an online max m and sum l = Σ exp(s − m) per row; pass 2 rereads the row and writes
+// exp(s − m)/l. The _vec4 entry loads q and k 4 head dims at a time (needs D % 4 == 0).
+
+struct SoftmaxRows {
+  ma: f32,
+  mb: f32,
+  la: f32,
+  lb: f32,
+}
+
+struct ScoresTile {
+  rt: RowTile,
+  qa: u32,    // q of this invocation's rows (element offsets)
+  qb: u32,
+  kcol: u32,  // k of key j is at kcol + j·3H
+  pa: u32,    // probs rows
+  pb: u32,
+}
+
+fn scores_tile(tile: u32, lid: u32) -> ScoresTile {
+  let rt = row_tile(tile, 1u, lid);
+  let L = params.T;
+  let D = params.D;
+  let row3 = 3u * params.H;
+  return ScoresTile(rt, (rt.b * L + rt.ra) * row3 + rt.h * D, (rt.b * L + rt.rb) * row3 + rt.h * D,
+                    rt.b * L * row3 + params.H + rt.h * D, (rt.bh * L + rt.ra) * L, (rt.bh * L + rt.rb) * L);
+}
+
+// Scale, bias, online-softmax update and store of one 2 × 16 tile of scores (keys j0..j0+15).
+fn scores_finish(acc: ptr<function, array<vec4<f32>, 8>>, st: ptr<function, SoftmaxRows>, t: ScoresTile, j0: u32, lane: u32) {
+  let L = params.T;
+  let ja = min(j0 + lane, L - 1u);
+  let jb = min(j0 + lane + 8u, L - 1u);
+  let bias = share(select(MASK_BIAS, 0.0, mask[t.rt.b * L + ja] != 0), select(MASK_BIAS, 0.0, mask[t.rt.b * L + jb] != 0));
+  var ta = NEG_INF;
+  var tb = NEG_INF;
+  for (var c = 0u; c < 4u; c++) {
+    let valid = vec4<u32>(j0 + c * 4u) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(L);
+    (*acc)[c] = select(vec4<f32>(NEG_INF), (*acc)[c] * params.scale + bias[c], valid);
+    (*acc)[4u + c] = select(vec4<f32>(NEG_INF), (*acc)[4u + c] * params.scale + bias[c], valid);
+    ta = max(ta, vmax((*acc)[c]));
+    tb = max(tb, vmax((*acc)[4u + c]));
+  }
+  let na = max((*st).ma, ta);
+  let nb = max((*st).mb, tb);
+  var sa = 0.0;
+  var sb = 0.0;
+  for (var c = 0u; c < 4u; c++) {
+    sa += vsum(exp((*acc)[c] - na));
+    sb += vsum(exp((*acc)[4u + c] - nb));
+  }
+  (*st).la = (*st).la * exp((*st).ma - na) + sa;
+  (*st).lb = (*st).lb * exp((*st).mb - nb) + sb;
+  (*st).ma = na;
+  (*st).mb = nb;
+  let cols = min(16u, L - j0);
+  for (var c = 0u; c < cols; c++) {
+    if (t.rt.r0 < L) { probs_rw3[t.pa + j0 + c] = T(acc_at(acc, 0u, c)); }
+    if (t.rt.r0 + 1u < L) { probs_rw3[t.pb + j0 + c] = T(acc_at(acc, 1u, c)); }
+  }
+}
+
+// Pass 2 touches only this invocation's own rows: no barrier needed.
+fn scores_normalize(st: SoftmaxRows, t: ScoresTile) {
+  let L = params.T;
+  let inv_a = 1.0 / st.la;
+  let inv_b = 1.0 / st.lb;
+  for (var j = 0u; j < L; j++) {
+    if (t.rt.r0 < L) { probs_rw3[t.pa + j] = T(exp(f32(probs_rw3[t.pa + j]) - st.ma) * inv_a); }
+    if (t.rt.r0 + 1u < L) { probs_rw3[t.pb + j] = T(exp(f32(probs_rw3[t.pb + j]) - st.mb) * inv_b); }
+  }
+}
+
 @compute @workgroup_size(WG)
 fn attention_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                     @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
   let tile = wid.x + wid.y * nwg.x;
   if (tile >= tile_count(1u)) { return; }
-  let rt = row_tile(tile, 1u, lid);
+  let t = scores_tile(tile, lid);
   let L = params.T;
-  let D = params.D;
   let row3 = 3u * params.H;
-  let qa = (rt.b * L + rt.ra) * row3 + rt.h * D;
-  let qb = (rt.b * L + rt.rb) * row3 + rt.h * D;
-  let kcol = rt.b * L * row3 + params.H + rt.h * D;
-  let pa = (rt.bh * L + rt.ra) * L;
-  let pb = (rt.bh * L + rt.rb) * L;
-  let store_a = rt.r0 < L;
-  let store_b = rt.r0 + 1u < L;
   let lane = sid % 8u;
-  var ma = NEG_INF;
-  var mb = NEG_INF;
-  var la = 0.0;
-  var lb = 0.0;
+  var st = SoftmaxRows(NEG_INF, NEG_INF, 0.0, 0.0);
   for (var j0 = 0u; j0 < L; j0 += 16u) {
-    let ja = min(j0 + lane, L - 1u);
-    let jb = min(j0 + lane + 8u, L - 1u);
-    let ka = kcol + ja * row3;
-    let kb = kcol + jb * row3;
+    let ka = t.kcol + min(j0 + lane, L - 1u) * row3;
+    let kb = t.kcol + min(j0 + lane + 8u, L - 1u) * row3;
+    // Explicitly zeroed: a bare `var acc: array<...>;` inside this loop kept the previous
+    // iteration's values on lavapipe (Dawn/Mesa), against WGSL's zero-init rule.
     var acc = array<vec4<f32>, 8>();
-    for (var d = 0u; d < D; d++) {
+    for (var d = 0u; d < params.D; d++) {
       let bv = share(f32(qkv[ka + d]), f32(qkv[kb + d]));
-      fma_tile(&acc, f32(qkv[qa + d]), f32(qkv[qb + d]), bv);
+      fma_tile(&acc, f32(qkv[t.qa + d]), f32(qkv[t.qb + d]), bv);
     }
-    let bias = share(select(MASK_BIAS, 0.0, mask[rt.b * L + ja] != 0), select(MASK_BIAS, 0.0, mask[rt.b * L + jb] != 0));
-    var ta = NEG_INF;
-    var tb = NEG_INF;
-    for (var c = 0u; c < 4u; c++) {
-      let valid = vec4<u32>(j0 + c * 4u) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(L);
-      acc[c] = select(vec4<f32>(NEG_INF), acc[c] * params.scale + bias[c], valid);
-      acc[4u + c] = select(vec4<f32>(NEG_INF), acc[4u + c] * params.scale + bias[c], valid);
-      ta = max(ta, vmax(acc[c]));
-      tb = max(tb, vmax(acc[4u + c]));
-    }
-    let na = max(ma, ta);
-    let nb = max(mb, tb);
-    var sa = 0.0;
-    var sb = 0.0;
-    for (var c = 0u; c < 4u; c++) {
-      sa += vsum(exp(acc[c] - na));
-      sb += vsum(exp(acc[4u + c] - nb));
-    }
-    la = la * exp(ma - na) + sa;
-    lb = lb * exp(mb - nb) + sb;
-    ma = na;
-    mb = nb;
-    let cols = min(16u, L - j0);
-    for (var c = 0u; c < cols; c++) {
-      if (store_a) { probs_rw3[pa + j0 + c] = T(acc_at(&acc, 0u, c)); }
-      if (store_b) { probs_rw3[pb + j0 + c] = T(acc_at(&acc, 1u, c)); }
-    }
+    scores_finish(&acc, &st, t, j0, lane);
   }
-  // Pass 2 touches only this invocation's own rows: no barrier needed.
-  let inv_a = 1.0 / la;
-  let inv_b = 1.0 / lb;
-  for (var j = 0u; j < L; j++) {
-    if (store_a) { probs_rw3[pa + j] = T(exp(f32(probs_rw3[pa + j]) - ma) * inv_a); }
-    if (store_b) { probs_rw3[pb + j] = T(exp(f32(probs_rw3[pb + j]) - mb) * inv_b); }
+  scores_normalize(st, t);
+}
+
+@compute @workgroup_size(WG)
+fn attention_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                         @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
+  let tile = wid.x + wid.y * nwg.x;
+  if (tile >= tile_count(1u)) { return; }
+  let t = scores_tile(tile, lid);
+  let L = params.T;
+  let row3 = 3u * params.H;
+  let lane = sid % 8u;
+  var st = SoftmaxRows(NEG_INF, NEG_INF, 0.0, 0.0);
+  for (var j0 = 0u; j0 < L; j0 += 16u) {
+    let ka = (t.kcol + min(j0 + lane, L - 1u) * row3) / 4u;
+    let kb = (t.kcol + min(j0 + lane + 8u, L - 1u) * row3) / 4u;
+    var acc = array<vec4<f32>, 8>();
+    for (var d4 = 0u; d4 < params.D / 4u; d4++) {
+      let xa = vec4<f32>(qkv_v4[ka + d4]);
+      let xb = vec4<f32>(qkv_v4[kb + d4]);
+      let qa = vec4<f32>(qkv_v4[t.qa / 4u + d4]);
+      let qb = vec4<f32>(qkv_v4[t.qb / 4u + d4]);
+      fma_tile(&acc, qa.x, qb.x, share(xa.x, xb.x));
+      fma_tile(&acc, qa.y, qb.y, share(xa.y, xb.y));
+      fma_tile(&acc, qa.z, qb.z, share(xa.z, xb.z));
+      fma_tile(&acc, qa.w, qb.w, share(xa.w, xb.w));
+    }
+    scores_finish(&acc, &st, t, j0, lane);
   }
+  scores_normalize(st, t);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -247,7 +309,7 @@ fn attention_context(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   let pa = (rt.bh * L + rt.ra) * L;
   let pb = (rt.bh * L + rt.rb) * L;
   let site = drop_site(step_state.seed, step_state.micro_step);
-  var acc: array<vec4<f32>, 8>;
+  var acc = array<vec4<f32>, 8>();
   for (var j = 0u; j < L; j++) {
     let vj = vcol + j * row3;
     let bv = share(f32(qkv[vj + da]), f32(qkv[vj + db]));
@@ -282,7 +344,7 @@ fn attention_grad_v(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   let ocol = rt.b * L * H + rt.h * D;
   let pbase = rt.bh * L * L;
   let site = drop_site(step_state.seed, step_state.micro_step);
-  var acc: array<vec4<f32>, 8>;
+  var acc = array<vec4<f32>, 8>();
   for (var i = 0u; i < L; i++) {
     let oi = ocol + i * H;
     let bv = share(f32(d_out[oi + da]), f32(d_out[oi + db]));
@@ -301,53 +363,104 @@ fn attention_grad_v(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
 }
 
 // ---------------------------------------------------------------------------------------------
-// attention_grad_scores: probs ← dS·scale = P ⊙ (dO·Vᵀ·keep/(1 − p) − δ)·scale, δ_i = dO_i·out_i.
+// attention_grad_scores[_vec4]: probs ← dS·scale = P ⊙ (dO·Vᵀ·keep/(1 − p) − δ)·scale,
+// δ_i = dO_i·out_i. The _vec4 entry loads dO, out and v 4 head dims at a time (needs D % 4 == 0).
+
+struct GradScoresTile {
+  rt: RowTile,
+  oa: u32,    // dO and out of this invocation's rows
+  ob: u32,
+  vcol: u32,  // v of key j is at vcol + j·3H
+  pa: u32,
+  pb: u32,
+}
+
+fn grad_scores_tile(tile: u32, lid: u32) -> GradScoresTile {
+  let rt = row_tile(tile, 1u, lid);
+  let L = params.T;
+  let D = params.D;
+  let H = params.H;
+  return GradScoresTile(rt, (rt.b * L + rt.ra) * H + rt.h * D, (rt.b * L + rt.rb) * H + rt.h * D,
+                        rt.b * L * 3u * H + 2u * H + rt.h * D, (rt.bh * L + rt.ra) * L, (rt.bh * L + rt.rb) * L);
+}
+
+fn grad_scores_finish(acc: ptr<function, array<vec4<f32>, 8>>, t: GradScoresTile, j0: u32, delta: vec2<f32>, site: u32) {
+  let L = params.T;
+  let cols = min(16u, L - j0);
+  for (var c = 0u; c < cols; c++) {
+    let ia = t.pa + j0 + c;
+    let ib = t.pb + j0 + c;
+    if (t.rt.r0 < L) {
+      let p = f32(probs_rw2[ia]);
+      probs_rw2[ia] = T(p * (acc_at(acc, 0u, c) * drop_factor(site, ia) - delta.x) * params.scale);
+    }
+    if (t.rt.r0 + 1u < L) {
+      let p = f32(probs_rw2[ib]);
+      probs_rw2[ib] = T(p * (acc_at(acc, 1u, c) * drop_factor(site, ib) - delta.y) * params.scale);
+    }
+  }
+}
+
 @compute @workgroup_size(WG)
 fn attention_grad_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                          @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
   let tile = wid.x + wid.y * nwg.x;
   if (tile >= tile_count(1u)) { return; }
-  let rt = row_tile(tile, 1u, lid);
+  let t = grad_scores_tile(tile, lid);
   let L = params.T;
   let D = params.D;
-  let H = params.H;
-  let row3 = 3u * H;
-  let oa = (rt.b * L + rt.ra) * H + rt.h * D;
-  let ob = (rt.b * L + rt.rb) * H + rt.h * D;
-  var delta_a = 0.0;
-  var delta_b = 0.0;
+  let row3 = 3u * params.H;
+  var delta = vec2<f32>(0.0);
   for (var d = 0u; d < D; d++) {
-    delta_a += f32(d_out[oa + d]) * f32(out_ro[oa + d]);
-    delta_b += f32(d_out[ob + d]) * f32(out_ro[ob + d]);
+    delta += vec2<f32>(f32(d_out[t.oa + d]) * f32(out_ro[t.oa + d]), f32(d_out[t.ob + d]) * f32(out_ro[t.ob + d]));
   }
-  let vcol = rt.b * L * row3 + 2u * H + rt.h * D;
-  let pa = (rt.bh * L + rt.ra) * L;
-  let pb = (rt.bh * L + rt.rb) * L;
-  let store_a = rt.r0 < L;
-  let store_b = rt.r0 + 1u < L;
   let lane = sid % 8u;
   let site = drop_site(step_state.seed, step_state.micro_step);
   for (var j0 = 0u; j0 < L; j0 += 16u) {
-    let va = vcol + min(j0 + lane, L - 1u) * row3;
-    let vb = vcol + min(j0 + lane + 8u, L - 1u) * row3;
+    let va = t.vcol + min(j0 + lane, L - 1u) * row3;
+    let vb = t.vcol + min(j0 + lane + 8u, L - 1u) * row3;
     var acc = array<vec4<f32>, 8>();
     for (var d = 0u; d < D; d++) {
       let bv = share(f32(qkv4[va + d]), f32(qkv4[vb + d]));
-      fma_tile(&acc, f32(d_out[oa + d]), f32(d_out[ob + d]), bv);
+      fma_tile(&acc, f32(d_out[t.oa + d]), f32(d_out[t.ob + d]), bv);
     }
-    let cols = min(16u, L - j0);
-    for (var c = 0u; c < cols; c++) {
-      let ia = pa + j0 + c;
-      let ib = pb + j0 + c;
-      if (store_a) {
-        let p = f32(probs_rw2[ia]);
-        probs_rw2[ia] = T(p * (acc_at(&acc, 0u, c) * drop_factor(site, ia) - delta_a) * params.scale);
-      }
-      if (store_b) {
-        let p = f32(probs_rw2[ib]);
-        probs_rw2[ib] = T(p * (acc_at(&acc, 1u, c) * drop_factor(site, ib) - delta_b) * params.scale);
-      }
+    grad_scores_finish(&acc, t, j0, delta, site);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn attention_grad_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                              @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
+  let tile = wid.x + wid.y * nwg.x;
+  if (tile >= tile_count(1u)) { return; }
+  let t = grad_scores_tile(tile, lid);
+  let L = params.T;
+  let D4 = params.D / 4u;
+  let row3 = 3u * params.H;
+  let oa = t.oa / 4u;
+  let ob = t.ob / 4u;
+  var delta = vec2<f32>(0.0);
+  for (var d4 = 0u; d4 < D4; d4++) {
+    delta += vec2<f32>(dot(vec4<f32>(d_out_v4[oa + d4]), vec4<f32>(out_ro_v4[oa + d4])),
+                       dot(vec4<f32>(d_out_v4[ob + d4]), vec4<f32>(out_ro_v4[ob + d4])));
+  }
+  let lane = sid % 8u;
+  let site = drop_site(step_state.seed, step_state.micro_step);
+  for (var j0 = 0u; j0 < L; j0 += 16u) {
+    let va = (t.vcol + min(j0 + lane, L - 1u) * row3) / 4u;
+    let vb = (t.vcol + min(j0 + lane + 8u, L - 1u) * row3) / 4u;
+    var acc = array<vec4<f32>, 8>();
+    for (var d4 = 0u; d4 < D4; d4++) {
+      let xa = vec4<f32>(qkv4_v4[va + d4]);
+      let xb = vec4<f32>(qkv4_v4[vb + d4]);
+      let ga = vec4<f32>(d_out_v4[oa + d4]);
+      let gb = vec4<f32>(d_out_v4[ob + d4]);
+      fma_tile(&acc, ga.x, gb.x, share(xa.x, xb.x));
+      fma_tile(&acc, ga.y, gb.y, share(xa.y, xb.y));
+      fma_tile(&acc, ga.z, gb.z, share(xa.z, xb.z));
+      fma_tile(&acc, ga.w, gb.w, share(xa.w, xb.w));
     }
+    grad_scores_finish(&acc, t, j0, delta, site);
   }
 }
 
@@ -377,7 +490,7 @@ fn attention_grad_qk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   let a_a = pbase + rt.ra * row_stride;
   let a_b = pbase + rt.rb * row_stride;
   let bcol = rt.b * L * row3 + select(H, 0u, is_k) + rt.h * D;
-  var acc: array<vec4<f32>, 8>;
+  var acc = array<vec4<f32>, 8>();
   for (var u = 0u; u < L; u++) {
     let bu = bcol + u * row3;
     let bv = share(f32(qkv[bu + da]), f32(qkv[bu + db]));

@@ -4,7 +4,7 @@
 // each stage fed the previous stage's device output (as the plan will run them).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { attentionLaunch, ATTENTION_VARIANTS, type AttentionShape, type AttentionVariant } from '../../src/compiler/kernels/attention.js';
+import { attentionLaunch, usableAttentionVariants, ATTENTION_VARIANTS, type AttentionShape, type AttentionVariant } from '../../src/compiler/kernels/attention.js';
 import { attentionBackwardReference, attentionForwardReference } from '../../src/graph/ops/attention.js';
 import { encodeStepState } from '../../src/plan/step-state.js';
 import type { DeviceLimits } from '../../src/plan/types.js';
@@ -52,15 +52,30 @@ const SHAPES: AttentionShape[] = [
   { B: 1, T: 130, H: 6, heads: 2 },
 ];
 
+// D a multiple of 4, so both variants run them.
+const SHAPES_D4: AttentionShape[] = [
+  { B: 1, T: 1, H: 4, heads: 1 },
+  { B: 2, T: 7, H: 8, heads: 2 },
+  { B: 1, T: 19, H: 40, heads: 2 },
+  { B: 1, T: 130, H: 8, heads: 2 },
+];
+
+test('attention: the vec4 variant is usable exactly when D % 4 == 0', async () => {
+  const { gpu } = await testGpu();
+  assert.equal(usableAttentionVariants({ B: 1, T: 8, H: 10, heads: 2 }, gpu.limits), ['subgroup']);
+  assert.equal(usableAttentionVariants({ B: 1, T: 8, H: 16, heads: 2 }, gpu.limits), ['subgroup', 'subgroup_vec4']);
+  assert.equal(usableAttentionVariants({ B: 1, T: 8, H: 16, heads: 2 }, { ...gpu.limits, features: [] }), []);
+});
+
 for (const variant of ATTENTION_VARIANTS) {
   test(`attention ${variant}: odd shapes, padding keys, no dropout`, async () => {
     let seed = 10;
-    for (const shape of SHAPES) await check(shape, variant, seed++);
+    for (const shape of variant === 'subgroup' ? SHAPES : SHAPES_D4) await check(shape, variant, seed++);
   });
 
   test(`attention ${variant}: attention-probs dropout (regenerated in backward)`, async () => {
-    await check({ B: 2, T: 7, H: 10, heads: 2, dropout: 0.25, stream: 5 }, variant, 30);
-    await check({ B: 1, T: 19, H: 36, heads: 2, dropout: 0.1, stream: 77 }, variant, 31);
+    await check({ B: 2, T: 7, H: 8, heads: 2, dropout: 0.25, stream: 5 }, variant, 30);
+    await check({ B: 1, T: 19, H: 36, heads: 3, dropout: 0.1, stream: 77 }, variant, 31);
   });
 
   test(`attention ${variant}: grid folded over y when tiles exceed the per-dimension limit`, async () => {

@@ -42,7 +42,12 @@ export const ATTENTION_BINDINGS: Record<AttentionStage, readonly AttentionBindin
   grad_qk: ATTENTION_GRAD_QK_BINDINGS,
 };
 
-export const ATTENTION_VARIANTS = ['subgroup'] as const;
+/**
+ * subgroup: scalar loads, any D. subgroup_vec4: scores and grad_scores load q, k, v, dO and out 4
+ * head dims at a time (4× fewer loads in their inner loops; needs D % 4 == 0 and 16-byte-aligned
+ * binding offsets, which minStorageBufferOffsetAlignment guarantees); the other stages are shared.
+ */
+export const ATTENTION_VARIANTS = ['subgroup', 'subgroup_vec4'] as const;
 export type AttentionVariant = (typeof ATTENTION_VARIANTS)[number];
 
 /** Rows of the tile one invocation owns, and the tile width (fixed in the WGSL). */
@@ -67,7 +72,8 @@ export function usableAttentionVariants(shape: AttentionShape, limits: DeviceLim
   if (!hasSubgroups(limits)) return [];
   if ((limits.subgroupMinSize ?? 8) < 8) return [];
   if ((limits.subgroupMaxSize ?? 8) > workgroupSize(shape, limits)) return [];
-  return ['subgroup'];
+  const D = shape.H / shape.heads;
+  return D % 4 === 0 ? ['subgroup', 'subgroup_vec4'] : ['subgroup'];
 }
 
 export function pickAttentionVariant(shape: AttentionShape, limits: DeviceLimits, forced?: Record<string, string>): AttentionVariant {
@@ -77,7 +83,8 @@ export function pickAttentionVariant(shape: AttentionShape, limits: DeviceLimits
       `attention kernels need the 'subgroups' feature with subgroup sizes 8..${workgroupSize(shape, limits)} (device features: ${limits.features.join(', ') || 'none'}, subgroup sizes ${limits.subgroupMinSize ?? '?'}..${limits.subgroupMaxSize ?? '?'})`,
     );
   }
-  return chooseVariant('attention', usable, usable[0]!, forced);
+  // lavapipe: loads are the cost, so the vec4 loads win wherever D allows them.
+  return chooseVariant('attention', usable, usable[usable.length - 1]!, forced);
 }
 
 const ENTRIES: Record<AttentionStage, string> = {
@@ -120,7 +127,7 @@ export function attentionLaunch(
   return {
     pipeline: {
       kernel: 'attention',
-      entry: ENTRIES[stage],
+      entry: variant === 'subgroup_vec4' && (stage === 'scores' || stage === 'grad_scores') ? `${ENTRIES[stage]}_vec4` : ENTRIES[stage],
       dtype,
       features: dtype === 'f16' ? ['shader-f16', 'subgroups'] : ['subgroups'],
       overrides: { WG: wg },
