@@ -25,8 +25,10 @@
 //   params.alpha carries 1/(1 − p).
 // Overrides: ACT (act_*, geglu_*): 1 gelu (erf), 2 gelu (tanh), 3 relu, 4 tanh (matmul's codes);
 //   ACCUMULATE (bool): `+=` instead of `=` where marked (=|+=); WG: invocations per workgroup.
-// Launch: one invocation = one element (scalar) or one vec4 (vec4 entries; GEGLU vec4 needs
-//   F % 4 == 0); workgroups enumerate WG-element tiles linearly, spread over x/y (grid1d).
+// Launch: one invocation = one element (scalar) or one vec4 (vec4 entries); workgroups
+//   enumerate WG-element tiles linearly, spread over x/y (grid1d). GEGLU: one workgroup = one
+//   row, invocations stride over its F outputs (vec4s; vec4 needs F % 4 == 0), so nothing
+//   divides by F per element (lavapipe: integer division is per lane).
 
 struct Params {
   n: u32,       // elements (GEGLU: output elements rows·F)
@@ -216,32 +218,38 @@ fn act_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
 
 @compute @workgroup_size(WG)
 fn geglu_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n) { return; }
   let f = params.cols;
-  let base = (i / f) * 2u * f + i % f;
-  var v = f32(in1[base]) * act(vec4<f32>(f32(in1[base + f]))).x;
-  if (ACCUMULATE) { v += f32(out2[i]); }
-  out2[i] = T(v);
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= params.n / f) { return; }
+  for (var j = lid; j < f; j += WG) {
+    let i = r * f + j;
+    let base = r * 2u * f + j;
+    var v = f32(in1[base]) * act(vec4<f32>(f32(in1[base + f]))).x;
+    if (ACCUMULATE) { v += f32(out2[i]); }
+    out2[i] = T(v);
+  }
 }
 
 @compute @workgroup_size(WG)
 fn geglu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n) { return; }
   let f = params.cols;
-  let base = (i / f) * 2u * f + i % f;
-  let dy = f32(in1[i]);
-  let x = f32(in2[base]);
-  let g = vec4<f32>(f32(in2[base + f]));
-  var dx = dy * act(g).x;
-  var dg = dy * x * act_grad(g).x;
-  if (ACCUMULATE) {
-    dx += f32(out3[base]);
-    dg += f32(out3[base + f]);
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= params.n / f) { return; }
+  for (var j = lid; j < f; j += WG) {
+    let i = r * f + j;
+    let base = r * 2u * f + j;
+    let dy = f32(in1[i]);
+    let x = f32(in2[base]);
+    let g = vec4<f32>(f32(in2[base + f]));
+    var dx = dy * act(g).x;
+    var dg = dy * x * act_grad(g).x;
+    if (ACCUMULATE) {
+      dx += f32(out3[base]);
+      dg += f32(out3[base + f]);
+    }
+    out3[base] = T(dx);
+    out3[base + f] = T(dg);
   }
-  out3[base] = T(dx);
-  out3[base + f] = T(dg);
 }
 
 @compute @workgroup_size(WG)
@@ -323,32 +331,38 @@ fn act_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
 
 @compute @workgroup_size(WG)
 fn geglu_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n / 4u) { return; }
   let f = params.cols / 4u;
-  let base = (i / f) * 2u * f + i % f;
-  var v = vec4<f32>(in1v[base]) * act(vec4<f32>(in1v[base + f]));
-  if (ACCUMULATE) { v += vec4<f32>(out2v[i]); }
-  out2v[i] = vec4<T>(v);
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= params.n / params.cols) { return; }
+  for (var j = lid; j < f; j += WG) {
+    let i = r * f + j;
+    let base = r * 2u * f + j;
+    var v = vec4<f32>(in1v[base]) * act(vec4<f32>(in1v[base + f]));
+    if (ACCUMULATE) { v += vec4<f32>(out2v[i]); }
+    out2v[i] = vec4<T>(v);
+  }
 }
 
 @compute @workgroup_size(WG)
 fn geglu_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n / 4u) { return; }
   let f = params.cols / 4u;
-  let base = (i / f) * 2u * f + i % f;
-  let dy = vec4<f32>(in1v[i]);
-  let x = vec4<f32>(in2v[base]);
-  let g = vec4<f32>(in2v[base + f]);
-  var dx = dy * act(g);
-  var dg = dy * x * act_grad(g);
-  if (ACCUMULATE) {
-    dx += vec4<f32>(out3v[base]);
-    dg += vec4<f32>(out3v[base + f]);
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= params.n / params.cols) { return; }
+  for (var j = lid; j < f; j += WG) {
+    let i = r * f + j;
+    let base = r * 2u * f + j;
+    let dy = vec4<f32>(in1v[i]);
+    let x = vec4<f32>(in2v[base]);
+    let g = vec4<f32>(in2v[base + f]);
+    var dx = dy * act(g);
+    var dg = dy * x * act_grad(g);
+    if (ACCUMULATE) {
+      dx += vec4<f32>(out3v[base]);
+      dg += vec4<f32>(out3v[base + f]);
+    }
+    out3v[base] = vec4<T>(dx);
+    out3v[base + f] = vec4<T>(dg);
   }
-  out3v[base] = vec4<T>(dx);
-  out3v[base + f] = vec4<T>(dg);
 }
 
 @compute @workgroup_size(WG)

@@ -18,10 +18,12 @@
 // entries), row-major; index buffers are array<i32>. Ids and types are clamped into their
 // tables in both directions (an out-of-range id reads and writes a valid row, never past it).
 // Overrides: WG invocations per workgroup.
-// Launch: one invocation = one (row, column) or (row, vec4 of columns) of the output it
-//   writes: out row n; d_word group u; d_pos row t; d_type row k. Each output element is
-//   written by exactly one invocation, whose sum runs in a fixed order: bitwise deterministic.
-//   Workgroups enumerate invocations linearly over x/y (grid1d).
+// Launch: embedding_forward and embedding_backward_word: one workgroup = one output row (token
+//   n; group u), its invocations stride over the columns (vec4s), so ids load once per row and
+//   no invocation divides by H (lavapipe: integer division is per lane). Position and type
+//   gradients: one invocation = one (row, column or vec4) of d_pos / d_type, looping tokens.
+//   Each output element is written by exactly one invocation, whose sum runs in a fixed order:
+//   bitwise deterministic. Workgroups enumerate linearly over x/y (grid1d).
 
 struct Params {
   N: u32,        // token rows
@@ -77,62 +79,62 @@ fn clamp_row(v: i32, rows: u32) -> u32 {
 
 @compute @workgroup_size(WG)
 fn embedding_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
+  let n = wid.x + wid.y * nwg.x;
+  if (n >= params.N) { return; }
   let H = params.H;
-  if (i >= params.N * H) { return; }
-  let n = i / H;
-  let c = i % H;
-  let w = clamp_row(f_ids[n], params.V);
-  let t = min(n % params.seq, params.P - 1u);
-  let k = clamp_row(f_types[n], params.TV);
-  f_out[i] = T(f32(f_word[w * H + c]) + f32(f_pos[t * H + c]) + f32(f_type[k * H + c]));
+  let w = clamp_row(f_ids[n], params.V) * H;
+  let t = min(n % params.seq, params.P - 1u) * H;
+  let k = clamp_row(f_types[n], params.TV) * H;
+  for (var c = lid; c < H; c += WG) {
+    f_out[n * H + c] = T(f32(f_word[w + c]) + f32(f_pos[t + c]) + f32(f_type[k + c]));
+  }
 }
 
 @compute @workgroup_size(WG)
 fn embedding_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
+  let n = wid.x + wid.y * nwg.x;
+  if (n >= params.N) { return; }
   let h4 = params.H / 4u;
-  if (i >= params.N * h4) { return; }
-  let n = i / h4;
-  let c = i % h4;
-  let w = clamp_row(f_ids[n], params.V);
-  let t = min(n % params.seq, params.P - 1u);
-  let k = clamp_row(f_types[n], params.TV);
-  f_out4[i] = vec4<T>(vec4<f32>(f_word4[w * h4 + c]) + vec4<f32>(f_pos4[t * h4 + c]) + vec4<f32>(f_type4[k * h4 + c]));
+  let w = clamp_row(f_ids[n], params.V) * h4;
+  let t = min(n % params.seq, params.P - 1u) * h4;
+  let k = clamp_row(f_types[n], params.TV) * h4;
+  for (var c = lid; c < h4; c += WG) {
+    f_out4[n * h4 + c] = vec4<T>(vec4<f32>(f_word4[w + c]) + vec4<f32>(f_pos4[t + c]) + vec4<f32>(f_type4[k + c]));
+  }
 }
 
 @compute @workgroup_size(WG)
 fn embedding_backward_word(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
+  let u = wid.x + wid.y * nwg.x;
+  if (u >= params.groups) { return; }
   let H = params.H;
-  if (i >= params.groups * H) { return; }
-  let u = i / H;
-  let c = i % H;
   let k0 = w_offsets[u];
   let k1 = w_offsets[u + 1u];
   let id = w_unique[u];
   if (k1 <= k0 || id < 0) { return; }
-  var acc = 0.0;
-  for (var k = k0; k < k1; k++) { acc += f32(d_out[u32(w_rows[k]) * H + c]); }
-  let at = clamp_row(id, params.V) * H + c;
-  w_dword[at] = T(f32(w_dword[at]) + acc);
+  let dst = clamp_row(id, params.V) * H;
+  for (var c = lid; c < H; c += WG) {
+    var acc = 0.0;
+    for (var k = k0; k < k1; k++) { acc += f32(d_out[u32(w_rows[k]) * H + c]); }
+    w_dword[dst + c] = T(f32(w_dword[dst + c]) + acc);
+  }
 }
 
 @compute @workgroup_size(WG)
 fn embedding_backward_word_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
+  let u = wid.x + wid.y * nwg.x;
+  if (u >= params.groups) { return; }
   let h4 = params.H / 4u;
-  if (i >= params.groups * h4) { return; }
-  let u = i / h4;
-  let c = i % h4;
   let k0 = w_offsets[u];
   let k1 = w_offsets[u + 1u];
   let id = w_unique[u];
   if (k1 <= k0 || id < 0) { return; }
-  var acc = vec4<f32>(0.0);
-  for (var k = k0; k < k1; k++) { acc += vec4<f32>(d_out4[u32(w_rows[k]) * h4 + c]); }
-  let at = clamp_row(id, params.V) * h4 + c;
-  w_dword4[at] = vec4<T>(vec4<f32>(w_dword4[at]) + acc);
+  let dst = clamp_row(id, params.V) * h4;
+  for (var c = lid; c < h4; c += WG) {
+    var acc = vec4<f32>(0.0);
+    for (var k = k0; k < k1; k++) { acc += vec4<f32>(d_out4[u32(w_rows[k]) * h4 + c]); }
+    w_dword4[dst + c] = vec4<T>(vec4<f32>(w_dword4[dst + c]) + acc);
+  }
 }
 
 @compute @workgroup_size(WG)

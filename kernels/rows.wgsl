@@ -13,8 +13,9 @@
 // Binding 0 is params (uniform Params). Tensors array<T> (vec4<T> in _vec4 entries), row-major;
 // idx array<i32>, weights array<f32>. Out-of-range idx: gather clamps into [0, N); scatter skips.
 // Overrides: WG invocations per workgroup.
-// Launch: one invocation = one (row r, column) or (row r, vec4 of columns); workgroups
-//   enumerate them linearly over x/y (grid1d).
+// Launch: one workgroup = one row r, its invocations stride over the columns (vec4s): idx and
+//   weight load once per row, and nothing divides by H (lavapipe: integer division is per
+//   lane). Workgroups enumerate rows linearly over x/y (grid1d).
 
 struct Params {
   R: u32,   // gathered rows
@@ -45,42 +46,40 @@ fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
 
 @compute @workgroup_size(WG)
 fn gather_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= params.R) { return; }
   let H = params.H;
-  if (i >= params.R * H) { return; }
-  let src_row = u32(clamp(idx[i / H], 0, i32(params.N) - 1));
-  g_out[i] = g_src[src_row * H + i % H];
+  let src = u32(clamp(idx[r], 0, i32(params.N) - 1)) * H;
+  for (var c = lid; c < H; c += WG) { g_out[r * H + c] = g_src[src + c]; }
 }
 
 @compute @workgroup_size(WG)
 fn gather_rows_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= params.R) { return; }
   let h4 = params.H / 4u;
-  if (i >= params.R * h4) { return; }
-  let src_row = u32(clamp(idx[i / h4], 0, i32(params.N) - 1));
-  g_out4[i] = g_src4[src_row * h4 + i % h4];
+  let src = u32(clamp(idx[r], 0, i32(params.N) - 1)) * h4;
+  for (var c = lid; c < h4; c += WG) { g_out4[r * h4 + c] = g_src4[src + c]; }
 }
 
 @compute @workgroup_size(WG)
 fn scatter_rows_add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  let H = params.H;
-  if (i >= params.R * H) { return; }
-  let r = i / H;
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= params.R) { return; }
   let dst = idx[r];
   if (s_weights[r] == 0.0 || dst < 0 || u32(dst) >= params.N) { return; }
-  let at = u32(dst) * H + i % H;
-  s_dsrc[at] = T(f32(s_dsrc[at]) + f32(s_dout[i]));
+  let H = params.H;
+  let at = u32(dst) * H;
+  for (var c = lid; c < H; c += WG) { s_dsrc[at + c] = T(f32(s_dsrc[at + c]) + f32(s_dout[r * H + c])); }
 }
 
 @compute @workgroup_size(WG)
 fn scatter_rows_add_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  let h4 = params.H / 4u;
-  if (i >= params.R * h4) { return; }
-  let r = i / h4;
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= params.R) { return; }
   let dst = idx[r];
   if (s_weights[r] == 0.0 || dst < 0 || u32(dst) >= params.N) { return; }
-  let at = u32(dst) * h4 + i % h4;
-  s_dsrc4[at] = vec4<T>(vec4<f32>(s_dsrc4[at]) + vec4<f32>(s_dout4[i]));
+  let h4 = params.H / 4u;
+  let at = u32(dst) * h4;
+  for (var c = lid; c < h4; c += WG) { s_dsrc4[at + c] = vec4<T>(vec4<f32>(s_dsrc4[at + c]) + vec4<f32>(s_dout4[r * h4 + c])); }
 }

@@ -130,7 +130,7 @@ export function elementwiseLaunch(shape: ElementwiseShape, limits: DeviceLimits,
       overrides: { ACT: ACTIVATION_CODES[activation], ACCUMULATE: accumulate ? 1 : 0, WG: wg },
     },
     uniforms: [n, shape.cols ?? 0, f32Bits(alpha), f32Bits(p), (shape.stream ?? 0) >>> 0, 0, 0, 0],
-    workgroups: grid1d(ceilDiv(invocations, wg), limits),
+    workgroups: grid1d(op.startsWith('geglu') ? n / shape.cols! : ceilDiv(invocations, wg), limits),
     flops: n * flopsPerElement(op, activation),
     bytes: n * elementBytes * elementsMoved(op, accumulate) + (op.startsWith('dropout') ? 32 : 0),
   };

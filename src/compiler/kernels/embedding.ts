@@ -85,7 +85,8 @@ export function embeddingLaunch(shape: EmbeddingShape, limits: DeviceLimits, var
   return {
     pipeline: { kernel: 'embedding', entry: variant === 'vec4' ? `${op}_vec4` : op, dtype, features: dtype === 'f16' ? ['shader-f16'] : [], overrides: { WG } },
     uniforms: [N, H, seq, V, P, TV, groups, 0],
-    workgroups: grid1d(ceilDiv(rows * cols, WG), limits),
+    // Forward and word gradient: a workgroup per row; position/type: an invocation per element.
+    workgroups: grid1d(op === 'embedding_forward' || op === 'embedding_backward_word' ? rows : ceilDiv(rows * cols, WG), limits),
     flops: (op === 'embedding_forward' ? 2 : 1) * N * H,
     bytes,
   };

@@ -1,6 +1,6 @@
 // Launch definitions of kernels/rows.wgsl: gather rows by index and the weighted-guard
 // scatter-add (its adjoint). Bindings per op are listed in ROWS_BINDINGS (order from 1).
-import { grid1d, ceilDiv } from '../../plan/types.js';
+import { grid1d } from '../../plan/types.js';
 import type { DType, DeviceLimits } from '../../plan/types.js';
 import type { KernelLaunch } from './kernel.js';
 import { chooseVariant } from './kernel.js';
@@ -44,11 +44,10 @@ export function rowsLaunch(shape: RowsShape, limits: DeviceLimits, variant: Rows
   if (N < 1) throw new Error('rows: N must be ≥ 1');
   const dtype = shape.dtype ?? 'f32';
   const e = dtype === 'f16' ? 2 : 4;
-  const cols = variant === 'vec4' ? H / 4 : H;
   return {
     pipeline: { kernel: 'rows', entry: variant === 'vec4' ? `${op}_vec4` : op, dtype, features: dtype === 'f16' ? ['shader-f16'] : [], overrides: { WG } },
     uniforms: [R, H, N, 0],
-    workgroups: grid1d(ceilDiv(R * cols, WG), limits),
+    workgroups: grid1d(R, limits), // one workgroup per row
     flops: op === 'scatter_rows_add' ? R * H : 0,
     bytes: op === 'gather_rows' ? 4 * R + e * 2 * R * H : 8 * R + e * 3 * R * H,
   };
