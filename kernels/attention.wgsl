@@ -2,6 +2,8 @@
 //
 // Ops: attention_forward (attention_scores, then attention_context) and attention_backward
 // (attention_grad_v, then attention_grad_scores, then attention_grad_qk), in that order.
+// attention_scores_vec4 / attention_grad_scores_vec4 are drop-in replacements (same bindings,
+// same results) that load 4 head dims per load; they need D % 4 == 0 and 16-byte-aligned offsets.
 // Dims: B batch, T sequence, H hidden, NH heads, D = H / NH; all sizes are uniforms.
 //   qkv  (B, T, 3H): each token row is [q (H) | k (H) | v (H)], head h = columns h·D..(h+1)·D of each
 //   mask (B, T) i32: 0 = padding key, anything else = real token
@@ -16,11 +18,11 @@
 //
 // Bindings (group 0), per entry point (each uses exactly these, numbered densely from 1):
 //   0 params uniform Params {B, T, H, NH, D, stream, p (f32), scale (f32)} (shared by all entries)
-//   attention_scores:      1 qkv (read)  2 mask i32 (read)  3 probs (read_write, `=` P)
+//   attention_scores[_vec4]: 1 qkv (read)  2 mask i32 (read)  3 probs (read_write, `=` P)
 //   attention_context:     1 qkv (read)  2 probs (read)  3 step_state (read)  4 out (read_write, `=`)
 //   attention_grad_v:      1 d_out (read)  2 probs (read)  3 step_state (read)
 //                          4 d_qkv (read_write; `=` its v columns only)
-//   attention_grad_scores: 1 d_out (read)  2 probs (read_write: P in, dS·scale out, `=`)
+//   attention_grad_scores[_vec4]: 1 d_out (read)  2 probs (read_write: P in, dS·scale out, `=`)
 //                          3 step_state (read)  4 qkv (read)  5 out (read; the forward's output)
 //   attention_grad_qk:     1 qkv (read)  2 probs (read; holds dS·scale)  3 d_qkv (read_write; `=` its
 //                          q and k columns)

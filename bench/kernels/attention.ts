@@ -1,5 +1,6 @@
 // attention benchmark cases: each of the five launches (forward: scores, context; backward:
-// grad_v, grad_scores, grad_qk) at BERT-base's shape (B·NH·T·T·D products, GFLOP/s).
+// grad_v, grad_scores, grad_qk) at BERT-base's shape (B·NH·T·T·D products, GFLOP/s); the scalar-load
+// `subgroup` variant is the baseline for `subgroup_vec4`.
 import { attentionLaunch, ATTENTION_STAGES, usableAttentionVariants, type AttentionShape } from '../../src/compiler/kernels/attention.js';
 import type { KernelCase, KernelCaseFactory } from '../kernel-case.js';
 
@@ -29,12 +30,15 @@ export function attentionCases(shapes: { label: string; shape: AttentionShape }[
   for (const { label, shape } of shapes) {
     for (const variant of usableAttentionVariants(shape, limits)) {
       for (const stage of ATTENTION_STAGES) {
+        // The vec4 variant changes only scores and grad_scores; the other stages are the same pipeline.
+        if (variant === 'subgroup_vec4' && stage !== 'scores' && stage !== 'grad_scores') continue;
         cases.push({
           name: `attention_${stage}`,
           variant,
           shape: label,
           launch: attentionLaunch(shape, limits, stage, variant),
           bindingBytes: bindingBytes(shape, stage),
+          baseline: variant === 'subgroup' && (stage === 'scores' || stage === 'grad_scores'),
           // The mask must hold 0/1; random words elsewhere are fine (step_state's seed included).
           ...(stage === 'scores' ? { intBindings: { 1: 2 } } : {}),
         });
