@@ -179,6 +179,25 @@ for (const variant of ADAMW_VARIANTS) {
   });
 }
 
+test('adamw_update: bias corrections 1 − βᵗ to f32 precision for t up to 1e6 (p = 0 isolates the step)', async () => {
+  const { gpu } = await testGpu();
+  const range = { offset: 0, length: 8 };
+  const base = randomState(arenaLength(0, 8), 810);
+  const state = { ...base, p: new Float32Array(base.p.length) };
+  for (const [beta1, beta2] of [[0.9, 0.999], [0.9, 0.98], [0.5, 0.75], [0.99, 0.9999]] as const) {
+    const hyper = { beta1, beta2, eps: 1e-8, weightDecay: 0, biasCorrection: true };
+    for (const variant of ADAMW_VARIANTS) {
+      const launch = adamwUpdateLaunch({ ...range, ...hyper }, gpu.limits, variant);
+      for (const t of [1, 2, 5, 20, 100, 1000, 10_000, 1_000_000]) {
+        const got = await runAdamw(state, launch, stepState(t, 0.01), normState(1));
+        const ref = adamwUpdateReference(state, range, hyper, { step: t, lr: 0.01 });
+        // 1 − pow(f32(0.999), 1) would be 1.3e-5 off; the kernel's series keep it at f32 rounding.
+        assertClose(got.p, ref.p, { atol: 0, rtol: 2e-6 }, `adamw ${variant} β=(${beta1}, ${beta2}) t=${t} p`);
+      }
+    }
+  }
+});
+
 test('adamw_update vec4: GPU split (many chunks), grid folded over y by a small per-dimension limit', async () => {
   const { gpu } = await testGpu();
   const range = { offset: 1, length: 5000 };

@@ -11,7 +11,13 @@
 //   AdamW, for each range:      adamwUpdateLaunch(...)                               (1 dispatch)
 //   LAMB, for each tensor:      lambMomentsLaunch(...), lambApplyLaunch(...)         (2 dispatches)
 // Run the norm pass even without clipping (maxNorm 0): it is what makes a NaN/Inf gradient skip
-// the step instead of poisoning the parameters.
+// the step instead of poisoning the parameters. Partial slot counts depend on the device
+// (sumsqPartialSlots, lambPartialSlots take the limits): plan them with the same limits.
+//
+// Layout preconditions (the launch cannot see bindings): p, g, m, v slices share one layout
+// (element offset + i of each is element i of the tensor), and every vec4-typed binding's byte
+// size is a multiple of 16 (pad arenas to 16 bytes): the vec4 kernels read and write back whole
+// vec4s at the range's ends, leaving the neighbours' elements bit-identical.
 import { ceilDiv, f32Bits, grid1d } from '../../plan/types.js';
 import type { DType, DeviceLimits } from '../../plan/types.js';
 import type { KernelLaunch } from './kernel.js';
@@ -57,7 +63,7 @@ export function elementwiseChunks(r: OptimizerRange, limits: DeviceLimits): { ch
   return { chunk, count: Math.max(1, ceilDiv(span, chunk)) };
 }
 
-/** Smallest reduction chunk, in vec4s per workgroup (8 per lane): keeps workgroups busy. */
+/** Smallest reduction chunk (sumsq_partial, lamb_moments), in vec4s per workgroup: 8 per lane. */
 const MIN_CHUNK = WG * 8;
 /**
  * Partial slots (= workgroups) per sumsq_partial range at most: bounds the finalize work. CPU
