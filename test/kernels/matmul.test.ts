@@ -1,21 +1,39 @@
 // matmul: every variant against the float64 reference, on odd shapes, transposes, batches,
 // bias + epilogues, accumulation, and a grid folded over y by a tiny workgroup limit.
+// vec4 and subgroup need 4-aligned contiguous dims, so they get their own shape lists (still
+// non-multiples of every tile, with size-1 dims where the layout allows them). The subgroup
+// variant runs wherever the device fits it; on lavapipe (which has subgroups of 8) a device
+// without it fails the test instead of skipping it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { matmulLaunch, MATMUL_VARIANTS, type MatmulShape, type Epilogue } from '../../src/compiler/kernels/matmul.js';
+import {
+  matmulLaunch,
+  matmulVec4Aligned,
+  pickMatmulVariant,
+  usableMatmulVariants,
+  MATMUL_VARIANTS,
+  type MatmulShape,
+  type MatmulVariant,
+  type Epilogue,
+} from '../../src/compiler/kernels/matmul.js';
 import { matmulReference } from '../../src/graph/ops/matmul.js';
+import { DEFAULT_LIMITS, type DeviceLimits } from '../../src/plan/types.js';
 import { testGpu } from '../support/gpu.js';
 import { assertClose, runLaunch } from '../support/harness.js';
 import { randomF32 } from '../support/random.js';
 
 const TOL = { atol: 1e-4, rtol: 1e-4 };
+const ALIGNED_ONLY: readonly MatmulVariant[] = ['vec4', 'subgroup'];
 
-async function check(shape: MatmulShape, variant: (typeof MATMUL_VARIANTS)[number], seed: number, limitsOverride?: { maxComputeWorkgroupsPerDimension: number }): Promise<void> {
+async function check(shape: MatmulShape, variant: MatmulVariant, seed: number, limitsOverride?: { maxComputeWorkgroupsPerDimension: number }): Promise<void> {
   const { gpu } = await testGpu();
   const batch = shape.batch ?? 1;
   const { M, N, K } = shape;
-  const a = randomF32(batch * M * K, seed);
-  const b = randomF32(batch * K * N, seed + 1);
+  // Operands sized for their batch strides (a stride of 0 broadcasts one matrix).
+  const sizeA = Math.max(1, (batch - 1) * (shape.strideA ?? M * K) + M * K);
+  const sizeB = Math.max(1, (batch - 1) * (shape.strideB ?? K * N) + K * N);
+  const a = randomF32(sizeA, seed);
+  const b = randomF32(sizeB, seed + 1);
   const bias = randomF32(N, seed + 2);
   const c0 = randomF32(batch * M * N, seed + 3);
   const limits = { ...gpu.limits, ...limitsOverride };
@@ -39,22 +57,72 @@ const SHAPES: MatmulShape[] = [
   { M: 9, N: 10, K: 12, batch: 2, strideB: 0 },
 ];
 
+// Contiguous dims multiples of 4 (A: K, or M with transA; B: N, or K with transB); the
+// others odd or 1. 260 rows cross the subgroup variant's 256-row workgroup tile.
+const ALIGNED_SHAPES: MatmulShape[] = [
+  { M: 1, N: 4, K: 4 },
+  { M: 1, N: 1, K: 8, transB: true },
+  { M: 4, N: 4, K: 1, transA: true },
+  { M: 4, N: 12, K: 7, transA: true },
+  { M: 33, N: 20, K: 12 },
+  { M: 260, N: 44, K: 8 },
+  { M: 37, N: 13, K: 24, transB: true },
+  { M: 260, N: 9, K: 16, transB: true },
+  { M: 28, N: 36, K: 13, transA: true },
+  { M: 12, N: 5, K: 20, transA: true, transB: true },
+  { M: 9, N: 12, K: 16, batch: 3 },
+  { M: 9, N: 8, K: 12, batch: 2, strideB: 0, transB: true },
+];
+
+/** The trainer's three layouts at a small size: forward (transB), dX (none), dW (transA, +=). */
+const LAYOUTS: MatmulShape[] = [
+  { M: 70, N: 36, K: 44, transB: true, bias: true, epilogue: 'gelu' },
+  { M: 70, N: 44, K: 36 },
+  { M: 36, N: 44, K: 70, transA: true, accumulate: true },
+];
+
+function shapesFor(variant: MatmulVariant, shapes: MatmulShape[]): MatmulShape[] {
+  return ALIGNED_ONLY.includes(variant) ? shapes.filter(matmulVec4Aligned) : shapes;
+}
+
+/** Whether the device runs this variant; lavapipe must run all of them (STYLE.md 16). */
+async function runs(variant: MatmulVariant): Promise<boolean> {
+  const { gpu } = await testGpu();
+  const usable = usableMatmulVariants({ M: 8, N: 8, K: 8 }, gpu.limits);
+  if (usable.includes(variant)) return true;
+  const lavapipe = /llvmpipe|lavapipe/i.test(gpu.limits.adapter?.description ?? '');
+  assert.ok(!lavapipe, `matmul ${variant} is not usable on lavapipe (features ${gpu.limits.features}, subgroup sizes ${gpu.limits.subgroupMinSize}..${gpu.limits.subgroupMaxSize}): it must be tested there`);
+  console.log(`matmul ${variant}: not usable on this device (${gpu.limits.adapter?.description}); not run`);
+  return false;
+}
+
 for (const variant of MATMUL_VARIANTS) {
   test(`matmul ${variant}: odd shapes, transposes, batches`, async () => {
+    if (!(await runs(variant))) return;
     let seed = 10;
-    for (const shape of SHAPES) await check(shape, variant, seed++);
+    const shapes = ALIGNED_ONLY.includes(variant) ? ALIGNED_SHAPES : SHAPES;
+    for (const shape of shapes) await check(shape, variant, seed++);
   });
 
-  test(`matmul ${variant}: bias and every epilogue, accumulate, alpha`, async () => {
+  test(`matmul ${variant}: bias and every epilogue, accumulate, alpha, the trainer's layouts`, async () => {
+    if (!(await runs(variant))) return;
     const epilogues: Epilogue[] = ['none', 'gelu', 'gelu_tanh', 'relu', 'tanh'];
     let seed = 100;
-    for (const epilogue of epilogues) await check({ M: 13, N: 21, K: 17, bias: true, epilogue }, variant, seed++);
-    await check({ M: 10, N: 6, K: 8, accumulate: true, transA: true }, variant, seed++);
-    await check({ M: 5, N: 9, K: 7, alpha: 0.125, transB: true }, variant, seed++);
+    for (const epilogue of epilogues) await check({ M: 13, N: 20, K: 16, bias: true, epilogue }, variant, seed++);
+    for (const shape of shapesFor(variant, [
+      { M: 10, N: 6, K: 8, accumulate: true, transA: true },
+      { M: 12, N: 8, K: 7, accumulate: true, transA: true },
+      { M: 5, N: 9, K: 8, alpha: 0.125, transB: true },
+      ...LAYOUTS,
+    ])) {
+      await check(shape, variant, seed++);
+    }
   });
 
   test(`matmul ${variant}: grid folded over y when tiles exceed the per-dimension limit`, async () => {
-    const shape = { M: 70, N: 75, K: 6 };
+    if (!(await runs(variant))) return;
+    // Enough tiles for a fold in every variant (the subgroup tile is 256 × 8).
+    const shape = { M: 300, N: 76, K: 8 };
     const { gpu } = await testGpu();
     const [x, y] = matmulLaunch(shape, gpu.limits, variant).workgroups;
     // The smallest limit whose square still holds every tile forces a fold over y.
@@ -64,5 +132,31 @@ for (const variant of MATMUL_VARIANTS) {
     await check(shape, variant, 200, { maxComputeWorkgroupsPerDimension: limit });
   });
 }
+
+test('matmul: usable variants and the heuristic', () => {
+  const cpu: DeviceLimits = {
+    ...DEFAULT_LIMITS,
+    features: ['subgroups'],
+    subgroupMinSize: 8,
+    subgroupMaxSize: 8,
+    adapter: { vendor: 'mesa', architecture: 'software', description: 'llvmpipe', isCpu: true },
+  };
+  const gpu: DeviceLimits = { ...cpu, subgroupMinSize: 32, subgroupMaxSize: 32, adapter: { vendor: 'nvidia', architecture: '', description: '', isCpu: false } };
+  const aligned: MatmulShape = { M: 4096, N: 768, K: 768, transB: true };
+  const odd: MatmulShape = { M: 4096, N: 30522, K: 30522 };
+  assert.equal(usableMatmulVariants(aligned, cpu), [...MATMUL_VARIANTS]);
+  assert.equal(usableMatmulVariants(odd, cpu), ['naive', 'blocked', 'tiled']);
+  assert.is(pickMatmulVariant(aligned, cpu, {}), 'subgroup');
+  assert.is(pickMatmulVariant(aligned, { ...cpu, features: [] }, {}), 'vec4');
+  assert.is(pickMatmulVariant(odd, cpu, {}), 'blocked');
+  assert.is(pickMatmulVariant(aligned, gpu, {}), 'tiled');
+  assert.is(pickMatmulVariant({ M: 1, N: 768, K: 768 }, cpu, {}), 'naive');
+  // Subgroups smaller than 8, or unknown sizes, rule the subgroup kernel out.
+  assert.not.ok(usableMatmulVariants(aligned, { ...cpu, subgroupMinSize: 4 }).includes('subgroup'));
+  assert.not.ok(usableMatmulVariants(aligned, { ...cpu, subgroupMinSize: undefined }).includes('subgroup'));
+  // A forced variant wins only where usable.
+  assert.is(pickMatmulVariant(aligned, cpu, { matmul: 'tiled' }), 'tiled');
+  assert.is(pickMatmulVariant(odd, cpu, { matmul: 'subgroup' }), 'blocked');
+});
 
 test.run();

@@ -1,9 +1,12 @@
-// Launch definition of kernels/matmul.wgsl: C = epilogue(alpha·op(A)·op(B) + bias) [+ C].
-// Bindings: a, b, bias, c (see the WGSL header for layouts).
+// Launch definition of the matmul family: C = epilogue(alpha·op(A)·op(B) + bias) [+ C].
+// Every variant has the same bindings (a, b, bias, c), uniforms and overrides, so the
+// compiler need not care which one runs; the variants differ in kernel file, entry point and
+// which shapes/devices they accept (usableMatmulVariants). Also the bias gradient (column
+// sums), the reduction every dense layer's backward needs: kernels/reduce-columns.wgsl.
 import { grid1d, f32Bits, ceilDiv } from '../../plan/types.js';
-import type { DType, DeviceLimits } from '../../plan/types.js';
+import type { DType, DeviceLimits, ShaderFeature } from '../../plan/types.js';
 import type { KernelLaunch } from './kernel.js';
-import { chooseVariant } from './kernel.js';
+import { chooseVariant, hasSubgroups } from './kernel.js';
 
 export type Epilogue = 'none' | 'gelu' | 'gelu_tanh' | 'relu' | 'tanh';
 const EPILOGUE_CODES: Record<Epilogue, number> = { none: 0, gelu: 1, gelu_tanh: 2, relu: 3, tanh: 4 };
@@ -26,47 +29,128 @@ export interface MatmulShape {
   dtype?: DType;
 }
 
-export const MATMUL_VARIANTS = ['naive', 'blocked'] as const;
+/**
+ * naive: one invocation per element (the baseline). blocked: 4×4 per invocation, scalar loads,
+ * any shape. vec4: 4×8 per invocation with vec4 loads (aligned shapes). subgroup: 4×8 per
+ * lane, B shared by subgroupBroadcast (the lavapipe winner). tiled: 64×64 workgroup-memory
+ * tiles (real GPUs).
+ */
+export const MATMUL_VARIANTS = ['naive', 'blocked', 'vec4', 'subgroup', 'tiled'] as const;
 export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
 export const MATMUL_BINDINGS = ['a', 'b', 'bias', 'c'] as const;
 
-/** Variants that can run this shape on this device. */
-export function usableMatmulVariants(_shape: MatmulShape, _limits: DeviceLimits): MatmulVariant[] {
-  return [...MATMUL_VARIANTS];
+/** Invocations per workgroup of every variant except tiled (fixed 256 = 16×16). */
+const WG = 64;
+const TILED_WG = 256;
+
+/**
+ * The vec4 and subgroup variants bind a and b as array<vec4<T>>: the contiguous dim of each
+ * operand (A: K, or M with transA; B: N, or K with transB) and its batch stride must be
+ * multiples of 4 (the bound slices must also be 16-byte aligned: the plan's offsets are).
+ */
+export function matmulVec4Aligned(shape: MatmulShape): boolean {
+  const { M, N, K } = shape;
+  const aContig = shape.transA ? M : K;
+  const bContig = shape.transB ? K : N;
+  const strideA = shape.strideA ?? M * K;
+  const strideB = shape.strideB ?? K * N;
+  return aContig % 4 === 0 && bContig % 4 === 0 && strideA % 4 === 0 && strideB % 4 === 0;
+}
+
+/**
+ * The subgroup kernel shares 8 vec4s per k-slice from lanes 0..7 and needs full subgroups:
+ * every subgroup size the device may use must be ≥ 8 and divide the workgroup (64).
+ */
+export function matmulSubgroupsFit(limits: DeviceLimits): boolean {
+  if (!hasSubgroups(limits)) return false;
+  const min = limits.subgroupMinSize;
+  const max = limits.subgroupMaxSize;
+  if (min === undefined || max === undefined) return false;
+  return min >= 8 && max <= WG && WG % max === 0;
+}
+
+/** Variants that can run this shape on this device, in MATMUL_VARIANTS order. */
+export function usableMatmulVariants(shape: MatmulShape, limits: DeviceLimits): MatmulVariant[] {
+  const aligned = matmulVec4Aligned(shape);
+  return MATMUL_VARIANTS.filter((v) => {
+    if (v === 'vec4') return aligned;
+    if (v === 'subgroup') return aligned && matmulSubgroupsFit(limits);
+    if (v === 'tiled') return limits.maxComputeInvocationsPerWorkgroup >= TILED_WG && limits.maxComputeWorkgroupSizeX >= TILED_WG;
+    return true;
+  });
 }
 
 export function pickMatmulVariant(shape: MatmulShape, limits: DeviceLimits, forced?: Record<string, string>): MatmulVariant {
-  // Register blocking wins whenever there is more than a sliver of output to block over.
-  const heuristic: MatmulVariant = shape.M >= 4 && shape.N >= 4 ? 'blocked' : 'naive';
-  return chooseVariant('matmul', usableMatmulVariants(shape, limits), heuristic, forced);
+  const usable = usableMatmulVariants(shape, limits);
+  let heuristic: MatmulVariant;
+  if (shape.M < 4 || shape.N < 4) {
+    // A sliver of output: nothing to block over, and the blocked tiles would be mostly idle.
+    heuristic = 'naive';
+  } else if (limits.adapter?.isCpu) {
+    // CPU rasterizers (lavapipe): the cost is storage loads per FLOP and workgroup memory plus
+    // barriers cost more than they save (DESIGN.md); sharing loads by subgroup broadcast is
+    // the fastest (≈2× vec4), then vec4 loads, then the scalar 4×4 block.
+    heuristic = usable.includes('subgroup') ? 'subgroup' : usable.includes('vec4') ? 'vec4' : 'blocked';
+  } else {
+    // Real GPUs: workgroup-memory tiling is what makes a matmul fast there (coalesced loads,
+    // reuse from on-chip memory); fall back to register blocking if 256 invocations won't fit.
+    heuristic = usable.includes('tiled') ? 'tiled' : usable.includes('vec4') ? 'vec4' : 'blocked';
+  }
+  return chooseVariant('matmul', usable, heuristic, forced);
+}
+
+interface VariantGeometry {
+  kernel: string;
+  features: ShaderFeature[];
+  wg: number;
+  /** Output tile of one workgroup. */
+  rows: number;
+  cols: number;
+}
+
+function geometry(variant: MatmulVariant): VariantGeometry {
+  switch (variant) {
+    case 'naive':
+      return { kernel: 'matmul', features: [], wg: WG, rows: 1, cols: WG };
+    case 'blocked':
+      return { kernel: 'matmul', features: [], wg: WG, rows: (WG / 8) * 4, cols: 32 };
+    case 'vec4':
+      // 4 rows × 8 columns per invocation, 8 invocations across a 64-column strip.
+      return { kernel: 'matmul', features: [], wg: WG, rows: (WG / 8) * 4, cols: 64 };
+    case 'subgroup':
+      // 4 rows per invocation, all invocations on the same 8 columns (kernels/matmul-subgroup.wgsl).
+      return { kernel: 'matmul-subgroup', features: ['subgroups'], wg: WG, rows: WG * 4, cols: 8 };
+    case 'tiled':
+      return { kernel: 'matmul', features: [], wg: TILED_WG, rows: 64, cols: 64 };
+  }
 }
 
 export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: MatmulVariant = pickMatmulVariant(shape, limits)): KernelLaunch {
   const { M, N, K } = shape;
+  if (!(M >= 1 && N >= 1 && K >= 1)) throw new Error(`matmul needs M, N, K ≥ 1 (got ${M}×${N}×${K})`);
+  if ((variant === 'vec4' || variant === 'subgroup') && !matmulVec4Aligned(shape)) {
+    throw new Error(`matmul ${variant} needs 4-aligned contiguous dims and batch strides (got ${JSON.stringify(shape)})`);
+  }
   const batch = shape.batch ?? 1;
-  const wg = 64;
-  let tiles: number;
-  if (variant === 'naive') tiles = M * ceilDiv(N, wg);
-  else tiles = ceilDiv(M, (wg / 8) * 4) * ceilDiv(N, 32);
+  const g = geometry(variant);
+  const tiles = ceilDiv(M, g.rows) * ceilDiv(N, g.cols);
   const [x, y] = grid1d(tiles, limits);
   if (batch > limits.maxComputeWorkgroupsPerDimension) throw new Error(`matmul batch ${batch} exceeds the device's workgroup limit`);
   const dtype = shape.dtype ?? 'f32';
   const elementBytes = dtype === 'f16' ? 2 : 4;
+  const features: ShaderFeature[] = [...g.features];
+  if (dtype === 'f16') features.unshift('shader-f16');
+  const overrides: Record<string, number> = {
+    TRANS_A: shape.transA ? 1 : 0,
+    TRANS_B: shape.transB ? 1 : 0,
+    HAS_BIAS: shape.bias ? 1 : 0,
+    ACCUMULATE: shape.accumulate ? 1 : 0,
+    EPILOGUE: EPILOGUE_CODES[shape.epilogue ?? 'none'],
+  };
+  // tiled's workgroup size is a const in WGSL (its workgroup arrays are sized by it).
+  if (variant !== 'tiled') overrides.WG = g.wg;
   return {
-    pipeline: {
-      kernel: 'matmul',
-      entry: `matmul_${variant}`,
-      dtype,
-      features: dtype === 'f16' ? ['shader-f16'] : [],
-      overrides: {
-        TRANS_A: shape.transA ? 1 : 0,
-        TRANS_B: shape.transB ? 1 : 0,
-        HAS_BIAS: shape.bias ? 1 : 0,
-        ACCUMULATE: shape.accumulate ? 1 : 0,
-        EPILOGUE: EPILOGUE_CODES[shape.epilogue ?? 'none'],
-        WG: wg,
-      },
-    },
+    pipeline: { kernel: g.kernel, entry: `matmul_${variant}`, dtype, features, overrides },
     uniforms: [M, N, K, batch, shape.strideA ?? M * K, shape.strideB ?? K * N, shape.strideC ?? M * N, f32Bits(shape.alpha ?? 1)],
     workgroups: [x, y, batch],
     flops: 2 * batch * M * N * K,
