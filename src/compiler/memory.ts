@@ -1,7 +1,7 @@
 // Memory planning: places every tensor in a buffer. Parameters, gradients and optimizer moments
 // get persistent arenas with the same layout (one offset serves all four); activations share
 // arenas by liveness (greedy best-offset placement, largest first), so memory is reused once a
-// tensor's last reader has run. Every offset is aligned for binding, every tensor fits one
+// tensor's last reader has run (whole buffers, see below). Every offset is aligned for binding, every tensor fits one
 // binding (maxStorageBufferBindingSize) and every arena fits maxBufferSize.
 import { UserError } from '../errors.js';
 import type { Graph, Tensor } from '../graph/ir.js';
@@ -122,39 +122,35 @@ export function planMemory(g: Graph, limits: DeviceLimits, options: MemoryOption
   });
   plan.bytes.inputs = plan.buffers.filter((b) => b.role === 'io').reduce((s, b) => s + b.bytes, 0);
   const metrics = g.tensors.filter((t) => t.role === 'metric');
-  metrics.forEach((t, i) => plan.placements.set(t.id, { tensor: t.id, buffer: 'metrics', offset: i * 4, size: 4 }));
-  if (metrics.length > 0) plan.buffers.push({ id: 'metrics', bytes: Math.max(16, metrics.length * 4), role: 'io' });
+  // Each metric is bound on its own, so each sits at a binding-aligned offset.
+  metrics.forEach((t, i) => plan.placements.set(t.id, { tensor: t.id, buffer: 'metrics', offset: i * align, size: 4 }));
+  if (metrics.length > 0) plan.buffers.push({ id: 'metrics', bytes: metrics.length * align, role: 'io' });
 
-  // Activations by liveness.
+  // Activations by liveness. WebGPU forbids binding one buffer both read-only and writable in
+  // the same dispatch, even at disjoint ranges, so activations cannot share an arena by offset:
+  // each tensor gets a whole buffer, and tensors whose lifetimes do not overlap share one
+  // (greedy, largest first, best-fitting free buffer). An op's inputs and outputs are live
+  // together, so they always sit in different buffers.
   const life = lifetimes(g);
   const order = [...life.keys()].sort((a, b) => bytesOf(g.get(b)) - bytesOf(g.get(a)) || a - b);
-  interface Placed { arena: number; offset: number; end: number; first: number; last: number }
-  const placed: Placed[] = [];
-  const arenaSizes: number[] = [];
+  interface Slot { bytes: number; spans: Array<[number, number]> }
+  const slots: Slot[] = [];
   for (const id of order) {
     const t = g.get(id);
     const bytes = bytesOf(t);
     checkBinding(t, bytes, limits, 'lower schedule.micro_batch_size (or the sequence length)');
     plan.bytes.activations_unplanned += alignUp(bytes, align);
     const [first, last] = life.get(id)!;
-    let done = false;
-    for (let arena = 0; !done; arena++) {
-      const conflicts = placed.filter((p) => p.arena === arena && p.first <= last && first <= p.last).sort((a, b) => a.offset - b.offset);
-      let offset = 0;
-      for (const c of conflicts) {
-        if (offset + bytes <= c.offset) break;
-        offset = Math.max(offset, alignUp(c.end, align));
-      }
-      if (offset + bytes <= capacity || (offset === 0 && arena >= arenaSizes.length)) {
-        placed.push({ arena, offset, end: offset + bytes, first, last });
-        arenaSizes[arena] = Math.max(arenaSizes[arena] ?? 0, alignUp(offset + bytes, align));
-        plan.placements.set(id, { tensor: id, buffer: `activations.${arena}`, offset, size: bytes });
-        done = true;
-      }
-    }
+    const free = slots.filter((s) => s.spans.every(([a, b]) => b < first || last < a));
+    const fitting = free.filter((s) => s.bytes >= bytes).sort((a, b) => a.bytes - b.bytes)[0];
+    const slot = fitting ?? free.sort((a, b) => b.bytes - a.bytes)[0] ?? { bytes: 0, spans: [] };
+    if (!slots.includes(slot)) slots.push(slot);
+    slot.bytes = Math.max(slot.bytes, alignUp(bytes, align));
+    slot.spans.push([first, last]);
+    plan.placements.set(id, { tensor: id, buffer: `activations.${slots.indexOf(slot)}`, offset: 0, size: bytes });
   }
-  arenaSizes.forEach((size, i) => plan.buffers.push({ id: `activations.${i}`, bytes: Math.max(4, size), role: 'activation' }));
-  plan.bytes.activations_peak = arenaSizes.reduce((s, n) => s + n, 0);
+  slots.forEach((slot, i) => plan.buffers.push({ id: `activations.${i}`, bytes: Math.max(16, slot.bytes), role: 'activation' }));
+  plan.bytes.activations_peak = slots.reduce((s, slot) => s + slot.bytes, 0);
   // In-place tensors share their base's placement (size of their own shape).
   for (const t of g.tensors) {
     if (t.inPlaceOf === undefined) continue;

@@ -62,17 +62,17 @@ export const GRADIENTS: Partial<Record<OpKind, GradientRule>> = {
   layernorm(c) {
     const dy = c.dOut('y')!;
     const { x, gamma, beta } = c.op.inputs as { x: number; gamma: number; beta: number };
-    const { mean, rstd } = c.op.outputs as { mean: number; rstd: number };
-    layernormBackward(c, dy, x, gamma, beta, mean, rstd, (emitDx) => c.contribute('x', emitDx, true));
+    const { stats } = c.op.outputs as { stats: number };
+    layernormBackward(c, dy, x, gamma, beta, stats, (emitDx) => c.contribute('x', emitDx, true));
   },
   residual_dropout_layernorm(c) {
     // s = residual + dropout(a); y = LN(s)
     const dy = c.dOut('y')!;
     const { a, residual, gamma, beta } = c.op.inputs as { a: number; residual: number; gamma: number; beta: number };
-    const { s, mean, rstd } = c.op.outputs as { s: number; mean: number; rstd: number };
+    const { s, stats } = c.op.outputs as { s: number; stats: number };
     const { p, stream } = c.op.attrs as { p: number; stream: number };
     const ds = c.temp(s, 'grad');
-    layernormBackward(c, dy, s, gamma, beta, mean, rstd, (emitDx) => emitDx(ds, false));
+    layernormBackward(c, dy, s, gamma, beta, stats, (emitDx) => emitDx(ds, false));
     if (c.needs('a')) {
       if (p > 0) c.contribute('a', (t, ac) => c.g.op('dropout_backward', c.label('dropout'), { dy: ds }, { dx: t }, { p, stream }, acc(ac, 'dx')), false);
       else c.alias('a', ds);
@@ -84,7 +84,7 @@ export const GRADIENTS: Partial<Record<OpKind, GradientRule>> = {
   attention(c) {
     const dout = c.dOut('out')!;
     const attrs = c.op.attrs as Op<'attention'>['attrs'];
-    c.contribute('qkv', (t, a) => c.g.op('attention_backward', c.label(), { dout, qkv: c.op.inputs.qkv!, probs: c.op.outputs.probs!, mask: c.op.inputs.mask! }, { dqkv: t }, { ...attrs }, acc(a, 'dqkv')), false);
+    c.contribute('qkv', (t, a) => c.g.op('attention_backward', c.label(), { dout, qkv: c.op.inputs.qkv!, out: c.op.outputs.out!, probs: c.op.outputs.probs!, mask: c.op.inputs.mask! }, { dqkv: t }, { ...attrs }, acc(a, 'dqkv')), false);
   },
   embedding(c) {
     const dout = c.dOut('out')!;
@@ -131,8 +131,7 @@ function layernormBackward(
   x: number,
   gamma: number,
   beta: number,
-  mean: number,
-  rstd: number,
+  stats: number,
   dxTarget: (emit: (target: number, accumulate: boolean) => void) => void,
 ): void {
   const g = c.g;
@@ -145,7 +144,7 @@ function layernormBackward(
       c.contribute('beta', (tb) => { outputs.dbeta = tb; }, true);
       accumulate.push('dgamma', 'dbeta');
     }
-    g.op('layernorm_backward', c.label(), { dy, x, gamma, mean, rstd }, outputs, {}, accumulate);
+    g.op('layernorm_backward', c.label(), { dy, x, gamma, stats }, outputs, {}, accumulate);
   });
   void beta;
 }

@@ -83,8 +83,10 @@ export function buildModelGraph(recipe: Recipe, vocab: number, shape: MicroBatch
     nsp_labels: g.tensor('nsp_labels', [B], 'input', 'i32'),
     cls_rows: g.tensor('cls_rows', [B], 'input', 'i32'),
     cls_weights: g.tensor('cls_weights', [B], 'input', 'f32'),
-    emb_unique: g.tensor('emb_unique', [N], 'input', 'i32'),
-    emb_offsets: g.tensor('emb_offsets', [N + 1], 'input', 'i32'),
+    // CSR grouping of token rows by id for the deterministic embedding gradient, padded to
+    // min(N, vocab) groups (src/graph/ops/embedding.ts paddedRowGroups).
+    emb_unique: g.tensor('emb_unique', [Math.min(N, vocab)], 'input', 'i32'),
+    emb_offsets: g.tensor('emb_offsets', [Math.min(N, vocab) + 1], 'input', 'i32'),
     emb_rows: g.tensor('emb_rows', [N], 'input', 'i32'),
   };
 
@@ -98,9 +100,8 @@ export function buildModelGraph(recipe: Recipe, vocab: number, shape: MicroBatch
   const layernorm = (label: string, x: number, rows: number, prefix: string): number => {
     const { gamma, beta } = normParams(prefix);
     const y = act(`${label}.y`, [rows, H]);
-    const mean = act(`${label}.mean`, [rows]);
-    const rstd = act(`${label}.rstd`, [rows]);
-    g.op('layernorm', label, { x, gamma, beta }, { y, mean, rstd }, { eps });
+    const stats = act(`${label}.stats`, [rows, 2]); // (mean, rstd) per row, for backward
+    g.op('layernorm', label, { x, gamma, beta }, { y, stats }, { eps });
     return y;
   };
   const dropout = (label: string, x: number, rows: number, cols: number, p: number): number => {
@@ -115,9 +116,8 @@ export function buildModelGraph(recipe: Recipe, vocab: number, shape: MicroBatch
       const { gamma, beta } = normParams(normPrefix);
       const s = act(`${label}.sum`, [N, H]);
       const y = act(`${label}.y`, [N, H]);
-      const mean = act(`${label}.mean`, [N]);
-      const rstd = act(`${label}.rstd`, [N]);
-      g.op('residual_dropout_layernorm', label, { a, residual: res, gamma, beta }, { s, y, mean, rstd }, { eps, p, stream: p > 0 ? nextStream() : 0 });
+      const stats = act(`${label}.stats`, [N, 2]);
+      g.op('residual_dropout_layernorm', label, { a, residual: res, gamma, beta }, { s, y, stats }, { eps, p, stream: p > 0 ? nextStream() : 0 });
       return y;
     }
     const d = dropout(`${label}.dropout`, a, N, H, p);

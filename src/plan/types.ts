@@ -167,6 +167,8 @@ export interface KernelPlan {
   steps: PlanStep[];
   inputs: Record<string, IoSlot>;
   metrics: Record<string, IoSlot>;
+  /** Training plans: the optimizer's norm state [global_norm, clip_scale, nonfinite, sumsq]. */
+  norm?: IoSlot;
   params: PlanParam[];
   summary: PlanSummary;
 }

@@ -108,7 +108,17 @@ interface VariantGeometry {
   cols: number;
 }
 
-function geometry(variant: MatmulVariant): VariantGeometry {
+/**
+ * Workgroup size of the subgroup variant: 64, or fewer for short matrices (each invocation owns
+ * 4 rows, so a 64-wide workgroup covers 256 rows and a 32-row matmul such as BERT's pooler
+ * would compute 7/8 clamped duplicates); always a multiple of the largest subgroup size.
+ */
+export function matmulSubgroupWorkgroup(M: number, limits: DeviceLimits): number {
+  const sg = limits.subgroupMaxSize ?? WG;
+  return Math.min(WG, Math.max(sg, ceilDiv(ceilDiv(M, 4), sg) * sg));
+}
+
+function geometry(variant: MatmulVariant, M: number, limits: DeviceLimits): VariantGeometry {
   switch (variant) {
     case 'naive':
       return { kernel: 'matmul', features: [], wg: WG, rows: 1, cols: WG };
@@ -117,9 +127,11 @@ function geometry(variant: MatmulVariant): VariantGeometry {
     case 'vec4':
       // 4 rows × 8 columns per invocation, 8 invocations across a 64-column strip.
       return { kernel: 'matmul', features: [], wg: WG, rows: (WG / 8) * 4, cols: 64 };
-    case 'subgroup':
+    case 'subgroup': {
       // 4 rows per invocation, all invocations on the same 8 columns (kernels/matmul-subgroup.wgsl).
-      return { kernel: 'matmul-subgroup', features: ['subgroups'], wg: WG, rows: WG * 4, cols: 8 };
+      const wg = matmulSubgroupWorkgroup(M, limits);
+      return { kernel: 'matmul-subgroup', features: ['subgroups'], wg, rows: wg * 4, cols: 8 };
+    }
     case 'tiled':
       return { kernel: 'matmul', features: [], wg: TILED_WG, rows: 64, cols: 64 };
   }
@@ -132,7 +144,7 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
     throw new Error(`matmul ${variant} needs 4-aligned contiguous dims and batch strides (got ${JSON.stringify(shape)})`);
   }
   const batch = shape.batch ?? 1;
-  const g = geometry(variant);
+  const g = geometry(variant, M, limits);
   const tiles = ceilDiv(M, g.rows) * ceilDiv(N, g.cols);
   const [x, y] = grid1d(tiles, limits);
   if (batch > limits.maxComputeWorkgroupsPerDimension) throw new Error(`matmul batch ${batch} exceeds the device's workgroup limit`);

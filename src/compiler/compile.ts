@@ -1,0 +1,146 @@
+// compile(recipe, ...) → KernelPlan: builds the graph for one micro-batch shape, appends the
+// backward and optimizer when training, plans memory and lowers every op to dispatches.
+// A pure function over plain data: no GPU, no I/O.
+import type { Recipe } from '../recipe/index.js';
+import { buildModelGraph, type MicroBatchShape, type ModelGraph } from '../graph/model.js';
+import { appendBackward } from '../graph/autodiff.js';
+import type { Graph, Op } from '../graph/ir.js';
+import { planMemory, type MemoryPlan } from './memory.js';
+import type { BufferDecl, BufferSlice, DeviceLimits, IoSlot, KernelPlan, PipelineSpec, PlanParam, PlanStep } from '../plan/types.js';
+import { pipelineKey } from '../plan/types.js';
+import { STEP_STATE_BYTES } from '../plan/step-state.js';
+import type { KernelLaunch } from './kernels/kernel.js';
+import { LOWER } from './lower.js';
+import { lowerOptimizer, optimizerSlots, normStateSlice } from './optimizer-plan.js';
+
+export interface CompileOptions {
+  training: boolean;
+  /** Plan name; also prefixes its private buffers (activations, scratch). */
+  name?: string;
+  /** Forced kernel variants (recipe runtime.variants). */
+  variants?: Record<string, string>;
+}
+
+export interface LowerContext {
+  g: Graph;
+  limits: DeviceLimits;
+  variants: Record<string, string>;
+  recipe: Recipe;
+  training: boolean;
+  slice(tensor: number): BufferSlice;
+  /** A scratch buffer private to this plan, by name (sized at the largest request). */
+  scratch(name: string, bytes: number): BufferSlice;
+  stepState(): BufferSlice;
+  /** A 16-byte buffer bound where a kernel's optional input is absent. */
+  dummy(): BufferSlice;
+  dispatch(op: Op | string, launch: KernelLaunch, bindings: BufferSlice[], suffix?: string): PlanStep;
+}
+
+export interface Compiled {
+  plan: KernelPlan;
+  model: ModelGraph;
+  memory: MemoryPlan;
+}
+
+export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, limits: DeviceLimits, options: CompileOptions): Compiled {
+  const name = options.name ?? (options.training ? 'train' : 'eval');
+  const model = buildModelGraph(recipe, vocab, shape, { training: options.training });
+  const g = model.graph;
+  if (options.training) appendBackward(g);
+  const slots = options.training ? optimizerSlots(recipe) : [];
+  const memory = planMemory(g, limits, { optimizerSlots: slots });
+  // Plan-private buffers carry the plan's name; shared ones (params, grads, optimizer) do not.
+  const privateId = (id: string) => (/^(params|grads|m|v)\./.test(id) || id === 'step_state' ? id : `${name}.${id}`);
+  const buffers: BufferDecl[] = memory.buffers.map((b) => ({ ...b, id: privateId(b.id) }));
+  const scratchSizes = new Map<string, number>();
+  const steps: PlanStep[] = [];
+  let stage: PlanStep['stage'] = 'microbatch';
+
+  const ctx: LowerContext = {
+    g,
+    limits,
+    variants: options.variants ?? recipe.runtime.variants ?? {},
+    recipe,
+    training: options.training,
+    slice(tensor) {
+      const p = memory.placements.get(tensor);
+      if (!p) throw new Error(`compile: tensor ${g.get(tensor).name} has no placement`);
+      return { buffer: privateId(p.buffer), offset: p.offset, size: p.size };
+    },
+    scratch(scratchName, bytes) {
+      const id = `${name}.scratch.${scratchName}`;
+      scratchSizes.set(id, Math.max(scratchSizes.get(id) ?? 0, bytes, 16));
+      return { buffer: id, offset: 0, size: Math.max(16, Math.ceil(bytes / 4) * 4) };
+    },
+    stepState: () => ({ buffer: 'step_state', offset: 0, size: STEP_STATE_BYTES }),
+    dummy: () => ({ buffer: `${name}.dummy`, offset: 0, size: 16 }),
+    dispatch(op, launch, bindings, suffix) {
+      const label = typeof op === 'string' ? op : op.label;
+      const step: PlanStep = { label: suffix ? `${label}.${suffix}` : label, stage, ...launch, bindings };
+      steps.push(step);
+      return step;
+    },
+  };
+
+  for (const op of g.ops) {
+    const lower = LOWER[op.kind];
+    if (!lower) throw new Error(`compile: no lowering for op ${op.kind} (${op.label})`);
+    lower(op as never, ctx);
+  }
+  stage = 'optimizer';
+  if (options.training) lowerOptimizer(ctx, memory);
+
+  buffers.push({ id: 'step_state', bytes: STEP_STATE_BYTES, role: 'state' });
+  buffers.push({ id: `${name}.dummy`, bytes: 16, role: 'scratch' });
+  for (const [id, bytes] of scratchSizes) buffers.push({ id, bytes, role: 'scratch' });
+
+  const pipelines = new Map<string, PipelineSpec>();
+  for (const s of steps) pipelines.set(pipelineKey(s.pipeline), s.pipeline);
+
+  const io = (tensor: number): IoSlot => {
+    const t = g.get(tensor);
+    const s = ctx.slice(tensor);
+    return { ...s, dtype: t.dtype, length: t.shape.reduce((a, b) => a * b, 1) };
+  };
+  const inputs: Record<string, IoSlot> = {};
+  for (const [inputName, id] of Object.entries(model.inputs)) inputs[inputName] = io(id);
+  const metrics: Record<string, IoSlot> = {};
+  for (const [metricName, id] of Object.entries(model.metrics)) if (id !== undefined) metrics[metricName] = io(id);
+
+  const gradFor = new Map<number, number>();
+  for (const t of g.tensors) if (t.role === 'grad' && t.gradOf !== undefined) gradFor.set(t.gradOf, t.id);
+  const params: PlanParam[] = g.params().map((t) => {
+    const s = ctx.slice(t.id);
+    const p: PlanParam = { name: t.name, shape: t.shape, ...s, init: t.init ?? { kind: 'zeros' }, decay: t.decay ?? false };
+    const grad = gradFor.get(t.id);
+    if (grad !== undefined) {
+      p.grad = ctx.slice(grad);
+      p.state = Object.fromEntries(slots.map((slot) => [slot, { ...s, buffer: s.buffer.replace(/^params/, slot) }]));
+    }
+    return p;
+  });
+
+  const sum = (st: PlanStep['stage'], f: (s: PlanStep) => number) => steps.filter((s) => s.stage === st).reduce((a, s) => a + f(s), 0);
+  const plan: KernelPlan = {
+    format: 'bert-webgpu.plan/1',
+    name,
+    training: options.training,
+    shape,
+    buffers,
+    pipelines: [...pipelines.values()],
+    steps,
+    inputs,
+    metrics,
+    params,
+    ...(options.training ? { norm: { ...normStateSlice(ctx), dtype: 'f32' as const, length: 4 } } : {}),
+    summary: {
+      steps: steps.length,
+      flops: { microbatch: sum('microbatch', (s) => s.flops), optimizer: sum('optimizer', (s) => s.flops) },
+      bytes: memory.bytes,
+      params: g.params().reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0),
+      dispatches: { microbatch: steps.filter((s) => s.stage === 'microbatch').length, optimizer: steps.filter((s) => s.stage === 'optimizer').length },
+      pipelines: pipelines.size,
+    },
+  };
+  return { plan, model, memory };
+}
