@@ -19,6 +19,8 @@ export interface CompileOptions {
   name?: string;
   /** Forced kernel variants (recipe runtime.variants). */
   variants?: Record<string, string>;
+  /** Forward only, no losses: logits, pooled output and hidden states readable (plan.outputs). */
+  inference?: boolean;
 }
 
 export interface LowerContext {
@@ -44,7 +46,7 @@ export interface Compiled {
 
 export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, limits: DeviceLimits, options: CompileOptions): Compiled {
   const name = options.name ?? (options.training ? 'train' : 'eval');
-  const model = buildModelGraph(recipe, vocab, shape, { training: options.training });
+  const model = buildModelGraph(recipe, vocab, shape, { training: options.training, inference: options.inference });
   const g = model.graph;
   if (options.training) appendBackward(g);
   const slots = options.training ? optimizerSlots(recipe) : [];
@@ -105,7 +107,9 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
   const inputs: Record<string, IoSlot> = {};
   for (const [inputName, id] of Object.entries(model.inputs)) inputs[inputName] = io(id);
   const metrics: Record<string, IoSlot> = {};
-  for (const [metricName, id] of Object.entries(model.metrics)) if (id !== undefined) metrics[metricName] = io(id);
+  if (!options.inference) for (const [metricName, id] of Object.entries(model.metrics)) if (id !== undefined) metrics[metricName] = io(id);
+  const outputs: Record<string, IoSlot> = {};
+  for (const [outputName, id] of Object.entries(model.outputs)) outputs[outputName] = io(id);
 
   const gradFor = new Map<number, number>();
   for (const t of g.tensors) if (t.role === 'grad' && t.gradOf !== undefined) gradFor.set(t.gradOf, t.id);
@@ -131,6 +135,7 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
     steps,
     inputs,
     metrics,
+    outputs,
     params,
     ...(options.training ? { norm: { ...normStateSlice(ctx), dtype: 'f32' as const, length: 4 } } : {}),
     summary: {

@@ -41,6 +41,7 @@ function lifetimes(g: Graph): Map<number, [number, number]> {
       } else life.set(b, [i, i]);
     }
   });
+  for (const [id, span] of life) if (g.get(id).keep) span[1] = g.ops.length;
   return life;
 }
 

@@ -31,6 +31,8 @@ export interface Tensor {
   gradOf?: number;
   /** The output is written in place over this input tensor (shares its memory). */
   inPlaceOf?: number;
+  /** Stays readable after the program ends (inference outputs): never shares memory. */
+  keep?: boolean;
 }
 
 export type OpAttrs = {

@@ -27,6 +27,8 @@ export interface ModelGraph {
   inputs: Record<string, number>;
   /** Names of the param tensors tied together (decoder = word embeddings). */
   tied: boolean;
+  /** Inference graphs: readable output tensors by name. */
+  outputs: Record<string, number>;
 }
 
 /** The input tensors of a micro-batch (names the runner uploads). */
@@ -49,6 +51,11 @@ export type InputName = (typeof INPUT_NAMES)[number];
 export interface BuildOptions {
   /** Evaluation graphs turn every dropout off and skip the loss gradients. */
   training: boolean;
+  /**
+   * Inference graphs have no losses: MLM logits for the gathered rows (pass every row as a
+   * masked position), NSP logits, the pooled output and the last hidden states, kept readable.
+   */
+  inference?: boolean;
 }
 
 export function buildModelGraph(recipe: Recipe, vocab: number, shape: MicroBatchShape, options: BuildOptions = { training: true }): ModelGraph {
@@ -218,6 +225,29 @@ export function buildModelGraph(recipe: Recipe, vocab: number, shape: MicroBatch
   const decoderInputs: Record<string, number> = { x: t, w: decoderWeight };
   if (mlm.head.decoder_bias) decoderInputs.b = biasParam('cls.predictions.bias', vocab);
   g.op('linear', 'mlm.decoder', decoderInputs, { y: logits }, {});
+  const outputs: Record<string, number> = {};
+  if (options.inference) {
+    const keep = (name: string, id: number) => {
+      g.get(id).keep = true;
+      outputs[name] = id;
+    };
+    keep('hidden', x);
+    keep('mlm_logits', logits);
+    if (poolerWeights) {
+      const cls = act('pooler.gather.out', [B, H]);
+      g.op('gather_rows', 'pooler.gather', { src: x, idx: inputs.cls_rows!, weights: inputs.cls_weights! }, { out: cls }, {});
+      const dense = act('pooler.dense.out', [B, H]);
+      g.op('linear', 'pooler.dense', { x: cls, w: poolerWeights.w, b: poolerWeights.b }, { y: dense }, {});
+      let pooledOut = dense;
+      if (poolerDeclared!.activation === 'tanh') {
+        pooledOut = act('pooler.tanh.y', [B, H]);
+        g.op('activation', 'pooler.tanh', { x: dense }, { y: pooledOut }, { fn: 'tanh' });
+      }
+      keep('pooled', pooledOut);
+      if (recipe.tasks.nsp) keep('nsp_logits', linear('nsp.classifier', pooledOut, B, H, 2, 'cls.seq_relationship', true));
+    }
+    return { graph: g, shape, vocab, hidden: H, metrics: { mlm_loss: -1, mlm_correct: -1 }, losses: [], inputs, tied: mlm.tie_embeddings, outputs };
+  }
   const mlmLoss = act('mlm.loss', [R]);
   const mlmCorrect = act('mlm.correct', [R]);
   const mlmGrad = g.tensor('mlm.logits.grad', [R, vocab], 'activation', 'f32', { inPlaceOf: logits });
@@ -248,5 +278,5 @@ export function buildModelGraph(recipe: Recipe, vocab: number, shape: MicroBatch
     losses.push(nspLoss);
   }
 
-  return { graph: g, shape, vocab, hidden: H, metrics, losses, inputs, tied: mlm.tie_embeddings };
+  return { graph: g, shape, vocab, hidden: H, metrics, losses, inputs, tied: mlm.tie_embeddings, outputs };
 }

@@ -167,6 +167,8 @@ export interface KernelPlan {
   steps: PlanStep[];
   inputs: Record<string, IoSlot>;
   metrics: Record<string, IoSlot>;
+  /** Inference plans: readable outputs (mlm_logits, nsp_logits, pooled, hidden). */
+  outputs: Record<string, IoSlot>;
   /** Training plans: the optimizer's norm state [global_norm, clip_scale, nonfinite, sumsq]. */
   norm?: IoSlot;
   params: PlanParam[];

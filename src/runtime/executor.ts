@@ -116,6 +116,13 @@ export class PlanExecutor {
     }
   }
 
+  /** Reads a named plan output (or any io slot) as float32 values. */
+  async readOutput(name: string): Promise<Float32Array> {
+    const slot = this.plan.outputs[name];
+    if (!slot) throw new Error(`plan ${this.plan.name} has no output ${name}`);
+    return new Float32Array(await this.runtime.read(this.pool.get(slot.buffer), slot.offset, slot.size));
+  }
+
   async readMetrics(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
     const slots = Object.entries(this.plan.metrics);
