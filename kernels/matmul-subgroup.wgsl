@@ -27,8 +27,8 @@
 // The bounds guard is per workgroup (uniform), so that every lane reaches the broadcasts;
 // rows/columns past the edge read clamped addresses and skip their stores.
 // Overrides: TRANS_A, TRANS_B, HAS_BIAS, ACCUMULATE (bools); EPILOGUE: 0 none, 1 gelu (erf),
-//   2 gelu (tanh), 3 relu, 4 tanh; WG: invocations per workgroup (64; a multiple of the
-//   subgroup size).
+//   2 gelu (tanh), 3 relu, 4 tanh; WG: invocations per workgroup (64, or a smaller multiple
+//   of the largest subgroup size when M is short: matmulSubgroupWorkgroup).
 // Launch: workgroups enumerate (row tile, column tile) linearly, column tile fastest, spread
 // over x and y (grid1d); batch in z. Accumulation is f32.
 

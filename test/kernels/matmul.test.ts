@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   matmulLaunch,
+  matmulSubgroupWorkgroup,
   matmulVec4Aligned,
   pickMatmulVariant,
   usableMatmulVariants,
@@ -154,6 +155,14 @@ test('matmul: usable variants and the heuristic', () => {
   // Subgroups smaller than 8, or unknown sizes, rule the subgroup kernel out.
   assert.not.ok(usableMatmulVariants(aligned, { ...cpu, subgroupMinSize: 4 }).includes('subgroup'));
   assert.not.ok(usableMatmulVariants(aligned, { ...cpu, subgroupMinSize: undefined }).includes('subgroup'));
+  // Short matrices get a smaller subgroup workgroup (4 rows per invocation), a multiple of the
+  // largest subgroup size.
+  assert.is(matmulSubgroupWorkgroup(1, cpu), 8);
+  assert.is(matmulSubgroupWorkgroup(32, cpu), 8);
+  assert.is(matmulSubgroupWorkgroup(33, cpu), 16);
+  assert.is(matmulSubgroupWorkgroup(4096, cpu), 64);
+  assert.is(matmulSubgroupWorkgroup(32, gpu), 32);
+  assert.is(matmulLaunch({ M: 32, N: 768, K: 768 }, cpu, 'subgroup').pipeline.overrides.WG, 8);
   // A forced variant wins only where usable.
   assert.is(pickMatmulVariant(aligned, cpu, { matmul: 'tiled' }), 'tiled');
   assert.is(pickMatmulVariant(odd, cpu, { matmul: 'subgroup' }), 'blocked');
