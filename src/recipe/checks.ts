@@ -1,7 +1,7 @@
 // The second validation stage: named cross-field checks over a schema-valid recipe. Each returns
 // the paths it blames (the loader turns them into file:line:col), never throws, never prints.
 // resolveFiles also makes the recipe's input paths absolute (relative to the file that named them).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { RecipeIssueCode } from './errors.js';
 import type { PathSeg } from './yaml-source.js';
@@ -141,6 +141,14 @@ export function resolveFiles(r: Recipe, baseDir: (path: PathSeg[]) => string): B
     else if (typeof r.model.vocab_size === 'number' && size > r.model.vocab_size) {
       out.push({ code: 'vocab_too_small', path: ['model', 'vocab_size'], message: `${r.model.vocab_size} is smaller than the ${size} tokens of ${given}` });
     }
+  }
+  const init = r.model.init;
+  if (init !== undefined) {
+    const path: PathSeg[] = ['model', 'init'];
+    const abs = absolute(baseDir(path), init);
+    r.model.init = abs;
+    const file = existsSync(abs) && statSync(abs).isDirectory() ? resolve(abs, 'model.safetensors') : abs;
+    if (!existsSync(file)) out.push({ code: 'missing_file', path, message: `no checkpoint at ${init}${file !== abs ? ' (no model.safetensors in that directory)' : ''}` });
   }
   return out;
 }

@@ -30,6 +30,8 @@ export interface Model {
   max_position: number;
   /** Rows of the token-type (segment) embedding. */
   type_vocab: number;
+  /** Start from an existing BERT checkpoint instead of random weights: a model.safetensors with Hugging Face tensor names (legacy LayerNorm gamma/beta accepted; a missing tied decoder weight is fine) or a run directory; relative to the recipe that names it. */
+  init?: string;
   /** Standard deviation of the truncated-normal initialization of weights. */
   init_std: number;
   /** Epsilon of every layer norm. */

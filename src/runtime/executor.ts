@@ -29,6 +29,12 @@ export class BufferPool {
     return entry.buffer;
   }
 
+  size(id: string): number {
+    const entry = this.buffers.get(id);
+    if (!entry) throw new Error(`no buffer ${id}`);
+    return entry.buffer.size;
+  }
+
   has(id: string): boolean {
     return this.buffers.has(id);
   }
@@ -121,6 +127,40 @@ export class PlanExecutor {
     const slot = this.plan.outputs[name];
     if (!slot) throw new Error(`plan ${this.plan.name} has no output ${name}`);
     return new Float32Array(await this.runtime.read(this.pool.get(slot.buffer), slot.offset, slot.size));
+  }
+
+  /**
+   * Starts copying the metrics (and the norm state, when the plan has one) to the host without
+   * waiting: the copy is queued behind the work already submitted, and the promise resolves when
+   * it lands, so a trainer can queue the next step before looking at this one's numbers.
+   */
+  snapshot(): Promise<{ metrics: Record<string, number>; norm?: Float32Array }> {
+    const slots = Object.entries(this.plan.metrics);
+    const metricsBuffer = slots[0]?.[1].buffer;
+    const metricsBytes = metricsBuffer ? this.pool.size(metricsBuffer) : 0;
+    const norm = this.plan.norm;
+    const total = metricsBytes + (norm ? 16 : 0);
+    if (total === 0) return Promise.resolve({ metrics: {} });
+    const device = this.runtime.device;
+    const staging = device.createBuffer({ label: `${this.plan.name}.snapshot`, size: total, usage: 0x1 | 0x8 });
+    const encoder = device.createCommandEncoder({ label: `${this.plan.name}.snapshot` });
+    if (metricsBuffer) encoder.copyBufferToBuffer(this.pool.get(metricsBuffer), 0, staging, 0, metricsBytes);
+    if (norm) encoder.copyBufferToBuffer(this.pool.get(norm.buffer), norm.offset, staging, metricsBytes, 16);
+    device.queue.submit([encoder.finish()]);
+    return staging.mapAsync(0x1).then(() => {
+      const data = new Float32Array(staging.getMappedRange().slice(0));
+      staging.destroy();
+      const metrics: Record<string, number> = {};
+      for (const [name, slot] of slots) metrics[name] = data[slot.offset / 4]!;
+      return { metrics, norm: norm ? data.slice(metricsBytes / 4, metricsBytes / 4 + 4) : undefined };
+    });
+  }
+
+  /** Zeroes the metric accumulators (queued, in order with submitted work). */
+  resetMetrics(): void {
+    const first = Object.values(this.plan.metrics)[0];
+    if (!first) return;
+    this.runtime.write(this.pool.get(first.buffer), new Uint8Array(this.pool.size(first.buffer)));
   }
 
   async readMetrics(): Promise<Record<string, number>> {

@@ -3,5 +3,6 @@ import type { Command } from '../command.js';
 import { deviceCommand } from './device.js';
 import { tokenizeCommand } from './tokenize.js';
 import { checkCommand } from './check.js';
+import { trainCommand } from './train.js';
 
-export const commands: readonly Command[] = [checkCommand, deviceCommand, tokenizeCommand];
+export const commands: readonly Command[] = [trainCommand, checkCommand, deviceCommand, tokenizeCommand];

@@ -1,0 +1,34 @@
+// `bert-run train <recipe>` (also `bert-run <recipe>`): pretrain as the recipe says.
+import type { Command } from '../command.js';
+import { intFlag, parseArgs } from '../args.js';
+import { UserError } from '../../errors.js';
+import { train } from '../../train/runner.js';
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'pretrain a model from a recipe (the default: `bert-run <recipe.yaml>`)',
+  usage: `usage: bert-run [train] <recipe.yaml> [--set key=value]... [--steps N] [--out DIR] [--resume] [--stop-after N] [--json] [--print-recipe]
+
+  --set k=v       override a recipe value (typed by the schema), e.g. --set schedule.batch_size=64
+  --steps N       total optimizer steps (the schedule is planned for these)
+  --out DIR       run directory (default runtime.out, runs/<name>)
+  --resume        continue from the newest checkpoint in the run directory
+  --stop-after N  end this invocation after N more steps with a checkpoint (the schedule keeps its total)
+  --json          machine-readable progress lines on stdout
+  --print-recipe  print the resolved recipe first`,
+  async run(argv) {
+    const { flags, positionals } = parseArgs(argv, { set: 'list', steps: 'string', out: 'string', resume: 'boolean', 'stop-after': 'string', json: 'boolean', 'print-recipe': 'boolean' }, 'train');
+    if (positionals.length !== 1) throw new UserError('train: expected exactly one recipe file (see bert-run train --help)', 'bad_args', 2);
+    const result = await train({
+      recipe: positionals[0]!,
+      sets: flags.set as string[] | undefined,
+      steps: intFlag(flags.steps, 'steps', 'train'),
+      out: flags.out as string | undefined,
+      resume: Boolean(flags.resume),
+      stopAfter: intFlag(flags['stop-after'], 'stop-after', 'train'),
+      json: Boolean(flags.json),
+      printRecipe: Boolean(flags['print-recipe']),
+    });
+    return result.interrupted ? 130 : 0;
+  },
+};
