@@ -1,6 +1,9 @@
-// Times KernelCases on the device: random buffers per case, one dispatch per sample, each
-// sample waits for the GPU. Rows carry GFLOP/s (compute-bound ops) or GB/s (memory-bound).
-import type { Runtime } from '../src/runtime/runtime.js';
+// Times KernelCases on the device: random buffers per case, one submit per sample, each
+// sample waits for the GPU. A launch shorter than the per-sample target is repeated inside
+// the sample (one pass, `reps` dispatches) so submit latency does not swamp small kernels on
+// real GPUs; the row's times are per launch. Rows carry GFLOP/s and/or GB/s from the launch's
+// own FLOP and byte counts; % of peak is added by the suite (bench/peaks.ts).
+import type { Runtime, PreparedDispatch } from '../src/runtime/runtime.js';
 import type { BenchRow } from './types.js';
 import type { KernelCase } from './kernel-case.js';
 import { time } from './timing.js';
@@ -19,6 +22,32 @@ function fill(bytes: number, seed: number, intMax?: number): ArrayBufferView {
   return out;
 }
 
+/** Milliseconds one sample should last at least (launches are repeated up to MAX_REPS to get there). */
+const SAMPLE_TARGET_MS = { quick: 0.5, full: 5 };
+const MAX_REPS = 256;
+/** A launch slower than this gets fewer samples (3) and no extra warm-up: lavapipe at BERT shapes. */
+const SLOW_MS = 1000;
+
+/** Wall time of `reps` back-to-back launches in one submit, waited for. */
+async function runReps(runtime: Runtime, prepared: PreparedDispatch, reps: number): Promise<void> {
+  await runtime.submit(new Array<PreparedDispatch>(reps).fill(prepared));
+  await runtime.finish();
+}
+
+/** Times one prepared dispatch; returns per-launch ms (median, min, max). */
+export async function timeDispatch(runtime: Runtime, prepared: PreparedDispatch, label: string, quick: boolean): Promise<{ median_ms: number; min_ms: number; max_ms: number; reps: number }> {
+  // First launch: pipeline compilation is already done by prepare(); this warms caches and
+  // tells how many launches one sample needs.
+  const t0 = performance.now();
+  await runReps(runtime, prepared, 1);
+  const first = performance.now() - t0;
+  const target = quick ? SAMPLE_TARGET_MS.quick : SAMPLE_TARGET_MS.full;
+  const reps = first >= target ? 1 : Math.min(MAX_REPS, Math.ceil(target / Math.max(first, 0.005)));
+  const slow = first > SLOW_MS;
+  const t = await time(label, () => runReps(runtime, prepared, reps), { quick, minIterations: slow ? (quick ? 1 : 3) : undefined, warmup: !slow });
+  return { median_ms: t.median_ms / reps, min_ms: t.min_ms / reps, max_ms: t.max_ms / reps, reps };
+}
+
 export async function benchKernelCase(runtime: Runtime, c: KernelCase, quick: boolean, suite = 'kernels'): Promise<BenchRow> {
   const buffers: GPUBuffer[] = [];
   try {
@@ -31,14 +60,12 @@ export async function benchKernelCase(runtime: Runtime, c: KernelCase, quick: bo
       { label: `${c.name}.${c.variant}`, ...c.launch, bindings: c.bindingBytes.map((bytes, i) => ({ buffer: String(i), offset: 0, size: Math.max(4, Math.ceil(bytes / 4) * 4) })) },
       (id) => buffers[Number(id)]!,
     );
-    const t = await time(`${c.name} ${c.variant} ${c.shape}`, async () => {
-      await runtime.submit([prepared]);
-      await runtime.finish();
-    }, { quick });
+    const t = await timeDispatch(runtime, prepared, `${c.name} ${c.variant} ${c.shape}`, quick);
     const seconds = t.median_ms / 1e3;
     const row: BenchRow = { suite, name: c.name, kernel: c.launch.pipeline.kernel, variant: c.variant, shape: c.shape, median_ms: t.median_ms, min_ms: t.min_ms, max_ms: t.max_ms };
     if (c.launch.flops > 0) row.gflops = c.launch.flops / seconds / 1e9;
     if (c.launch.bytes > 0) row.gbps = c.launch.bytes / seconds / 1e9;
+    if (t.reps > 1) row.extra = { reps: t.reps };
     return row;
   } finally {
     for (const b of buffers) b.destroy();

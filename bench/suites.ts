@@ -1,6 +1,8 @@
 // Every bert-bench suite, in the order `bert-bench` runs them by default.
 import type { BenchSuite } from './types.js';
-import { matmulSuite } from './matmul.js';
+import { kernelSuite } from './kernel-suite.js';
+import { stepSuite } from './step.js';
 import { dataSuite } from './data.js';
+import { matmulSuite } from './matmul.js';
 
-export const suites: readonly BenchSuite[] = [matmulSuite, dataSuite];
+export const suites: readonly BenchSuite[] = [kernelSuite, stepSuite, dataSuite, matmulSuite];

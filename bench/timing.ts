@@ -8,12 +8,13 @@ export interface Timing {
   samples: number;
 }
 
-export async function time(name: string, fn: () => Promise<void>, options: { quick: boolean; minIterations?: number }): Promise<Timing> {
+export async function time(name: string, fn: () => Promise<void>, options: { quick: boolean; minIterations?: number; warmup?: boolean }): Promise<Timing> {
   const bench = new Bench({
     time: options.quick ? 50 : 1000,
     iterations: options.minIterations ?? (options.quick ? 2 : 5),
-    warmupIterations: 1,
+    warmupIterations: options.warmup === false ? 0 : 1,
     warmupTime: 0,
+    warmup: options.warmup !== false,
     throws: true,
   });
   bench.add(name, fn);

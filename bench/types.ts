@@ -19,6 +19,10 @@ export interface BenchRow {
   /** Throughput for data suites. */
   tokens_per_s?: number;
   pct_of_peak?: number;
+  /** Which measured peak pct_of_peak is against: 'fma' (GFLOP/s), 'copy' (GB/s) or 'matmul' (MFU). */
+  peak?: 'fma' | 'copy' | 'matmul';
+  /** Speed-up over the baseline variant at the same op and shape (baseline median ÷ this median). */
+  vs_baseline?: number;
   /** Free-form extra numbers (e.g. tokens_per_s for steps, mfu). */
   extra?: Record<string, number | string>;
 }
@@ -29,6 +33,10 @@ export interface BenchOptions {
   recipe?: string;
   /** Forced kernel variants: kernel name -> variant. */
   variants?: Record<string, string>;
+  /** Sequences per micro-batch for the kernels and step suites (default: the recipe's; step on a CPU adapter: 1). */
+  microBatch?: number;
+  /** Progress and notes (shapes chosen, peaks) go here, never to stdout (which carries rows). */
+  log?: (line: string) => void;
 }
 
 export interface BenchSuite {

@@ -5,15 +5,19 @@ import { parseArgs, nearest } from './args.js';
 import { runMain } from './main.js';
 import { UserError } from '../errors.js';
 
-const USAGE = `usage: bert-bench [suite...] [--recipe r.yaml] [--json] [--quick] [--variant kernel=name]
+const USAGE = `usage: bert-bench [suite...] [--recipe r.yaml] [--micro-batch N] [--json] [--quick] [--variant kernel=name]
 
 suites:
 ${suites.map((s) => `  ${s.name.padEnd(10)} ${s.summary}`).join('\n')}
 
-With no suite, all run. --quick uses small shapes (smoke test); --json prints one object per line.`;
+With no suite, all run. --recipe sizes the kernels and step suites (default recipes/base.yaml;
+step --quick: recipes/tiny.yaml); --micro-batch overrides its micro-batch (step on a CPU adapter
+defaults to 1). Device peaks (FMA GFLOP/s, copy GB/s) are measured first; every kernel row shows
+its % of the peak that bounds it. --quick uses small shapes (smoke test); --json prints one object
+per line. Progress notes go to stderr.`;
 
 export async function bertBench(argv: string[]): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, { recipe: 'string', json: 'boolean', quick: 'boolean', variant: 'list', help: 'boolean' }, 'bert-bench');
+  const { flags, positionals } = parseArgs(argv, { recipe: 'string', 'micro-batch': 'string', json: 'boolean', quick: 'boolean', variant: 'list', help: 'boolean' }, 'bert-bench');
   if (flags.help) {
     console.log(USAGE);
     return 0;
@@ -32,9 +36,15 @@ export async function bertBench(argv: string[]): Promise<number> {
     if (!kernel || !name) throw new UserError(`bert-bench: --variant wants kernel=name (got '${v}')`, 'bad_flag', 2);
     variants[kernel] = name;
   }
+  let microBatch: number | undefined;
+  if (flags['micro-batch'] !== undefined) {
+    microBatch = Number(flags['micro-batch']);
+    if (!Number.isInteger(microBatch) || microBatch < 1) throw new UserError(`bert-bench: --micro-batch wants an integer ≥ 1 (got '${String(flags['micro-batch'])}')`, 'bad_flag', 2);
+  }
   const report = rowPrinter(Boolean(flags.json));
+  const log = (line: string) => console.error(line);
   for (const suite of chosen) {
-    await suite.run({ quick: Boolean(flags.quick), recipe: flags.recipe as string | undefined, variants }, report);
+    await suite.run({ quick: Boolean(flags.quick), recipe: flags.recipe as string | undefined, variants, microBatch, log }, report);
   }
   return 0;
 }
