@@ -174,3 +174,15 @@ export interface KernelPlan {
   params: PlanParam[];
   summary: PlanSummary;
 }
+
+/**
+ * The limits `bert-run plan` assumes with no device at hand, and the golden plan snapshots use:
+ * WebGPU's guaranteed minimums plus subgroups (sizes 8..64), as nearly every GPU offers.
+ */
+export const REFERENCE_LIMITS: DeviceLimits = {
+  ...DEFAULT_LIMITS,
+  features: ['subgroups'],
+  subgroupMinSize: 8,
+  subgroupMaxSize: 64,
+  adapter: { vendor: 'reference', architecture: 'reference', description: 'WebGPU minimum limits + subgroups', isCpu: false },
+};

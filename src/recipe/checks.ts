@@ -89,8 +89,11 @@ export function crossFieldChecks(r: Recipe): Blame[] {
     if (mp > ph.seq_len) {
       out.push({ code: 'max_predictions_exceeds_seq_len', path: at(ph.max_predictions !== undefined ? 'max_predictions' : 'seq_len'), message: `max_predictions ${mp} exceeds this phase's seq_len ${ph.seq_len}` });
     }
-    if (ph.batch_size !== undefined && ph.batch_size % schedule.micro_batch_size !== 0) {
-      out.push({ code: 'micro_batch_divides_batch', path: at('batch_size'), message: `schedule.micro_batch_size ${schedule.micro_batch_size} does not divide ${ph.batch_size}` });
+    const micro = ph.micro_batch_size ?? schedule.micro_batch_size;
+    const batch = ph.batch_size ?? schedule.batch_size;
+    if (batch % micro !== 0) {
+      const blame = ph.micro_batch_size !== undefined ? 'micro_batch_size' : 'batch_size';
+      out.push({ code: 'micro_batch_divides_batch', path: at(blame), message: `micro_batch_size ${micro} does not divide this phase's batch size ${batch}` });
     }
   });
 

@@ -241,6 +241,8 @@ export interface Schedule {
     batch_size?: number;
     /** MLM predictions per sequence in this phase (default tasks.mlm.max_predictions); at most seq_len. */
     max_predictions?: number;
+    /** Sequences per forward/backward pass in this phase (default schedule.micro_batch_size): long sequences need smaller micro-batches; must divide this phase's batch size. Changes memory and speed, not results. */
+    micro_batch_size?: number;
   })[];
   /** Evaluation on the held-out documents. */
   eval: {

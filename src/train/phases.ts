@@ -20,7 +20,7 @@ export function phasesOf(recipe: Recipe): Phase[] {
   let from = 0;
   for (const p of s.phases) {
     if (p.until_step <= from) continue;
-    out.push({ from, until: p.until_step, seq: p.seq_len, batch: p.batch_size ?? s.batch_size, microBatch: s.micro_batch_size, predictions: p.max_predictions ?? recipe.tasks.mlm.max_predictions });
+    out.push({ from, until: p.until_step, seq: p.seq_len, batch: p.batch_size ?? s.batch_size, microBatch: p.micro_batch_size ?? s.micro_batch_size, predictions: p.max_predictions ?? recipe.tasks.mlm.max_predictions });
     from = p.until_step;
   }
   if (from < s.steps) out.push({ from, until: s.steps, seq: recipe.data.seq_len, batch: s.batch_size, microBatch: s.micro_batch_size, predictions: recipe.tasks.mlm.max_predictions });

@@ -4,5 +4,6 @@ import { deviceCommand } from './device.js';
 import { tokenizeCommand } from './tokenize.js';
 import { checkCommand } from './check.js';
 import { trainCommand } from './train.js';
+import { planCommand } from './plan.js';
 
-export const commands: readonly Command[] = [trainCommand, checkCommand, deviceCommand, tokenizeCommand];
+export const commands: readonly Command[] = [trainCommand, checkCommand, planCommand, deviceCommand, tokenizeCommand];
