@@ -42,6 +42,8 @@ export interface Compiled {
   plan: KernelPlan;
   model: ModelGraph;
   memory: MemoryPlan;
+  /** Where a graph tensor lives in this plan's buffers (for validation and debugging). */
+  slice(tensor: number): BufferSlice;
 }
 
 export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, limits: DeviceLimits, options: CompileOptions): Compiled {
@@ -57,6 +59,7 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
   const scratchSizes = new Map<string, number>();
   const steps: PlanStep[] = [];
   let stage: PlanStep['stage'] = 'microbatch';
+  let opIndex = -1;
 
   const ctx: LowerContext = {
     g,
@@ -78,13 +81,14 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
     dummy: () => ({ buffer: `${name}.dummy`, offset: 0, size: 16 }),
     dispatch(op, launch, bindings, suffix) {
       const label = typeof op === 'string' ? op : op.label;
-      const step: PlanStep = { label: suffix ? `${label}.${suffix}` : label, stage, ...launch, bindings };
+      const step: PlanStep = { label: suffix ? `${label}.${suffix}` : label, stage, ...(stage === 'microbatch' ? { op: opIndex } : {}), ...launch, bindings };
       steps.push(step);
       return step;
     },
   };
 
   for (const op of g.ops) {
+    opIndex++;
     const lower = LOWER[op.kind];
     if (!lower) throw new Error(`compile: no lowering for op ${op.kind} (${op.label})`);
     lower(op as never, ctx);
@@ -147,5 +151,5 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
       pipelines: pipelines.size,
     },
   };
-  return { plan, model, memory };
+  return { plan, model, memory, slice: ctx.slice };
 }

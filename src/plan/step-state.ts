@@ -32,3 +32,8 @@ export const STEP_STATE_BYTES = STEP_STATE_WORDS * 4;
 export function encodeStepState(s: StepState): Uint32Array {
   return new Uint32Array([s.step >>> 0, f32Bits(s.lr), s.seed >>> 0, s.microStep >>> 0, f32Bits(s.mlmScale), f32Bits(s.nspScale), 0, 0]);
 }
+
+export function decodeStepState(words: Uint32Array): StepState {
+  const f = new Float32Array(words.buffer, words.byteOffset, words.length);
+  return { step: words[0]!, lr: f[1]!, seed: words[2]!, microStep: words[3]!, mlmScale: f[4]!, nspScale: f[5]! };
+}

@@ -131,6 +131,8 @@ export interface IoSlot {
 export interface PlanStep extends Dispatch {
   /** microbatch: forward + backward of one micro-batch; optimizer: once per step after accumulation. */
   stage: 'microbatch' | 'optimizer';
+  /** Micro-batch steps: index of the graph op this dispatch belongs to (validation, profiling). */
+  op?: number;
 }
 
 export interface PlanParam {

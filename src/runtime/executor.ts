@@ -113,6 +113,12 @@ export class PlanExecutor {
     return this.prepared.get(stage)?.length ?? 0;
   }
 
+  /** Runs dispatches [from, to) of a stage, in one submit. */
+  async runRange(stage: PlanStep['stage'], from: number, to: number): Promise<void> {
+    const steps = (this.prepared.get(stage) ?? []).slice(from, to);
+    if (steps.length > 0) await this.runtime.submit(steps, `${this.plan.name}.${stage}[${from}..${to})`);
+  }
+
   /** Runs the dispatches of a stage one by one, calling back after each (validation mode). */
   async runEach(stage: PlanStep['stage'], after: (index: number, label: string) => Promise<boolean>): Promise<void> {
     const steps = this.prepared.get(stage) ?? [];

@@ -5,11 +5,13 @@ import { appendFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadRecipe, type Recipe } from '../recipe/index.js';
 import { openPretrainingData, type Batch, type BatchSource, type PretrainingData } from '../data/index.js';
-import { compile } from '../compiler/compile.js';
+import { compile, type Compiled } from '../compiler/compile.js';
+import { validateMicroBatch } from './validate.js';
+import { profileReport } from './profile.js';
 import { openGpu, type Gpu } from '../runtime/device.js';
 import { Runtime } from '../runtime/runtime.js';
 import { BufferPool, PlanExecutor } from '../runtime/executor.js';
-import { encodeStepState } from '../plan/step-state.js';
+import { decodeStepState, encodeStepState } from '../plan/step-state.js';
 import type { DeviceLimits } from '../plan/types.js';
 import { UserError } from '../errors.js';
 import { batchToInputs } from './batch-inputs.js';
@@ -32,6 +34,8 @@ export interface TrainOptions {
   stopAfter?: number;
   json?: boolean;
   printRecipe?: boolean;
+  /** Time every dispatch of the first step (GPU timestamps) and print where the time goes. */
+  profile?: boolean;
   /** Tests: open this GPU instead of the recipe's backend. */
   gpu?: Gpu;
 }
@@ -73,6 +77,7 @@ const MAX_CONSECUTIVE_SKIPS = 5;
 
 interface PhasePrograms {
   phase: Phase;
+  compiled: Compiled;
   train: PlanExecutor;
   eval: PlanExecutor | null;
 }
@@ -136,14 +141,15 @@ async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, 
     if (current && current.phase === phase) return current;
     const shape = { batch: phase.microBatch, seq: phase.seq, predictions: phase.predictions };
     const tag = `${phase.seq}x${phase.microBatch}`;
-    const trainPlan = compile(recipe, vocab, shape, limits, { training: true, name: `train-${tag}` }).plan;
+    const compiled = compile(recipe, vocab, shape, limits, { training: true, name: `train-${tag}` });
+    const trainPlan = compiled.plan;
     const evalPlan = data.holdout ? compile(recipe, vocab, shape, limits, { training: false, name: `eval-${tag}` }).plan : null;
     if (current) {
       // Free the previous phase's private buffers (activations, scratch); params stay.
       const keep = new Set([...trainPlan.buffers, ...(evalPlan?.buffers ?? [])].map((b) => b.id));
       pool.release([current.train.plan, current.eval?.plan].flatMap((p) => (p ? p.buffers.map((b) => b.id) : [])).filter((id) => !keep.has(id)));
     }
-    const next: PhasePrograms = { phase, train: await PlanExecutor.create(trainPlan, pool), eval: evalPlan ? await PlanExecutor.create(evalPlan, pool) : null };
+    const next: PhasePrograms = { phase, compiled, train: await PlanExecutor.create(trainPlan, pool), eval: evalPlan ? await PlanExecutor.create(evalPlan, pool) : null };
     progress.info(
       `plan ${trainPlan.name}: ${trainPlan.summary.dispatches.microbatch} dispatches per micro-batch, ${trainPlan.summary.dispatches.optimizer} per update, ` +
         `${(trainPlan.summary.flops.microbatch / 1e9).toFixed(2)} GFLOP per micro-batch, ${trainPlan.params.reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0).toLocaleString('en-US')} parameters`,
@@ -238,6 +244,7 @@ async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, 
     );
   };
 
+  const validate = process.env.BERT_VALIDATE === '1';
   const stopAt = o.stopAfter !== undefined ? Math.min(total, state.step + o.stopAfter) : total;
   try {
     while (state.step < stopAt && !interrupted) {
@@ -253,17 +260,31 @@ async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, 
       const stepState = (microStep: number) =>
         encodeStepState({ step: state.updates + 1, lr, seed: recipe.seed, microStep, mlmScale: recipe.tasks.mlm.weight / Math.max(1, predictions), nspScale: nspWeight / phase.batch });
       programs.train.resetMetrics();
-      for (const batch of batches) {
+      const profiling = (o.profile || recipe.runtime.profile) && state.step === startStep;
+      const timings: Array<{ label: string; ns: number; kernel: string }> = [];
+      for (const [i, batch] of batches.entries()) {
         programs.train.upload(batchToInputs(batch, vocab));
-        runtime.write(pool.get('step_state'), stepState(state.microStep));
-        await programs.train.run('microbatch');
+        const words = stepState(state.microStep);
+        runtime.write(pool.get('step_state'), words);
+        if (validate && state.step === startStep && i === 0) {
+          // Same dispatches in the same order, op by op: training continues identically.
+          const v = await validateMicroBatch(programs.compiled, programs.train, decodeStepState(words));
+          progress.info(`validation: all ${v.ops} ops of the first micro-batch match the float64 CPU reference (largest relative difference ${v.worst.rel.toExponential(2)} at ${v.worst.label})`);
+        } else if (profiling && i === 0) {
+          const kernels = programs.train.plan.steps.filter((st) => st.stage === 'microbatch').map((st) => st.pipeline.kernel);
+          (await programs.train.profile('microbatch')).forEach((t, k) => timings.push({ ...t, kernel: kernels[k]! }));
+        } else await programs.train.run('microbatch');
         state.microStep++;
       }
       // The previous step's numbers (and whether its update was applied) arrive while this
       // step's micro-batches run; the optimizer then sees the exact update count.
       await settle();
       runtime.write(pool.get('step_state'), stepState(state.microStep));
-      await programs.train.run('optimizer');
+      if (profiling) {
+        const kernels = programs.train.plan.steps.filter((st) => st.stage === 'optimizer').map((st) => st.pipeline.kernel);
+        (await programs.train.profile('optimizer')).forEach((t, k) => timings.push({ ...t, kernel: kernels[k]! }));
+        progress.info(profileReport(timings, programs.train.plan, runtime.hasTimestamps));
+      } else await programs.train.run('optimizer');
       pending = { step: state.step, lr, tokens, promise: programs.train.snapshot(), programs, predictions, sequences: phase.batch };
       state.step++;
       const every = recipe.schedule.eval.every;
