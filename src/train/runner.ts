@@ -85,6 +85,9 @@ interface PhasePrograms {
 export async function train(o: TrainOptions): Promise<TrainResult> {
   const loaded = await loadRecipe(o.recipe, { sets: o.sets, steps: o.steps, out: o.out });
   const recipe = loaded.recipe;
+  if (recipe.runtime.precision !== 'f32') {
+    throw new UserError(`${loaded.file}: runtime.precision ${recipe.runtime.precision} is not implemented yet (the kernels take an f16 element type, but mixed-precision training is not wired); use f32`, 'unsupported', 2);
+  }
   const progress = new Progress(Boolean(o.json));
   if (o.printRecipe) process.stdout.write(loaded.text);
   const runDir = resolve(recipe.runtime.out);
