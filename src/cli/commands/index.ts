@@ -5,5 +5,8 @@ import { tokenizeCommand } from './tokenize.js';
 import { checkCommand } from './check.js';
 import { trainCommand } from './train.js';
 import { planCommand } from './plan.js';
+import { fillMaskCommand } from './fill-mask.js';
+import { embedCommand } from './embed.js';
+import { forwardCommand } from './forward.js';
 
-export const commands: readonly Command[] = [trainCommand, checkCommand, planCommand, deviceCommand, tokenizeCommand];
+export const commands: readonly Command[] = [trainCommand, checkCommand, planCommand, deviceCommand, tokenizeCommand, fillMaskCommand, embedCommand, forwardCommand];
