@@ -86,7 +86,7 @@ test('cross-field errors blame the file that wrote the value, through extends', 
   // heads 2 comes from tiny.yaml; the hidden size from --set.
   const got = await issues(recipePath('tiny.yaml'), ['model.hidden=129']);
   assert.is(got[0]!.code, 'heads_divide_hidden');
-  assert.is(`${got[0]!.file}:${got[0]!.line}:${got[0]!.col}`, 'recipes/tiny.yaml:20:31');
+  assert.is(`${got[0]!.file}:${got[0]!.line}:${got[0]!.col}`, 'recipes/tiny.yaml:21:31');
 });
 
 test('a missing recipe file is one error', async () => {

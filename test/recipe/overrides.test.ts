@@ -61,10 +61,10 @@ test('--set can switch a variant and name a value that is otherwise a default', 
 });
 
 test('--steps and --out come last', async () => {
-  const { recipe, text } = await loadRecipe(child, { cwd: root, sets: ['schedule.steps=500', 'runtime.out=elsewhere'], steps: 50, out: 'runs/x' });
-  assert.is(recipe.schedule.steps, 50);
+  const { recipe, text } = await loadRecipe(child, { cwd: root, sets: ['schedule.steps=500', 'runtime.out=elsewhere'], steps: 90, out: 'runs/x' });
+  assert.is(recipe.schedule.steps, 90);
   assert.is(recipe.runtime.out, 'runs/x');
-  assert.match(text, /^ {2}steps: 50$/m);
+  assert.match(text, /^ {2}steps: 90$/m);
 });
 
 test('a shortcut that breaks a cross-field check blames the flag', async () => {

@@ -85,7 +85,7 @@ test('tiny.yaml is small enough for a CPU-only quick start', async () => {
   const { recipe } = await loadRecipe(recipePath('tiny.yaml'));
   const stats = modelStats(recipe);
   assert.is(stats.vocabSize, 2048); // trained vocab 2048, padded to a multiple of 8
-  assert.ok(stats.flops.trainingPerStep * recipe.schedule.steps < 2e12, 'under 2 TFLOP in total');
+  assert.ok(stats.flops.trainingPerStep * recipe.schedule.steps < 4e12, 'under 4 TFLOP in total (about 5 minutes at lavapipe speeds)');
   assert.is(recipe.runtime.out, 'runs/tiny');
   assert.is(recipe.data.corpus.source, 'sotu');
 });
