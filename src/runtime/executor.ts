@@ -57,7 +57,14 @@ export class PlanExecutor {
     readonly runtime: Runtime,
     readonly pool: BufferPool,
     private readonly prepared: Map<PlanStep['stage'], PreparedDispatch[]>,
+    private readonly uniforms: GPUBuffer,
   ) {}
+
+  /** Frees what this executor owns (its uniform block); the pool's buffers stay with the pool. */
+  destroy(): void {
+    this.uniforms.destroy();
+    this.prepared.clear();
+  }
 
   static async create(plan: KernelPlan, pool: BufferPool): Promise<PlanExecutor> {
     const runtime = pool.runtime;
@@ -84,7 +91,7 @@ export class PlanExecutor {
       list.push(p);
       prepared.set(step.stage, list);
     }
-    return new PlanExecutor(plan, runtime, pool, prepared);
+    return new PlanExecutor(plan, runtime, pool, prepared, uniformBuffer);
   }
 
   /** Uploads the named inputs (typed arrays matching the plan's io slots). */

@@ -319,8 +319,9 @@ export class InferenceModel {
       return hit;
     }
     if (this.plans.size >= MAX_CACHED_PLANS) {
-      const [oldKey, old] = this.plans.entries().next().value as [string, { compiled: Compiled }];
+      const [oldKey, old] = this.plans.entries().next().value as [string, { compiled: Compiled; executor: PlanExecutor }];
       this.plans.delete(oldKey);
+      old.executor.destroy();
       const prefix = `${old.compiled.plan.name}.`;
       this.pool.release(old.compiled.plan.buffers.map((d) => d.id).filter((id) => id.startsWith(prefix)));
     }

@@ -151,6 +151,8 @@ async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, 
       // Free the previous phase's private buffers (activations, scratch); params stay.
       const keep = new Set([...trainPlan.buffers, ...(evalPlan?.buffers ?? [])].map((b) => b.id));
       pool.release([current.train.plan, current.eval?.plan].flatMap((p) => (p ? p.buffers.map((b) => b.id) : [])).filter((id) => !keep.has(id)));
+      current.train.destroy();
+      current.eval?.destroy();
     }
     const next: PhasePrograms = { phase, compiled, train: await PlanExecutor.create(trainPlan, pool), eval: evalPlan ? await PlanExecutor.create(evalPlan, pool) : null };
     progress.info(
