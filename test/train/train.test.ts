@@ -61,6 +61,16 @@ test('resume: 2N straight steps and N + N resumed steps give the same losses (dr
   assert.ok(new Set(a).size > 3);
 });
 
+test('sequence-length phases: a short-sequence phase, then the full length, each with its own plan', async () => {
+  const { gpu } = await testGpu();
+  const r = await train({ recipe, out: join(root, 'phases'), gpu, ...quiet, sets: ['schedule.steps=6', 'schedule.phases=[{until_step: 3, seq_len: 16, max_predictions: 3, micro_batch_size: 4}]'] });
+  assert.is(r.steps, 6);
+  assert.is(r.history.length, 6);
+  assert.ok(r.history.every((h) => Number.isFinite(h.loss) && !h.skipped));
+  const lines = readFileSync(join(root, 'phases', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(lines.some((l) => l.eval === true && l.step === 6));
+});
+
 test('starting a run over existing checkpoints without --resume is refused in one line', async () => {
   const { gpu } = await testGpu();
   try {
