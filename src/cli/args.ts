@@ -1,6 +1,9 @@
 // Minimal, strict flag parsing shared by the CLIs: `--flag value`, `--flag=value`, boolean
 // flags, repeatable flags, positionals. Unknown flags are a UserError naming the nearest one.
 import { UserError } from '../errors.js';
+import { nearest } from '../suggest.js';
+
+export { nearest };
 
 export interface FlagSpec {
   /** 'boolean' takes no value; 'string' takes one; 'list' may repeat. */
@@ -58,32 +61,4 @@ export function intFlag(value: unknown, name: string, command: string, allowZero
     throw new UserError(`${command}: --${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer (got ${String(value)})`, 'bad_flag', 2);
   }
   return n;
-}
-
-export function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return row[b.length]!;
-}
-
-/** The closest candidate within a small edit distance, for "did you mean" hints. */
-export function nearest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(word, c);
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }

@@ -12,7 +12,7 @@ import { RecipeError, type RecipeIssue, type RecipeIssueCode, type SourceLoc } f
 import { dotted, parseRecipeText, pointer, setOwn, type Locations, type Path, type PathSeg } from './yaml-source.js';
 import { deref, orderBySchema, recipeValidator, schemasAt, type SchemaNode } from './schema.js';
 import { crossFieldChecks, resolveFiles, type Blame } from './checks.js';
-import { nearest } from './suggest.js';
+import { nearest } from '../suggest.js';
 import type { Recipe } from './recipe-types.js';
 
 export interface LoadOptions {

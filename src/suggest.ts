@@ -1,5 +1,5 @@
-// "Did you mean" hints for recipe keys and enum values. A copy of the CLI's edit distance on
-// purpose: src/recipe sits below src/cli and must not import it.
+// "Did you mean" hints: the closest allowed word by edit distance (recipe keys, enum values,
+// CLI flags, commands). Shared by every layer, so it sits at the top of src/.
 
 export function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
