@@ -1,20 +1,25 @@
 // Device peaks measured by bert-bench itself on the current adapter, once per process: compute
-// from an FMA-bound kernel (kernels/peak.wgsl), bandwidth from elementwise `copy` (the faster of
-// its scalar and vec4 forms). Every kernel row's % of peak is taken against one of them by the
-// roofline: a launch whose FLOP per byte is above the machine balance (peak FLOP/s ÷ peak B/s)
-// is compute-bound and compared with the FMA peak, otherwise with copy bandwidth.
+// from an FMA-bound kernel (kernels/peak.wgsl peak_fma), bandwidth from copy kernels (elementwise
+// `copy` in its scalar and vec4 forms, and peak.wgsl's grid-stride peak_copy; the fastest wins).
+// A peak is the best sample (STREAM's "best rate"): on a shared or throttling machine the median
+// says more about the neighbours than the device. Rows show their median; the peak rows say both.
+// Every kernel row's % of peak is taken against one of them by the roofline: a launch whose FLOP
+// per byte is above the machine balance (peak FLOP/s ÷ peak B/s) is compute-bound and compared
+// with the FMA peak, otherwise with copy bandwidth. A memory-bound kernel whose data fits in the
+// CPU's caches can exceed a DRAM-sized copy: > 100% there means "cache-resident", not an error.
 // Not here: the matmul peak MFU uses (bench/step.ts measures it at the step's shapes).
 import type { Runtime } from '../src/runtime/runtime.js';
 import type { DeviceLimits } from '../src/plan/types.js';
-import { peakFmaLaunch, peakFmaFlopsPerInvocation } from '../src/compiler/kernels/peak.js';
+import { peakFmaLaunch, peakFmaFlopsPerInvocation, peakCopyLaunch } from '../src/compiler/kernels/peak.js';
 import { elementwiseLaunch, type ElementwiseVariant } from '../src/compiler/kernels/elementwise.js';
 import { benchKernelCase, timeDispatch } from './kernel-runner.js';
 import type { BenchRow } from './types.js';
+import type { KernelCase } from './kernel-case.js';
 
 export interface Peaks {
-  /** FMA-bound GFLOP/s. */
+  /** FMA-bound GFLOP/s (best sample). */
   gflops: number;
-  /** Copy GB/s (bytes read + written). */
+  /** Copy GB/s, bytes read + written (best sample of the fastest copy). */
   gbps: number;
   /** The rows that measured them (reported once). */
   rows: BenchRow[];
@@ -65,10 +70,11 @@ async function measureFma(runtime: Runtime, limits: DeviceLimits, quick: boolean
     const launch = peakFmaLaunch({ n, iters }, limits);
     const prepared = await runtime.prepare({ label: 'peak_fma', ...launch, bindings: [{ buffer: 'out', offset: 0, size: n * 4 }] }, () => out);
     const t = await timeDispatch(runtime, prepared, 'peak_fma', quick);
+    const best = launch.flops / (t.min_ms / 1e3) / 1e9;
     const gflops = launch.flops / (t.median_ms / 1e3) / 1e9;
     return {
       suite: 'peak', name: 'peak_fma', kernel: 'peak', variant: 'vec4x8', shape: `${n}x${peakFmaFlopsPerInvocation(iters)}flop`,
-      median_ms: t.median_ms, min_ms: t.min_ms, max_ms: t.max_ms, gflops, pct_of_peak: 100, peak: 'fma',
+      median_ms: t.median_ms, min_ms: t.min_ms, max_ms: t.max_ms, gflops, pct_of_peak: (100 * gflops) / best, peak: 'fma', extra: { peak_gflops: best },
     };
   } finally {
     out.destroy();
@@ -80,12 +86,19 @@ async function measureCopy(runtime: Runtime, limits: DeviceLimits, quick: boolea
   // Far larger than any last-level cache, within the binding limit.
   const wanted = quick ? 1 << 20 : cpu ? 1 << 24 : 1 << 26;
   const n = Math.min(wanted, Math.floor(limits.maxStorageBufferBindingSize / 4 / 4) * 4);
+  const cases: KernelCase[] = (['scalar', 'vec4'] as ElementwiseVariant[]).map((variant) => ({
+    name: 'peak_copy', variant, shape: `${n}`, launch: elementwiseLaunch({ op: 'copy', n }, limits, variant), bindingBytes: [n * 4, n * 4],
+  }));
+  // Grid-stride: 256 workgroups are several per core on any CPU (lavapipe runs one workgroup
+  // per thread at a time); a GPU wants ~10⁶ invocations in flight.
+  const workgroups = cpu ? 256 : 16384;
+  cases.push({ name: 'peak_copy', variant: 'gridstride', shape: `${n}`, launch: peakCopyLaunch({ n, workgroups }, limits), bindingBytes: [n * 4, n * 4] });
   const rows: BenchRow[] = [];
-  for (const variant of ['scalar', 'vec4'] as ElementwiseVariant[]) {
-    const row = await benchKernelCase(runtime, { name: 'peak_copy', variant, shape: `${n}`, launch: elementwiseLaunch({ op: 'copy', n }, limits, variant), bindingBytes: [n * 4, n * 4] }, quick, 'peak');
-    rows.push({ ...row, peak: 'copy' });
+  for (const c of cases) {
+    const row = await benchKernelCase(runtime, c, quick, 'peak');
+    rows.push({ ...row, peak: 'copy', extra: { ...row.extra, peak_gbps: c.launch.bytes / (row.min_ms / 1e3) / 1e9 } });
   }
-  const best = Math.max(...rows.map((r) => r.gbps!));
+  const best = Math.max(...rows.map((r) => r.extra!.peak_gbps as number));
   for (const r of rows) r.pct_of_peak = (100 * r.gbps!) / best;
   return rows;
 }
@@ -93,7 +106,7 @@ async function measureCopy(runtime: Runtime, limits: DeviceLimits, quick: boolea
 async function measurePeaks(runtime: Runtime, limits: DeviceLimits, quick: boolean): Promise<Peaks> {
   const fma = await measureFma(runtime, limits, quick);
   const copy = await measureCopy(runtime, limits, quick);
-  return { gflops: fma.gflops!, gbps: Math.max(...copy.map((r) => r.gbps!)), rows: [fma, ...copy] };
+  return { gflops: fma.extra!.peak_gflops as number, gbps: Math.max(...copy.map((r) => r.extra!.peak_gbps as number)), rows: [fma, ...copy] };
 }
 
 /**

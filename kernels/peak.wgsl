@@ -5,11 +5,19 @@
 // Ops:
 //   peak_fma   out[i] = sum of CHAINS independent vec4 FMA chains, each ITERS·UNROLL long,
 //              seeded from i and params.seed so nothing folds away    bindings: 1 out
-// Bindings (group 0): 0 params uniform Params; 1 out array<T>, n elements (one per invocation),
-//   written with `=` (the only memory traffic: 4 bytes per invocation).
-// One invocation: params.iters loop trips × UNROLL × CHAINS vec4 FMAs = iters·UNROLL·CHAINS·8
-//   FLOP, all in registers (8 independent accumulators hide FMA latency; vec4 lets SIMD-per-lane
-//   compilers such as lavapipe's use their vector units). One workgroup: WG invocations.
+//   peak_copy  out = x over n/4 vec4s, grid-stride: a fixed, small grid of invocations each
+//              copies every (grid size)-th vec4                         bindings: 1 x, 2 out
+// Why a second copy beside elementwise `copy` (one vec4 per invocation): on a CPU rasterizer
+//   each workgroup has a fixed launch cost, so a one-element-per-invocation copy over 10⁶
+//   workgroups measures dispatch overhead, not memory; the grid-stride form keeps a few
+//   workgroups per core streaming. bert-bench takes the faster of the two as the bandwidth peak.
+// Bindings (group 0): 0 params uniform Params. peak_fma: 1 out array<T>, n elements (one per
+//   invocation), written with `=` (4 bytes per invocation). peak_copy: 1 x array<vec4<T>>
+//   read-only, 2 out array<vec4<T>>, n/4 vec4s each (n % 4 == 0), out written with `=`.
+// One invocation: peak_fma: params.iters loop trips × UNROLL × CHAINS vec4 FMAs =
+//   iters·UNROLL·CHAINS·8 FLOP, all in registers (8 independent accumulators hide FMA latency;
+//   vec4 lets SIMD-per-lane compilers such as lavapipe's use their vector units). peak_copy:
+//   ⌈(n/4) / grid⌉ vec4s. One workgroup: WG invocations.
 // Overrides: WG: invocations per workgroup. CHAINS (8) and UNROLL (4) are fixed in the code
 //   below; src/compiler/kernels/peak.ts counts FLOPs with the same constants.
 // Launch: workgroups enumerate WG-invocation tiles linearly, spread over x/y (grid1d).
@@ -25,6 +33,8 @@ override WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> out1: array<T>;
+@group(0) @binding(1) var<storage, read> in1v: array<vec4<T>>;
+@group(0) @binding(2) var<storage, read_write> out2v: array<vec4<T>>;
 
 @compute @workgroup_size(WG)
 fn peak_fma(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -55,4 +65,15 @@ fn peak_fma(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   }
   let s = (c0 + c1) + (c2 + c3) + (c4 + c5) + (c6 + c7);
   out1[i] = T(s.x + s.y + s.z + s.w);
+}
+
+@compute @workgroup_size(WG)
+fn peak_copy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let count = params.n / 4u;
+  let grid = nwg.x * nwg.y * WG;
+  var i = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (i >= count) { return; }
+  for (; i < count; i += grid) {
+    out2v[i] = in1v[i];
+  }
 }
