@@ -4,6 +4,7 @@
 import type { Recipe } from '../recipe/index.js';
 import { buildModelGraph, type MicroBatchShape, type ModelGraph } from '../graph/model.js';
 import { appendBackward } from '../graph/autodiff.js';
+import { fuseForwardEpilogues } from '../graph/fusion.js';
 import type { Graph, Op } from '../graph/ir.js';
 import { planMemory, type MemoryPlan } from './memory.js';
 import type { BufferDecl, BufferSlice, DeviceLimits, IoSlot, KernelPlan, PipelineSpec, PlanParam, PlanStep } from '../plan/types.js';
@@ -51,6 +52,7 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
   const model = buildModelGraph(recipe, vocab, shape, { training: options.training, inference: options.inference });
   const g = model.graph;
   if (options.training) appendBackward(g);
+  else fuseForwardEpilogues(g);
   const slots = options.training ? optimizerSlots(recipe) : [];
   const memory = planMemory(g, limits, { optimizerSlots: slots });
   // Plan-private buffers carry the plan's name; shared ones (params, grads, optimizer) do not.

@@ -2,7 +2,7 @@
 // calls the kernel's launch definition and binds buffer slices in the kernel's binding order.
 import type { Op, OpKind } from '../graph/ir.js';
 import type { LowerContext } from './compile.js';
-import { matmulLaunch, pickMatmulVariant } from './kernels/matmul.js';
+import { matmulLaunch, pickMatmulVariant, type Epilogue } from './kernels/matmul.js';
 import { elementwiseLaunch, pickElementwiseVariant, type ElementwiseShape } from './kernels/elementwise.js';
 import { layernormLaunch, pickLayernormVariant, layernormPartialsBytes, type LayernormShape } from './kernels/layernorm.js';
 import { attentionLaunch, pickAttentionVariant, ATTENTION_BINDINGS, ATTENTION_FORWARD_STAGES, ATTENTION_BACKWARD_STAGES, type AttentionShape } from './kernels/attention.js';
@@ -26,13 +26,13 @@ function layernorm(ctx: LowerContext, op: Op, shape: LayernormShape, bindings: B
 }
 
 /** C (=|+=) op(A)·op(B) for 2-D tensors, shapes read from the graph. */
-function matmul(ctx: LowerContext, op: Op, a: number, b: number, c: number, transA: boolean, transB: boolean, accumulate: boolean, bias?: number): void {
+function matmul(ctx: LowerContext, op: Op, a: number, b: number, c: number, transA: boolean, transB: boolean, accumulate: boolean, bias?: number, epilogue?: Epilogue): void {
   const [a0, a1] = shapeOf(ctx, a) as [number, number];
   const [b0, b1] = shapeOf(ctx, b) as [number, number];
   const M = transA ? a1 : a0;
   const K = transA ? a0 : a1;
   const N = transB ? b0 : b1;
-  const shape = { M, N, K, transA, transB, accumulate, bias: bias !== undefined };
+  const shape = { M, N, K, transA, transB, accumulate, bias: bias !== undefined, epilogue };
   const variant = pickMatmulVariant(shape, ctx.limits, ctx.variants);
   ctx.dispatch(op, matmulLaunch(shape, ctx.limits, variant), [ctx.slice(a), ctx.slice(b), bias !== undefined ? ctx.slice(bias) : ctx.dummy(), ctx.slice(c)]);
 }
@@ -45,7 +45,7 @@ function attentionShape(ctx: LowerContext, op: Op<'attention'> | Op<'attention_b
 export const LOWER: Partial<Record<OpKind, Lowering>> = {
   linear(op, ctx) {
     const { x, w, b } = op.inputs as { x: number; w: number; b?: number };
-    matmul(ctx, op, x, w, op.outputs.y!, false, true, false, b);
+    matmul(ctx, op, x, w, op.outputs.y!, false, true, false, b, (op as Op<'linear'>).attrs.epilogue);
   },
   matmul(op, ctx) {
     const o = op as Op<'matmul'>;

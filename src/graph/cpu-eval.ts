@@ -85,7 +85,8 @@ export const EVALUATE: Record<OpKind, Evaluator> = {
     const { x, w, b } = op.inputs as { x: number; w: number; b?: number };
     const [R, K] = dims(c, x) as [number, number];
     const N = dims(c, w)[0]!;
-    c.set(op, 'y', matmulReference(c.get(x), c.get(w), { M: R, N, K, transB: true }, b !== undefined ? c.get(b) : undefined));
+    const epilogue = (op.attrs as { epilogue?: 'gelu' }).epilogue;
+    c.set(op, 'y', matmulReference(c.get(x), c.get(w), { M: R, N, K, transB: true, epilogue }, b !== undefined ? c.get(b) : undefined));
   },
   matmul(op, c) {
     const { a, b } = op.inputs as { a: number; b: number };

@@ -40,7 +40,8 @@ export type OpAttrs = {
   layernorm: { eps: number };
   residual_dropout_layernorm: { eps: number; p: number; stream: number };
   dropout: { p: number; stream: number };
-  linear: Record<string, never>;
+  /** epilogue: an activation fused into the projection (forward-only graphs; see fusion.ts). */
+  linear: { epilogue?: ActivationName };
   activation: { fn: ActivationName };
   geglu: Record<string, never>;
   add: Record<string, never>;
