@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { loadRecipe, type Recipe } from '../recipe/index.js';
 import { openPretrainingData, type Batch, type BatchSource, type PretrainingData } from '../data/index.js';
 import { compile, type Compiled } from '../compiler/compile.js';
-import { validateMicroBatch } from './validate.js';
+import { firstNonFinite, validateMicroBatch } from './validate.js';
 import { profileReport } from './profile.js';
 import { openGpu, type Gpu } from '../runtime/device.js';
 import { Runtime } from '../runtime/runtime.js';
@@ -191,7 +191,8 @@ async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, 
   const t0 = performance.now();
   let tokensSeen = 0;
   let consecutiveSkips = 0;
-  let pending: { step: number; lr: number; tokens: number; promise: ReturnType<PlanExecutor['snapshot']>; programs: PhasePrograms; predictions: number; sequences: number } | undefined;
+  let pending: { step: number; lr: number; tokens: number; promise: ReturnType<PlanExecutor['snapshot']>; programs: PhasePrograms; predictions: number; sequences: number; first: Batch; words: Uint32Array } | undefined;
+  let diagnosis = '';
   const logEvery = Math.max(1, recipe.schedule.log.every);
 
   const settle = async () => {
@@ -203,6 +204,16 @@ async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, 
     if (nonfinite) {
       state.skipped++;
       consecutiveSkips++;
+      if (validate) {
+        // Rerun the step's first micro-batch op by op to name the first non-finite output; the
+        // optimizer stage then sees the non-finite norm again, skips, and zeroes the gradients.
+        p.programs.train.upload(batchToInputs(p.first, vocab));
+        runtime.write(pool.get('step_state'), p.words);
+        const bad = await firstNonFinite(p.programs.compiled, p.programs.train);
+        await p.programs.train.run('optimizer');
+        diagnosis = bad ? `first non-finite value: output ${bad.output} of ${bad.label} at [${bad.index}]` : 'no op output of the first micro-batch was non-finite';
+        progress.info(`step ${p.step + 1} skipped: ${diagnosis}`);
+      }
     } else {
       state.updates++;
       consecutiveSkips = 0;
@@ -229,7 +240,8 @@ async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, 
     if (consecutiveSkips >= MAX_CONSECUTIVE_SKIPS) {
       throw new UserError(
         `training stopped: ${MAX_CONSECUTIVE_SKIPS} consecutive steps had a non-finite loss or gradient norm (step ${log.step}, grad norm ${log.grad_norm}); ` +
-          `parameters were left at the last good update; run with BERT_VALIDATE=1 to find the first kernel that diverges, or lower the learning rate`,
+          `parameters were left at the last good update; ` +
+          (diagnosis ? `${diagnosis}` : 'run with BERT_VALIDATE=1 to name the first op that goes non-finite, or lower the learning rate'),
         'diverged',
         1,
       );
@@ -290,8 +302,9 @@ async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, 
         (await programs.train.profile('optimizer')).forEach((t, k) => timings.push({ ...t, kernel: kernels[k]! }));
         progress.info(profileReport(timings, programs.train.plan, runtime.hasTimestamps));
       } else await programs.train.run('optimizer');
-      pending = { step: state.step, lr, tokens, promise: programs.train.snapshot(), programs, predictions, sequences: phase.batch };
+      pending = { step: state.step, lr, tokens, promise: programs.train.snapshot(), programs, predictions, sequences: phase.batch, first: batches[0]!, words: stepState(state.microStep - batches.length) };
       state.step++;
+      if (validate) await settle();
       const every = recipe.schedule.eval.every;
       const ckptEvery = recipe.schedule.checkpoint.every;
       if ((every > 0 && state.step % every === 0 && state.step < total) || (ckptEvery > 0 && state.step % ckptEvery === 0 && state.step < stopAt)) {

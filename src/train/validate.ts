@@ -63,3 +63,28 @@ export async function validateMicroBatch(compiled: Compiled, exec: PlanExecutor,
   }
   return { ops: g.ops.length, worst };
 }
+
+/**
+ * Reruns an uploaded micro-batch op by op and returns the first op whose output holds a NaN or
+ * an infinity: the diagnosis for a step whose loss or gradient norm went non-finite.
+ */
+export async function firstNonFinite(compiled: Compiled, exec: PlanExecutor): Promise<{ label: string; output: string; index: number } | undefined> {
+  const g = compiled.model.graph;
+  const steps = compiled.plan.steps.filter((s) => s.stage === 'microbatch');
+  let cursor = 0;
+  for (let i = 0; i < g.ops.length; i++) {
+    let end = cursor;
+    while (end < steps.length && steps[end]!.op === i) end++;
+    await exec.runRange('microbatch', cursor, end);
+    cursor = end;
+    const op = g.ops[i]!;
+    for (const [name, id] of Object.entries(op.outputs)) {
+      if (g.get(id).dtype !== 'f32') continue;
+      const s = compiled.slice(id);
+      const values = new Float32Array(await exec.runtime.read(exec.pool.get(s.buffer), s.offset, s.size));
+      const index = values.findIndex((v) => !Number.isFinite(v));
+      if (index >= 0) return { label: op.label, output: name, index };
+    }
+  }
+  return undefined;
+}

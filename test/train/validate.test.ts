@@ -8,13 +8,13 @@ import { BufferPool, PlanExecutor } from '../../src/runtime/executor.js';
 import { encodeStepState } from '../../src/plan/step-state.js';
 import { f32Bits } from '../../src/plan/types.js';
 import { initParam } from '../../src/train/init.js';
-import { validateMicroBatch } from '../../src/train/validate.js';
+import { firstNonFinite, validateMicroBatch } from '../../src/train/validate.js';
 import { UserError } from '../../src/errors.js';
 import { testGpu } from '../support/gpu.js';
 import { fixture } from '../support/fixtures.js';
 import { randomBatch, stepStateFor } from '../support/plan-run.js';
 
-async function setup(sabotage?: string) {
+async function setup(sabotage?: string, alpha = 1.5) {
   const { gpu, runtime } = await testGpu();
   const { recipe } = await loadRecipe(fixture('compiler', 'fixtures', 'dropout.yaml'));
   const shape = { batch: 2, seq: 8, predictions: 3 };
@@ -22,7 +22,7 @@ async function setup(sabotage?: string) {
   if (sabotage) {
     const step = compiled.plan.steps.find((s) => s.label === sabotage);
     assert.ok(step, `no step ${sabotage}`);
-    step!.uniforms[7] = f32Bits(1.5); // matmul alpha: scales the output
+    step!.uniforms[7] = f32Bits(alpha); // matmul alpha: scales the output
   }
   const pool = new BufferPool(runtime);
   const exec = await PlanExecutor.create(compiled.plan, pool);
@@ -53,6 +53,16 @@ test('a sabotaged kernel is reported by its label', async () => {
   } finally {
     pool.destroy();
   }
+});
+
+test('a non-finite step is traced to the first op whose output holds NaN or Inf', async () => {
+  const clean = await setup();
+  assert.is(await firstNonFinite(clean.compiled, clean.exec), undefined);
+  clean.pool.destroy();
+  const { compiled, exec, pool } = await setup('encoder.0.feedforward.output', NaN);
+  const bad = await firstNonFinite(compiled, exec);
+  assert.equal(bad && { label: bad.label, output: bad.output }, { label: 'encoder.0.feedforward.output', output: 'y' });
+  pool.destroy();
 });
 
 test.run();
