@@ -12,7 +12,7 @@ import { pipelineKey } from '../plan/types.js';
 import { STEP_STATE_BYTES } from '../plan/step-state.js';
 import type { KernelLaunch } from './kernels/kernel.js';
 import { LOWER } from './lower.js';
-import { lowerOptimizer, optimizerSlots, normStateSlice } from './optimizer-plan.js';
+import { appliesWeightDecay, lowerOptimizer, optimizerSlots, normStateSlice } from './optimizer-plan.js';
 
 export interface CompileOptions {
   training: boolean;
@@ -121,7 +121,7 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
   for (const t of g.tensors) if (t.role === 'grad' && t.gradOf !== undefined) gradFor.set(t.gradOf, t.id);
   const params: PlanParam[] = g.params().map((t) => {
     const s = ctx.slice(t.id);
-    const p: PlanParam = { name: t.name, shape: t.shape, ...s, init: t.init ?? { kind: 'zeros' }, decay: t.decay ?? false };
+    const p: PlanParam = { name: t.name, shape: t.shape, ...s, init: t.init ?? { kind: 'zeros' }, decay: appliesWeightDecay(t.name, recipe) };
     const grad = gradFor.get(t.id);
     if (grad !== undefined) {
       p.grad = ctx.slice(grad);

@@ -29,6 +29,11 @@ export function matchesAny(name: string, globs: readonly string[]): boolean {
   });
 }
 
+/** schedule.no_decay alone decides (the recipe is the source of truth, not the tensor kind). */
+export function appliesWeightDecay(name: string, recipe: Recipe): boolean {
+  return !matchesAny(name, recipe.schedule.no_decay);
+}
+
 const vec4Slice = (s: BufferSlice): BufferSlice => ({ ...s, size: Math.ceil(s.size / 16) * 16 });
 
 export function normStateSlice(ctx: Pick<LowerContext, 'scratch'>): BufferSlice {
@@ -63,7 +68,7 @@ export function lowerOptimizer(ctx: LowerContext, _memory: MemoryPlan): void {
     const param = g.get(t.gradOf!);
     const p = ctx.slice(param.id);
     const moment = (name: string): BufferSlice => ({ ...p, buffer: p.buffer.replace(/^params/, name) });
-    const decay = param.decay !== false && !matchesAny(param.name, schedule.no_decay);
+    const decay = appliesWeightDecay(param.name, recipe);
     const shape = {
       offset: 0,
       length: g.size(param.id),

@@ -25,8 +25,6 @@ export interface Tensor {
   dtype: TensorDType;
   role: TensorRole;
   init?: Init;
-  /** Params only: whether weight decay applies (false for biases and norms). */
-  decay?: boolean;
   /** Grads only: the param this is the gradient of. */
   gradOf?: number;
   /** The output is written in place over this input tensor (shares its memory). */

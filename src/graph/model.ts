@@ -72,11 +72,11 @@ export function buildModelGraph(recipe: Recipe, vocab: number, shape: MicroBatch
   let stream = 1;
   const nextStream = () => stream++;
 
-  const weight = (name: string, shape: number[]) => g.tensor(name, shape, 'param', 'f32', { init: { kind: 'normal', std }, decay: true });
-  const biasParam = (name: string, n: number) => g.tensor(name, [n], 'param', 'f32', { init: { kind: 'zeros' }, decay: false });
+  const weight = (name: string, shape: number[]) => g.tensor(name, shape, 'param', 'f32', { init: { kind: 'normal', std } });
+  const biasParam = (name: string, n: number) => g.tensor(name, [n], 'param', 'f32', { init: { kind: 'zeros' } });
   const normParams = (prefix: string) => ({
-    gamma: g.tensor(`${prefix}.weight`, [H], 'param', 'f32', { init: { kind: 'ones' }, decay: false }),
-    beta: g.tensor(`${prefix}.bias`, [H], 'param', 'f32', { init: { kind: 'zeros' }, decay: false }),
+    gamma: g.tensor(`${prefix}.weight`, [H], 'param', 'f32', { init: { kind: 'ones' } }),
+    beta: g.tensor(`${prefix}.bias`, [H], 'param', 'f32', { init: { kind: 'zeros' } }),
   });
   const act = (name: string, shape: number[]) => g.tensor(name, shape, 'activation');
 
