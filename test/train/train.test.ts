@@ -71,6 +71,14 @@ test('sequence-length phases: a short-sequence phase, then the full length, each
   assert.ok(lines.some((l) => l.eval === true && l.step === 6));
 });
 
+test('LAMB: the same recipe trains with the layer-wise trust ratio optimizer', async () => {
+  const { gpu } = await testGpu();
+  const r = await train({ recipe, out: join(root, 'lamb'), gpu, ...quiet, sets: ['schedule.steps=120', 'schedule.optimizer.lamb.lr=0.01', 'schedule.optimizer.lamb.weight_decay=0.01'] });
+  assert.ok(r.history.every((h) => Number.isFinite(h.loss) && !h.skipped));
+  const last = r.evals[r.evals.length - 1]!;
+  assert.ok(last.mlm_loss < r.history[0]!.mlm_loss - 0.5, `LAMB: held-out MLM loss ${last.mlm_loss} vs first ${r.history[0]!.mlm_loss}`);
+});
+
 test('starting a run over existing checkpoints without --resume is refused in one line', async () => {
   const { gpu } = await testGpu();
   try {
