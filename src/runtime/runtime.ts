@@ -8,6 +8,7 @@ import type { BufferSlice, Dispatch, PipelineSpec } from '../plan/types.js';
 import { pipelineKey } from '../plan/types.js';
 import type { Gpu } from './device.js';
 import { shaderSource, wgslHeader } from './shader-source.js';
+import { debugLog } from '../debug.js';
 
 export class GpuError extends Error {
   constructor(
@@ -125,6 +126,7 @@ export class Runtime {
     const cached = this.pipelines.get(key);
     if (cached) return cached;
     const code = shaderSource(spec);
+    debugLog('wgsl', `pipeline ${key} (first used by ${label}):\n${code}`);
     const module = await this.scoped(`${label} (shader ${spec.kernel}.wgsl)`, () =>
       this.device.createShaderModule({ label: `${spec.kernel}.wgsl`, code }),
     );

@@ -7,6 +7,8 @@ import { loadRecipe, type Recipe } from '../recipe/index.js';
 import { openPretrainingData, type Batch, type BatchSource, type PretrainingData } from '../data/index.js';
 import { compile, type Compiled } from '../compiler/compile.js';
 import { firstNonFinite, validateMicroBatch } from './validate.js';
+import { debugLog } from '../debug.js';
+import { describeGraph, describePlan } from '../compiler/describe.js';
 import { profileReport } from './profile.js';
 import { openGpu, type Gpu } from '../runtime/device.js';
 import { Runtime } from '../runtime/runtime.js';
@@ -146,6 +148,8 @@ async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, 
     const tag = `${phase.seq}x${phase.microBatch}`;
     const compiled = compile(recipe, vocab, shape, limits, { training: true, name: `train-${tag}` });
     const trainPlan = compiled.plan;
+    debugLog('graph', describeGraph(compiled.model.graph));
+    debugLog('plan', describePlan(trainPlan));
     const evalPlan = data.holdout ? compile(recipe, vocab, shape, limits, { training: false, name: `eval-${tag}` }).plan : null;
     if (current) {
       // Free the previous phase's private buffers (activations, scratch); params stay.
