@@ -1,10 +1,11 @@
-// attention: the five launches against the float64 reference on odd shapes (T = 1, 7, 19, 130;
-// D = 1, 5, 18 across one or two 16-wide column tiles; one or several row blocks), padding keys,
-// dropout on and off, and a grid folded over y. Forward and backward run chained on the device,
-// each stage fed the previous stage's device output (as the plan will run them).
+// attention: every variant (subgroup, subgroup_vec4, plain, plain_vec4) runs the five launches
+// against the float64 reference on odd shapes (T = 1, 7, 19, 130; D = 1, 5, 18 across one or two
+// column tiles; one or several row blocks), padding keys, dropout on and off, and a grid folded
+// over y. Forward and backward run chained on the device, each stage fed the previous stage's
+// device output (as the plan will run them).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { attentionLaunch, usableAttentionVariants, ATTENTION_VARIANTS, type AttentionShape, type AttentionVariant } from '../../src/compiler/kernels/attention.js';
+import { attentionLaunch, pickAttentionVariant, usableAttentionVariants, ATTENTION_VARIANTS, type AttentionShape, type AttentionVariant } from '../../src/compiler/kernels/attention.js';
 import { attentionBackwardReference, attentionForwardReference } from '../../src/graph/ops/attention.js';
 import { encodeStepState } from '../../src/plan/step-state.js';
 import type { DeviceLimits } from '../../src/plan/types.js';
@@ -52,7 +53,7 @@ const SHAPES: AttentionShape[] = [
   { B: 1, T: 130, H: 6, heads: 2 },
 ];
 
-// D a multiple of 4, so both variants run them.
+// D a multiple of 4, so the vec4 variants run them too.
 const SHAPES_D4: AttentionShape[] = [
   { B: 1, T: 1, H: 4, heads: 1 },
   { B: 2, T: 7, H: 8, heads: 2 },
@@ -60,17 +61,58 @@ const SHAPES_D4: AttentionShape[] = [
   { B: 1, T: 130, H: 8, heads: 2 },
 ];
 
-test('attention: the vec4 variant is usable exactly when D % 4 == 0', async () => {
+test('attention: the vec4 variants are usable exactly when D % 4 == 0; plain ones always', async () => {
   const { gpu } = await testGpu();
-  assert.equal(usableAttentionVariants({ B: 1, T: 8, H: 10, heads: 2 }, gpu.limits), ['subgroup']);
-  assert.equal(usableAttentionVariants({ B: 1, T: 8, H: 16, heads: 2 }, gpu.limits), ['subgroup', 'subgroup_vec4']);
-  assert.equal(usableAttentionVariants({ B: 1, T: 8, H: 16, heads: 2 }, { ...gpu.limits, features: [] }), []);
+  assert.ok(gpu.hasFeature('subgroups'), 'the test device must offer subgroups to test the subgroup variants');
+  const odd: AttentionShape = { B: 1, T: 8, H: 10, heads: 2 };
+  const even: AttentionShape = { B: 1, T: 8, H: 16, heads: 2 };
+  assert.equal(usableAttentionVariants(odd, gpu.limits), ['plain', 'subgroup']);
+  assert.equal(usableAttentionVariants(even, gpu.limits), ['plain', 'plain_vec4', 'subgroup', 'subgroup_vec4']);
+  const none = { ...gpu.limits, features: [] };
+  assert.equal(usableAttentionVariants(odd, none), ['plain']);
+  assert.equal(usableAttentionVariants(even, none), ['plain', 'plain_vec4']);
+});
+
+test('attention: the heuristic keeps subgroups when usable, else plain; BERT_VARIANT_ATTENTION forces', async () => {
+  const { gpu } = await testGpu();
+  const odd: AttentionShape = { B: 1, T: 8, H: 10, heads: 2 };
+  const even: AttentionShape = { B: 1, T: 8, H: 16, heads: 2 };
+  const none = { ...gpu.limits, features: [] };
+  assert.is(pickAttentionVariant(odd, gpu.limits, {}), 'subgroup');
+  assert.is(pickAttentionVariant(even, gpu.limits, {}), 'subgroup_vec4');
+  assert.is(pickAttentionVariant(odd, none, {}), 'plain');
+  assert.is(pickAttentionVariant(even, none, {}), 'plain_vec4');
+  // Subgroups that do not fit (sizes below 8) fall back to plain too.
+  assert.is(pickAttentionVariant(even, { ...gpu.limits, subgroupMinSize: 4 }, {}), 'plain_vec4');
+  assert.is(pickAttentionVariant(even, gpu.limits, { attention: 'plain' }), 'plain');
+  const saved = process.env.BERT_VARIANT_ATTENTION;
+  try {
+    process.env.BERT_VARIANT_ATTENTION = 'plain';
+    assert.is(pickAttentionVariant(even, gpu.limits), 'plain');
+    // A forced variant the device cannot run is ignored.
+    process.env.BERT_VARIANT_ATTENTION = 'subgroup';
+    assert.is(pickAttentionVariant(even, none), 'plain_vec4');
+  } finally {
+    if (saved === undefined) delete process.env.BERT_VARIANT_ATTENTION;
+    else process.env.BERT_VARIANT_ATTENTION = saved;
+  }
+  const launch = attentionLaunch(even, none, 'context', 'plain');
+  assert.is(launch.pipeline.kernel, 'attention-plain');
+  assert.equal(launch.pipeline.features, []);
 });
 
 for (const variant of ATTENTION_VARIANTS) {
+  const vec4 = variant.endsWith('_vec4');
   test(`attention ${variant}: odd shapes, padding keys, no dropout`, async () => {
     let seed = 10;
-    for (const shape of variant === 'subgroup' ? SHAPES : SHAPES_D4) await check(shape, variant, seed++);
+    for (const shape of vec4 ? SHAPES_D4 : SHAPES) await check(shape, variant, seed++);
+  });
+
+  test(`attention ${variant}: several row blocks (workgroup size capped at 8)`, async () => {
+    const { gpu } = await testGpu();
+    const cap = { maxComputeInvocationsPerWorkgroup: Math.max(8, gpu.limits.subgroupMaxSize ?? 8) };
+    await check(vec4 ? { B: 1, T: 130, H: 24, heads: 2 } : { B: 1, T: 130, H: 10, heads: 2 }, variant, 20, cap);
+    await check(vec4 ? { B: 2, T: 37, H: 8, heads: 1 } : { B: 2, T: 37, H: 18, heads: 1 }, variant, 21, cap);
   });
 
   test(`attention ${variant}: attention-probs dropout (regenerated in backward)`, async () => {

@@ -2,6 +2,7 @@
 // the CPU in float64, so tests can compare losses and every parameter gradient.
 import type { Compiled } from '../../src/compiler/compile.js';
 import { BufferPool, PlanExecutor } from '../../src/runtime/executor.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import { encodeStepState, type StepState } from '../../src/plan/step-state.js';
 import { initParam } from '../../src/train/init.js';
 import { evaluate, type Values } from '../../src/graph/cpu-eval.js';
@@ -63,8 +64,9 @@ export function stepStateFor(inputs: PlanInputs, nspWeight: number, mlmWeight = 
   return { step: 1, lr: 1e-3, seed: 1234, microStep: 3, mlmScale: mlmWeight / Math.max(1, predictions), nspScale: nspWeight / (inputs.cls_rows as Int32Array).length };
 }
 
-export async function runPlanOnce(compiled: Compiled, inputs: PlanInputs, step: StepState, seed = 99): Promise<PlanRun> {
-  const { runtime } = await testGpu();
+/** `device` runs it on another device than testGpu()'s (e.g. one opened with features disabled). */
+export async function runPlanOnce(compiled: Compiled, inputs: PlanInputs, step: StepState, seed = 99, device?: { runtime: Runtime }): Promise<PlanRun> {
+  const { runtime } = device ?? (await testGpu());
   const { plan } = compiled;
   const pool = new BufferPool(runtime);
   const executor = await PlanExecutor.create(plan, pool);

@@ -1,9 +1,12 @@
-// Launch definitions of kernels/attention.wgsl: the self-attention core as five launches,
-// forward = scores → context, backward = grad_v → grad_scores → grad_qk (in that order: grad_scores
-// overwrites `probs` with dS, which grad_qk reads). See the WGSL header for layouts and semantics.
-// The kernels share loaded values through subgroups, so they need the `subgroups` feature.
+// Launch definitions of kernels/attention.wgsl and kernels/attention-plain.wgsl: the self-attention
+// core as five launches, forward = scores → context, backward = grad_v → grad_scores → grad_qk (in
+// that order: grad_scores overwrites `probs` with dS, which grad_qk reads). See the WGSL headers for
+// layouts and semantics. The `subgroup` variants share loaded values through subgroups, so they need
+// the `subgroups` feature; the `plain` variants (a separate file: a module that calls subgroup
+// builtins does not compile without `enable subgroups;`) run on any adapter. All variants have the
+// same stages, bindings, uniforms and in-place contract, so the compiler need not care which runs.
 import { grid1d, f32Bits, ceilDiv } from '../../plan/types.js';
-import type { DType, DeviceLimits } from '../../plan/types.js';
+import type { DType, DeviceLimits, ShaderFeature } from '../../plan/types.js';
 import type { KernelLaunch } from './kernel.js';
 import { chooseVariant, hasSubgroups } from './kernel.js';
 
@@ -46,45 +49,59 @@ export const ATTENTION_BINDINGS: Record<AttentionStage, readonly AttentionBindin
  * subgroup: scalar loads, any D. subgroup_vec4: scores and grad_scores load q, k, v, dO and out 4
  * head dims at a time (4× fewer loads in their inner loops; needs D % 4 == 0 and 16-byte-aligned
  * binding offsets, which minStorageBufferOffsetAlignment guarantees); the other stages are shared.
+ * plain: no subgroups, no workgroup memory; each invocation loads all its operands itself (4 rows ×
+ * 8 columns per invocation), scalar loads, any D. plain_vec4: the same with vec4 loads along the
+ * head dims in all five stages (D % 4 == 0).
  */
-export const ATTENTION_VARIANTS = ['subgroup', 'subgroup_vec4'] as const;
+export const ATTENTION_VARIANTS = ['subgroup', 'subgroup_vec4', 'plain', 'plain_vec4'] as const;
 export type AttentionVariant = (typeof ATTENTION_VARIANTS)[number];
 
-/** Rows of the tile one invocation owns, and the tile width (fixed in the WGSL). */
-const ROWS_PER_INVOCATION = 2;
-const TILE_COLUMNS = 16;
+/** Rows of the tile one invocation owns, and the tile width (fixed in each WGSL file). */
+interface TileGeometry {
+  rows: number;
+  columns: number;
+}
+const SUBGROUP_TILE: TileGeometry = { rows: 2, columns: 16 };
+const PLAIN_TILE: TileGeometry = { rows: 4, columns: 8 };
+
+function isPlain(variant: AttentionVariant): boolean {
+  return variant === 'plain' || variant === 'plain_vec4';
+}
 
 /** Bytes of the saved probabilities (B, NH, T, T): the only (B, NH, T, T) tensor there is. */
 export function attentionProbsBytes(shape: AttentionShape): number {
   return shape.B * shape.heads * shape.T * shape.T * (shape.dtype === 'f16' ? 2 : 4);
 }
 
-function workgroupSize(shape: AttentionShape, limits: DeviceLimits): number {
-  // One subgroup at least (the broadcasts come from lanes 0..7 of each subgroup); 64 at most
-  // (lavapipe: bigger workgroups only add idle lanes); small T needs no more than ⌈T/2⌉ lanes.
-  const floor = Math.max(8, limits.subgroupMaxSize ?? 8);
+function workgroupSize(shape: AttentionShape, limits: DeviceLimits, variant: AttentionVariant): number {
+  // subgroup: one subgroup at least (the broadcasts come from lanes 0..7 of each subgroup). plain:
+  // 8 at least (lavapipe runs 8 lanes as one SIMD group; fewer only idles lanes). 64 at most
+  // (lavapipe: bigger workgroups only add idle lanes); small T needs no more than ⌈T/rows⌉ lanes.
+  const tile = isPlain(variant) ? PLAIN_TILE : SUBGROUP_TILE;
+  const floor = isPlain(variant) ? 8 : Math.max(8, limits.subgroupMaxSize ?? 8);
   let wg = 8;
-  while (wg < 64 && wg * ROWS_PER_INVOCATION < shape.T) wg *= 2;
+  while (wg < 64 && wg * tile.rows < shape.T) wg *= 2;
   return Math.min(Math.max(wg, floor), limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
 }
 
+function subgroupsFit(shape: AttentionShape, limits: DeviceLimits): boolean {
+  return hasSubgroups(limits) && (limits.subgroupMinSize ?? 8) >= 8 && (limits.subgroupMaxSize ?? 8) <= workgroupSize(shape, limits, 'subgroup');
+}
+
+/** The variants valid for this shape and device: plain ones always, subgroup ones when they fit. */
 export function usableAttentionVariants(shape: AttentionShape, limits: DeviceLimits): AttentionVariant[] {
-  if (!hasSubgroups(limits)) return [];
-  if ((limits.subgroupMinSize ?? 8) < 8) return [];
-  if ((limits.subgroupMaxSize ?? 8) > workgroupSize(shape, limits)) return [];
-  const D = shape.H / shape.heads;
-  return D % 4 === 0 ? ['subgroup', 'subgroup_vec4'] : ['subgroup'];
+  const vec4 = (shape.H / shape.heads) % 4 === 0;
+  const usable: AttentionVariant[] = vec4 ? ['plain', 'plain_vec4'] : ['plain'];
+  if (subgroupsFit(shape, limits)) usable.push(...(vec4 ? (['subgroup', 'subgroup_vec4'] as const) : (['subgroup'] as const)));
+  return usable;
 }
 
 export function pickAttentionVariant(shape: AttentionShape, limits: DeviceLimits, forced?: Record<string, string>): AttentionVariant {
   const usable = usableAttentionVariants(shape, limits);
-  if (usable.length === 0) {
-    throw new Error(
-      `attention kernels need the 'subgroups' feature with subgroup sizes 8..${workgroupSize(shape, limits)} (device features: ${limits.features.join(', ') || 'none'}, subgroup sizes ${limits.subgroupMinSize ?? '?'}..${limits.subgroupMaxSize ?? '?'})`,
-    );
-  }
-  // lavapipe: loads are the cost, so the vec4 loads win wherever D allows them.
-  return chooseVariant('attention', usable, usable[usable.length - 1]!, forced);
+  // lavapipe: loads are the cost, so subgroup sharing wins wherever the device has it, and the vec4
+  // loads win wherever D allows them (usable lists each family scalar first, then vec4).
+  const family = usable.filter((v) => (subgroupsFit(shape, limits) ? !isPlain(v) : isPlain(v)));
+  return chooseVariant('attention', usable, family[family.length - 1]!, forced);
 }
 
 const ENTRIES: Record<AttentionStage, string> = {
@@ -107,11 +124,14 @@ export function attentionLaunch(
   const D = H / heads;
   const p = shape.dropout ?? 0;
   if (!(p >= 0 && p < 1)) throw new Error(`attention: dropout ${p} outside [0, 1)`);
-  const wg = workgroupSize(shape, limits);
+  const plain = isPlain(variant);
+  if (variant.endsWith('_vec4') && D % 4 !== 0) throw new Error(`attention: variant ${variant} needs D % 4 == 0 (D = ${D})`);
+  const wg = workgroupSize(shape, limits, variant);
+  const tile = plain ? PLAIN_TILE : SUBGROUP_TILE;
   const dtype = shape.dtype ?? 'f32';
   const el = dtype === 'f16' ? 2 : 4;
-  const rowBlocks = B * heads * ceilDiv(T, wg * ROWS_PER_INVOCATION);
-  const colTiles = ceilDiv(D, TILE_COLUMNS);
+  const rowBlocks = B * heads * ceilDiv(T, wg * tile.rows);
+  const colTiles = ceilDiv(D, tile.columns);
   const tiles = stage === 'scores' || stage === 'grad_scores' ? rowBlocks : stage === 'grad_qk' ? 2 * rowBlocks * colTiles : rowBlocks * colTiles;
   const matmul = 2 * B * heads * T * T * D; // one (T × T × D) product per (b, h)
   const probs = B * heads * T * T;
@@ -124,12 +144,15 @@ export function attentionLaunch(
     grad_scores: { flops: matmul + 5 * probs + 2 * act, bytes: el * (4 * act + 2 * probs) },
     grad_qk: { flops: 2 * matmul, bytes: el * (4 * act + 2 * probs) },
   };
+  // subgroup_vec4 has _vec4 entries for scores and grad_scores only; plain_vec4 for every stage.
+  const vec4Entry = variant === 'plain_vec4' || (variant === 'subgroup_vec4' && (stage === 'scores' || stage === 'grad_scores'));
+  const features: ShaderFeature[] = dtype === 'f16' ? ['shader-f16'] : [];
   return {
     pipeline: {
-      kernel: 'attention',
-      entry: variant === 'subgroup_vec4' && (stage === 'scores' || stage === 'grad_scores') ? `${ENTRIES[stage]}_vec4` : ENTRIES[stage],
+      kernel: plain ? 'attention-plain' : 'attention',
+      entry: vec4Entry ? `${ENTRIES[stage]}_vec4` : ENTRIES[stage],
       dtype,
-      features: dtype === 'f16' ? ['shader-f16', 'subgroups'] : ['subgroups'],
+      features: plain ? features : [...features, 'subgroups'],
       overrides: { WG: wg },
     },
     uniforms: [B, T, H, heads, D, shape.stream ?? 0, f32Bits(p), f32Bits(1 / Math.sqrt(D))],

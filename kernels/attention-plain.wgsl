@@ -1,0 +1,618 @@
+// attention-plain: the multi-head self-attention core without subgroups, a drop-in replacement for
+// kernels/attention.wgsl (same ops, entry points, bindings, uniforms and results; see that file's
+// header for the semantics). Needs no optional feature beyond `shader-f16` for T = f16.
+//
+// Ops: attention_forward (attention_scores, then attention_context) and attention_backward
+// (attention_grad_v, then attention_grad_scores, then attention_grad_qk), in that order.
+// Every entry has a _vec4 twin (same bindings, same results) that loads 4 head dims per load;
+// the twins need D % 4 == 0 and 16-byte-aligned binding offsets.
+// Dims: B batch, T sequence, H hidden, NH heads, D = H / NH; all sizes are uniforms.
+//   qkv  (B, T, 3H): each token row is [q (H) | k (H) | v (H)], head h = columns h·D..(h+1)·D of each
+//   mask (B, T) i32: 0 = padding key, anything else = real token
+//   S    = q·kᵀ·scale + bias, scale = 1/√D, bias = −10000.0 on padding keys, 0 on real ones
+//   P    = softmax over keys (B, NH, T, T); Pd = P·keep/(1 − p) with keep = dropout_keep(step_state.seed,
+//          params.stream, step_state.micro_step, index, params.p), index = flat index into (B, NH, T, T)
+//   out  = Pd·v (B, T, H), heads interleaved like the input
+// Saved for backward: `probs` = P (B, NH, T, T) before dropout; backward regenerates the mask.
+// Backward: dV = Pdᵀ·dO; dP = (dO·Vᵀ)·keep/(1 − p); dS = P ⊙ (dP − δ) with δ_i = dO_i·out_i;
+// dQ = dS·K·scale, dK = dSᵀ·Q·scale.
+// attention_grad_scores overwrites `probs` with dS·scale IN PLACE: after it, probs is consumed.
+//
+// Bindings (group 0), per entry point (each uses exactly these, numbered densely from 1):
+//   0 params uniform Params {B, T, H, NH, D, stream, p (f32), scale (f32)} (shared by all entries)
+//   attention_scores[_vec4]:  1 qkv (read)  2 mask i32 (read)  3 probs (read_write, `=` P)
+//   attention_context[_vec4]: 1 qkv (read)  2 probs (read)  3 step_state (read)  4 out (read_write, `=`)
+//   attention_grad_v[_vec4]:  1 d_out (read)  2 probs (read)  3 step_state (read)
+//                             4 d_qkv (read_write; `=` its v columns only)
+//   attention_grad_scores[_vec4]: 1 d_out (read)  2 probs (read_write: P in, dS·scale out, `=`)
+//                             3 step_state (read)  4 qkv (read)  5 out (read; the forward's output)
+//   attention_grad_qk[_vec4]: 1 qkv (read)  2 probs (read; holds dS·scale)  3 d_qkv (read_write;
+//                             `=` its q and k columns)
+// Shapes: qkv, d_qkv (B, T, 3H); out, d_out (B, T, H); probs (B, NH, T, T); mask (B, T);
+// step_state: StepState (src/plan/step-state.ts). Element type T; accumulation always f32.
+//
+// Work split: one invocation owns R = 4 rows of a tile C = 8 columns wide and accumulates 4×8 in
+// registers, loading every operand value itself (4 row values and 8 column values per step of the
+// contracted dim; the _vec4 twins load 4 steps' worth, or the 8 columns as two vec4). No workgroup
+// memory, no barriers: invocations are independent, so those past the last row return at once.
+// A workgroup covers WG·R rows of one (b, h).
+//   attention_scores, attention_grad_scores: rows = queries, columns = keys, contracted = D; each
+//     invocation walks all key tiles (online max/sum for the softmax; then a second pass over its
+//     own rows normalizes P). Grid: B·NH·⌈T/(WG·R)⌉ workgroups.
+//   attention_context (rows = queries), attention_grad_v (rows = keys), attention_grad_qk (rows =
+//     queries for dQ, keys for dK): columns = head dims, contracted = T. Grid: B·NH·⌈T/(WG·R)⌉·⌈D/8⌉
+//     workgroups (twice that for attention_grad_qk: dQ tiles, then dK tiles).
+// Overrides: WG invocations per workgroup (any >= 1; default 64).
+// Launch: workgroups enumerate tiles linearly over x and y (grid1d); every entry guards the tail.
+
+struct Params {
+  B: u32,
+  T: u32,
+  H: u32,
+  heads: u32,
+  D: u32,
+  stream: u32,
+  p: f32,
+  scale: f32,
+}
+
+struct StepState {
+  step: u32,
+  lr: f32,
+  seed: u32,
+  micro_step: u32,
+  mlm_scale: f32,
+  nsp_scale: f32,
+  pad0: u32,
+  pad1: u32,
+}
+
+override WG: u32 = 64u;
+
+const R: u32 = 4u;
+const C: u32 = 8u;
+const NEG_INF: f32 = -3.4028234e38;
+const MASK_BIAS: f32 = -10000.0;
+const LANES = vec4<u32>(0u, 1u, 2u, 3u);
+
+@group(0) @binding(0) var<uniform> params: Params;
+// Binding 1
+@group(0) @binding(1) var<storage, read> qkv: array<T>;
+@group(0) @binding(1) var<storage, read> d_out: array<T>;
+@group(0) @binding(1) var<storage, read> qkv_v4: array<vec4<T>>;
+@group(0) @binding(1) var<storage, read> d_out_v4: array<vec4<T>>;
+// Binding 2
+@group(0) @binding(2) var<storage, read> mask: array<i32>;
+@group(0) @binding(2) var<storage, read> probs: array<T>;
+@group(0) @binding(2) var<storage, read_write> probs_rw2: array<T>;
+// Binding 3
+@group(0) @binding(3) var<storage, read_write> probs_rw3: array<T>;
+@group(0) @binding(3) var<storage, read> step_state: StepState;
+@group(0) @binding(3) var<storage, read_write> d_qkv3: array<T>;
+// Binding 4
+@group(0) @binding(4) var<storage, read_write> out_rw: array<T>;
+@group(0) @binding(4) var<storage, read_write> d_qkv4: array<T>;
+@group(0) @binding(4) var<storage, read> qkv4: array<T>;
+@group(0) @binding(4) var<storage, read> qkv4_v4: array<vec4<T>>;
+// Binding 5
+@group(0) @binding(5) var<storage, read> out_ro: array<T>;
+@group(0) @binding(5) var<storage, read> out_ro_v4: array<vec4<T>>;
+
+// The dropout RNG, bit-exact with src/graph/ops/rng.ts.
+fn rng_hash(x: u32) -> u32 { var h = x; h ^= h >> 16u; h *= 0x7feb352du; h ^= h >> 15u; h *= 0x846ca68bu; h ^= h >> 16u; return h; }
+
+// dropout_keep with its index-independent part (`site` = rng_hash(stream ^ rng_hash(micro_step ^
+// rng_hash(seed)))) hoisted out of the loops; returns the factor keep/(1 − p), 1 when p = 0.
+fn drop_factor(site: u32, index: u32) -> f32 {
+  if (params.p <= 0.0) { return 1.0; }
+  let r = rng_hash(index ^ site);
+  return select(0.0, 1.0 / (1.0 - params.p), f32(r >> 8u) * (1.0 / 16777216.0) >= params.p);
+}
+
+fn drop_site(seed: u32, micro_step: u32) -> u32 {
+  return rng_hash(params.stream ^ rng_hash(micro_step ^ rng_hash(seed)));
+}
+
+fn drop4(site: u32, index: vec4<u32>) -> vec4<f32> {
+  return vec4<f32>(drop_factor(site, index.x), drop_factor(site, index.y), drop_factor(site, index.z), drop_factor(site, index.w));
+}
+
+// acc[2r], acc[2r + 1] = row r's columns 0..3 and 4..7; a[r] = row r's value, b0/b1 = the 8 columns.
+fn fma_tile(acc: ptr<function, array<vec4<f32>, 8>>, a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>) {
+  (*acc)[0] += a.x * b0;
+  (*acc)[1] += a.x * b1;
+  (*acc)[2] += a.y * b0;
+  (*acc)[3] += a.y * b1;
+  (*acc)[4] += a.z * b0;
+  (*acc)[5] += a.z * b1;
+  (*acc)[6] += a.w * b0;
+  (*acc)[7] += a.w * b1;
+}
+
+// One step of each of 4 contracted indices: rows' values q0..q3 (component k = step k) against
+// columns' values x0..x7 (same).
+fn fma_tile4(acc: ptr<function, array<vec4<f32>, 8>>, q: array<vec4<f32>, 4>, x: array<vec4<f32>, 8>) {
+  for (var k = 0u; k < 4u; k++) {
+    fma_tile(acc, vec4<f32>(q[0][k], q[1][k], q[2][k], q[3][k]),
+             vec4<f32>(x[0][k], x[1][k], x[2][k], x[3][k]), vec4<f32>(x[4][k], x[5][k], x[6][k], x[7][k]));
+  }
+}
+
+fn acc_at(acc: ptr<function, array<vec4<f32>, 8>>, row: u32, c: u32) -> f32 {
+  return (*acc)[row * 2u + c / 4u][c % 4u];
+}
+
+fn vmax(v: vec4<f32>) -> f32 { return max(max(v.x, v.y), max(v.z, v.w)); }
+fn vsum(v: vec4<f32>) -> f32 { return v.x + v.y + v.z + v.w; }
+
+// Tile coordinates shared by the entry points.
+struct RowTile {
+  b: u32,
+  h: u32,
+  bh: u32,
+  r0: u32,          // first of this invocation's four rows (< T: the entries return otherwise)
+  rows: vec4<u32>,  // the four rows clamped into [0, T)
+  c0: u32,          // first column of the tile (column tiles of C)
+}
+
+fn row_tile(t: u32, col_tiles: u32, lid: u32) -> RowTile {
+  let blocks = (params.T + WG * R - 1u) / (WG * R);
+  let ct = t % col_tiles;
+  let rest = t / col_tiles;
+  let bh = rest / blocks;
+  let r0 = (rest % blocks) * (WG * R) + lid * R;
+  return RowTile(bh / params.heads, bh % params.heads, bh, r0, min(vec4<u32>(r0) + LANES, vec4<u32>(params.T - 1u)), ct * C);
+}
+
+fn tile_count(col_tiles: u32) -> u32 {
+  return params.B * params.heads * ((params.T + WG * R - 1u) / (WG * R)) * col_tiles;
+}
+
+// Column indices c0..c0+7 clamped into [0, n): the two halves.
+fn cols_lo(c0: u32, n: u32) -> vec4<u32> { return min(vec4<u32>(c0) + LANES, vec4<u32>(n - 1u)); }
+fn cols_hi(c0: u32, n: u32) -> vec4<u32> { return min(vec4<u32>(c0 + 4u) + LANES, vec4<u32>(n - 1u)); }
+
+// Whether row r of the tile lies inside [0, T) (only those are stored).
+fn row_valid(rt: RowTile, r: u32) -> bool { return rt.r0 + r < params.T; }
+
+// ---------------------------------------------------------------------------------------------
+// attention_scores[_vec4]: probs = softmax(q·kᵀ·scale + bias). Pass 1 stores the biased scores and
+// keeps an online max m and sum l = Σ exp(s − m) per row; pass 2 rereads the rows and writes
+// exp(s − m)/l.
+
+struct SoftmaxRows {
+  m: vec4<f32>,
+  l: vec4<f32>,
+}
+
+struct ScoresTile {
+  rt: RowTile,
+  q: vec4<u32>,  // q of the four rows (element offsets)
+  kcol: u32,     // k of key j is at kcol + j·3H
+  p: vec4<u32>,  // probs rows
+}
+
+fn scores_tile(rt: RowTile) -> ScoresTile {
+  let L = params.T;
+  let row3 = 3u * params.H;
+  let hd = rt.h * params.D;
+  return ScoresTile(rt, (vec4<u32>(rt.b * L) + rt.rows) * row3 + vec4<u32>(hd), rt.b * L * row3 + params.H + hd,
+                    (vec4<u32>(rt.bh * L) + rt.rows) * L);
+}
+
+// Scale, bias, online-softmax update and store of one 4 × 8 tile of scores (keys j0..j0+7).
+fn scores_finish(acc: ptr<function, array<vec4<f32>, 8>>, st: ptr<function, SoftmaxRows>, t: ScoresTile, j0: u32) {
+  let L = params.T;
+  let mrow = t.rt.b * L;
+  let ja = cols_lo(j0, L);
+  let jb = cols_hi(j0, L);
+  let bias0 = select(vec4<f32>(MASK_BIAS), vec4<f32>(0.0),
+                     vec4<i32>(mask[mrow + ja.x], mask[mrow + ja.y], mask[mrow + ja.z], mask[mrow + ja.w]) != vec4<i32>(0));
+  let bias1 = select(vec4<f32>(MASK_BIAS), vec4<f32>(0.0),
+                     vec4<i32>(mask[mrow + jb.x], mask[mrow + jb.y], mask[mrow + jb.z], mask[mrow + jb.w]) != vec4<i32>(0));
+  let valid0 = vec4<u32>(j0) + LANES < vec4<u32>(L);
+  let valid1 = vec4<u32>(j0 + 4u) + LANES < vec4<u32>(L);
+  let cols = min(C, L - j0);
+  for (var r = 0u; r < R; r++) {
+    let s0 = select(vec4<f32>(NEG_INF), (*acc)[2u * r] * params.scale + bias0, valid0);
+    let s1 = select(vec4<f32>(NEG_INF), (*acc)[2u * r + 1u] * params.scale + bias1, valid1);
+    (*acc)[2u * r] = s0;
+    (*acc)[2u * r + 1u] = s1;
+    let m = (*st).m[r];
+    let n = max(m, max(vmax(s0), vmax(s1)));
+    (*st).l[r] = (*st).l[r] * exp(m - n) + vsum(exp(s0 - n)) + vsum(exp(s1 - n));
+    (*st).m[r] = n;
+    if (row_valid(t.rt, r)) {
+      for (var c = 0u; c < cols; c++) { probs_rw3[t.p[r] + j0 + c] = T(acc_at(acc, r, c)); }
+    }
+  }
+}
+
+// Pass 2 touches only this invocation's own rows: no barrier needed.
+fn scores_normalize(st: SoftmaxRows, t: ScoresTile) {
+  let L = params.T;
+  for (var r = 0u; r < R; r++) {
+    if (!row_valid(t.rt, r)) { break; }
+    let inv = 1.0 / st.l[r];
+    let m = st.m[r];
+    let base = t.p[r];
+    for (var j = 0u; j < L; j++) { probs_rw3[base + j] = T(exp(f32(probs_rw3[base + j]) - m) * inv); }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn attention_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                    @builtin(local_invocation_index) lid: u32) {
+  let tile = wid.x + wid.y * nwg.x;
+  if (tile >= tile_count(1u)) { return; }
+  let rt = row_tile(tile, 1u, lid);
+  if (rt.r0 >= params.T) { return; }
+  let t = scores_tile(rt);
+  let L = params.T;
+  let row3 = 3u * params.H;
+  var st = SoftmaxRows(vec4<f32>(NEG_INF), vec4<f32>(0.0));
+  for (var j0 = 0u; j0 < L; j0 += C) {
+    let ka = vec4<u32>(t.kcol) + cols_lo(j0, L) * row3;
+    let kb = vec4<u32>(t.kcol) + cols_hi(j0, L) * row3;
+    // Explicitly zeroed (a bare `var` in a loop kept old values on lavapipe; see attention.wgsl).
+    var acc = array<vec4<f32>, 8>();
+    for (var d = 0u; d < params.D; d++) {
+      let a = vec4<f32>(f32(qkv[t.q.x + d]), f32(qkv[t.q.y + d]), f32(qkv[t.q.z + d]), f32(qkv[t.q.w + d]));
+      let b0 = vec4<f32>(f32(qkv[ka.x + d]), f32(qkv[ka.y + d]), f32(qkv[ka.z + d]), f32(qkv[ka.w + d]));
+      let b1 = vec4<f32>(f32(qkv[kb.x + d]), f32(qkv[kb.y + d]), f32(qkv[kb.z + d]), f32(qkv[kb.w + d]));
+      fma_tile(&acc, a, b0, b1);
+    }
+    scores_finish(&acc, &st, t, j0);
+  }
+  scores_normalize(st, t);
+}
+
+@compute @workgroup_size(WG)
+fn attention_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                         @builtin(local_invocation_index) lid: u32) {
+  let tile = wid.x + wid.y * nwg.x;
+  if (tile >= tile_count(1u)) { return; }
+  let rt = row_tile(tile, 1u, lid);
+  if (rt.r0 >= params.T) { return; }
+  let t = scores_tile(rt);
+  let L = params.T;
+  let row3 = 3u * params.H;
+  let q = t.q / 4u;
+  var st = SoftmaxRows(vec4<f32>(NEG_INF), vec4<f32>(0.0));
+  for (var j0 = 0u; j0 < L; j0 += C) {
+    let ka = (vec4<u32>(t.kcol) + cols_lo(j0, L) * row3) / 4u;
+    let kb = (vec4<u32>(t.kcol) + cols_hi(j0, L) * row3) / 4u;
+    var acc = array<vec4<f32>, 8>();
+    for (var d4 = 0u; d4 < params.D / 4u; d4++) {
+      let qs = array<vec4<f32>, 4>(vec4<f32>(qkv_v4[q.x + d4]), vec4<f32>(qkv_v4[q.y + d4]),
+                                   vec4<f32>(qkv_v4[q.z + d4]), vec4<f32>(qkv_v4[q.w + d4]));
+      let ks = array<vec4<f32>, 8>(vec4<f32>(qkv_v4[ka.x + d4]), vec4<f32>(qkv_v4[ka.y + d4]),
+                                   vec4<f32>(qkv_v4[ka.z + d4]), vec4<f32>(qkv_v4[ka.w + d4]),
+                                   vec4<f32>(qkv_v4[kb.x + d4]), vec4<f32>(qkv_v4[kb.y + d4]),
+                                   vec4<f32>(qkv_v4[kb.z + d4]), vec4<f32>(qkv_v4[kb.w + d4]));
+      fma_tile4(&acc, qs, ks);
+    }
+    scores_finish(&acc, &st, t, j0);
+  }
+  scores_normalize(st, t);
+}
+
+// ---------------------------------------------------------------------------------------------
+// attention_context[_vec4]: out[b, i, h·D + d] = Σ_j Pd[b, h, i, j]·v[b, j, h·D + d].
+
+struct ColumnTile {
+  rt: RowTile,
+  lo: vec4<u32>,  // the tile's 8 head dims clamped into [0, D)
+  hi: vec4<u32>,
+  cols: u32,      // head dims of the tile inside [0, D)
+}
+
+fn column_tile(tile: u32, col_tiles: u32, lid: u32) -> ColumnTile {
+  let rt = row_tile(tile, col_tiles, lid);
+  return ColumnTile(rt, cols_lo(rt.c0, params.D), cols_hi(rt.c0, params.D), min(C, params.D - rt.c0));
+}
+
+// Store of a 4 × 8 tile of head dims into `out` rows at base[r] + c.
+fn store_out(acc: ptr<function, array<vec4<f32>, 8>>, ct: ColumnTile, base: vec4<u32>) {
+  for (var r = 0u; r < R; r++) {
+    if (!row_valid(ct.rt, r)) { break; }
+    for (var c = 0u; c < ct.cols; c++) { out_rw[base[r] + c] = T(acc_at(acc, r, c)); }
+  }
+}
+
+fn context_rows(ct: ColumnTile) -> vec4<u32> {
+  return (vec4<u32>(ct.rt.bh * params.T) + ct.rt.rows) * params.T;
+}
+
+fn context_out(ct: ColumnTile) -> vec4<u32> {
+  return (vec4<u32>(ct.rt.b * params.T) + ct.rt.rows) * params.H + vec4<u32>(ct.rt.h * params.D + ct.rt.c0);
+}
+
+@compute @workgroup_size(WG)
+fn attention_context(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                     @builtin(local_invocation_index) lid: u32) {
+  let col_tiles = (params.D + C - 1u) / C;
+  let tile = wid.x + wid.y * nwg.x;
+  if (tile >= tile_count(col_tiles)) { return; }
+  let ct = column_tile(tile, col_tiles, lid);
+  if (ct.rt.r0 >= params.T) { return; }
+  let L = params.T;
+  let row3 = 3u * params.H;
+  let vcol = ct.rt.b * L * row3 + 2u * params.H + ct.rt.h * params.D;
+  let p = context_rows(ct);
+  let site = drop_site(step_state.seed, step_state.micro_step);
+  var acc = array<vec4<f32>, 8>();
+  for (var j = 0u; j < L; j++) {
+    let vj = vcol + j * row3;
+    let b0 = vec4<f32>(f32(qkv[vj + ct.lo.x]), f32(qkv[vj + ct.lo.y]), f32(qkv[vj + ct.lo.z]), f32(qkv[vj + ct.lo.w]));
+    let b1 = vec4<f32>(f32(qkv[vj + ct.hi.x]), f32(qkv[vj + ct.hi.y]), f32(qkv[vj + ct.hi.z]), f32(qkv[vj + ct.hi.w]));
+    let pj = p + vec4<u32>(j);
+    let a = vec4<f32>(f32(probs[pj.x]), f32(probs[pj.y]), f32(probs[pj.z]), f32(probs[pj.w])) * drop4(site, pj);
+    fma_tile(&acc, a, b0, b1);
+  }
+  store_out(&acc, ct, context_out(ct));
+}
+
+@compute @workgroup_size(WG)
+fn attention_context_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                          @builtin(local_invocation_index) lid: u32) {
+  let col_tiles = (params.D + C - 1u) / C;
+  let tile = wid.x + wid.y * nwg.x;
+  if (tile >= tile_count(col_tiles)) { return; }
+  let ct = column_tile(tile, col_tiles, lid);
+  if (ct.rt.r0 >= params.T) { return; }
+  let L = params.T;
+  let row3 = 3u * params.H;
+  // D % 4 == 0: the tile's two vec4s (the second clamped onto the first when D − c0 = 4).
+  let vcol = (ct.rt.b * L * row3 + 2u * params.H + ct.rt.h * params.D) / 4u;
+  let va = ct.lo.x / 4u;
+  let vb = ct.hi.x / 4u;
+  let p = context_rows(ct);
+  let site = drop_site(step_state.seed, step_state.micro_step);
+  var acc = array<vec4<f32>, 8>();
+  for (var j = 0u; j < L; j++) {
+    let vj = vcol + j * (row3 / 4u);
+    let pj = p + vec4<u32>(j);
+    let a = vec4<f32>(f32(probs[pj.x]), f32(probs[pj.y]), f32(probs[pj.z]), f32(probs[pj.w])) * drop4(site, pj);
+    fma_tile(&acc, a, vec4<f32>(qkv_v4[vj + va]), vec4<f32>(qkv_v4[vj + vb]));
+  }
+  store_out(&acc, ct, context_out(ct));
+}
+
+// ---------------------------------------------------------------------------------------------
+// attention_grad_v[_vec4]: dV[b, j, h·D + d] = Σ_i Pd[b, h, i, j]·dO[b, i, h·D + d]; rows are keys j.
+
+fn store_dv(acc: ptr<function, array<vec4<f32>, 8>>, ct: ColumnTile) {
+  let row3 = 3u * params.H;
+  let base = (vec4<u32>(ct.rt.b * params.T) + ct.rt.rows) * row3 + vec4<u32>(2u * params.H + ct.rt.h * params.D + ct.rt.c0);
+  for (var r = 0u; r < R; r++) {
+    if (!row_valid(ct.rt, r)) { break; }
+    for (var c = 0u; c < ct.cols; c++) { d_qkv4[base[r] + c] = T(acc_at(acc, r, c)); }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn attention_grad_v(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                    @builtin(local_invocation_index) lid: u32) {
+  let col_tiles = (params.D + C - 1u) / C;
+  let tile = wid.x + wid.y * nwg.x;
+  if (tile >= tile_count(col_tiles)) { return; }
+  let ct = column_tile(tile, col_tiles, lid);
+  if (ct.rt.r0 >= params.T) { return; }
+  let L = params.T;
+  let H = params.H;
+  let ocol = ct.rt.b * L * H + ct.rt.h * params.D;
+  let pbase = vec4<u32>(ct.rt.bh * L * L) + ct.rt.rows;
+  let site = drop_site(step_state.seed, step_state.micro_step);
+  var acc = array<vec4<f32>, 8>();
+  for (var i = 0u; i < L; i++) {
+    let oi = ocol + i * H;
+    let b0 = vec4<f32>(f32(d_out[oi + ct.lo.x]), f32(d_out[oi + ct.lo.y]), f32(d_out[oi + ct.lo.z]), f32(d_out[oi + ct.lo.w]));
+    let b1 = vec4<f32>(f32(d_out[oi + ct.hi.x]), f32(d_out[oi + ct.hi.y]), f32(d_out[oi + ct.hi.z]), f32(d_out[oi + ct.hi.w]));
+    let pi = pbase + vec4<u32>(i * L);
+    let a = vec4<f32>(f32(probs[pi.x]), f32(probs[pi.y]), f32(probs[pi.z]), f32(probs[pi.w])) * drop4(site, pi);
+    fma_tile(&acc, a, b0, b1);
+  }
+  store_dv(&acc, ct);
+}
+
+@compute @workgroup_size(WG)
+fn attention_grad_v_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                         @builtin(local_invocation_index) lid: u32) {
+  let col_tiles = (params.D + C - 1u) / C;
+  let tile = wid.x + wid.y * nwg.x;
+  if (tile >= tile_count(col_tiles)) { return; }
+  let ct = column_tile(tile, col_tiles, lid);
+  if (ct.rt.r0 >= params.T) { return; }
+  let L = params.T;
+  let H4 = params.H / 4u;
+  let ocol = (ct.rt.b * L * params.H + ct.rt.h * params.D) / 4u;
+  let da = ct.lo.x / 4u;
+  let db = ct.hi.x / 4u;
+  let pbase = vec4<u32>(ct.rt.bh * L * L) + ct.rt.rows;
+  let site = drop_site(step_state.seed, step_state.micro_step);
+  var acc = array<vec4<f32>, 8>();
+  for (var i = 0u; i < L; i++) {
+    let oi = ocol + i * H4;
+    let pi = pbase + vec4<u32>(i * L);
+    let a = vec4<f32>(f32(probs[pi.x]), f32(probs[pi.y]), f32(probs[pi.z]), f32(probs[pi.w])) * drop4(site, pi);
+    fma_tile(&acc, a, vec4<f32>(d_out_v4[oi + da]), vec4<f32>(d_out_v4[oi + db]));
+  }
+  store_dv(&acc, ct);
+}
+
+// ---------------------------------------------------------------------------------------------
+// attention_grad_scores[_vec4]: probs ← dS·scale = P ⊙ (dO·Vᵀ·keep/(1 − p) − δ)·scale,
+// δ_i = dO_i·out_i.
+
+struct GradScoresTile {
+  rt: RowTile,
+  o: vec4<u32>,  // dO and out of the four rows
+  vcol: u32,     // v of key j is at vcol + j·3H
+  p: vec4<u32>,
+}
+
+fn grad_scores_tile(rt: RowTile) -> GradScoresTile {
+  let L = params.T;
+  let H = params.H;
+  let hd = rt.h * params.D;
+  return GradScoresTile(rt, (vec4<u32>(rt.b * L) + rt.rows) * H + vec4<u32>(hd), rt.b * L * 3u * H + 2u * H + hd,
+                        (vec4<u32>(rt.bh * L) + rt.rows) * L);
+}
+
+fn grad_scores_finish(acc: ptr<function, array<vec4<f32>, 8>>, t: GradScoresTile, j0: u32, delta: vec4<f32>, site: u32) {
+  let cols = min(C, params.T - j0);
+  for (var r = 0u; r < R; r++) {
+    if (!row_valid(t.rt, r)) { break; }
+    for (var c = 0u; c < cols; c++) {
+      let i = t.p[r] + j0 + c;
+      let p = f32(probs_rw2[i]);
+      probs_rw2[i] = T(p * (acc_at(acc, r, c) * drop_factor(site, i) - delta[r]) * params.scale);
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn attention_grad_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                         @builtin(local_invocation_index) lid: u32) {
+  let tile = wid.x + wid.y * nwg.x;
+  if (tile >= tile_count(1u)) { return; }
+  let rt = row_tile(tile, 1u, lid);
+  if (rt.r0 >= params.T) { return; }
+  let t = grad_scores_tile(rt);
+  let L = params.T;
+  let row3 = 3u * params.H;
+  var delta = vec4<f32>(0.0);
+  for (var d = 0u; d < params.D; d++) {
+    let o = t.o + vec4<u32>(d);
+    delta += vec4<f32>(f32(d_out[o.x]), f32(d_out[o.y]), f32(d_out[o.z]), f32(d_out[o.w]))
+           * vec4<f32>(f32(out_ro[o.x]), f32(out_ro[o.y]), f32(out_ro[o.z]), f32(out_ro[o.w]));
+  }
+  let site = drop_site(step_state.seed, step_state.micro_step);
+  for (var j0 = 0u; j0 < L; j0 += C) {
+    let va = vec4<u32>(t.vcol) + cols_lo(j0, L) * row3;
+    let vb = vec4<u32>(t.vcol) + cols_hi(j0, L) * row3;
+    var acc = array<vec4<f32>, 8>();
+    for (var d = 0u; d < params.D; d++) {
+      let a = vec4<f32>(f32(d_out[t.o.x + d]), f32(d_out[t.o.y + d]), f32(d_out[t.o.z + d]), f32(d_out[t.o.w + d]));
+      let b0 = vec4<f32>(f32(qkv4[va.x + d]), f32(qkv4[va.y + d]), f32(qkv4[va.z + d]), f32(qkv4[va.w + d]));
+      let b1 = vec4<f32>(f32(qkv4[vb.x + d]), f32(qkv4[vb.y + d]), f32(qkv4[vb.z + d]), f32(qkv4[vb.w + d]));
+      fma_tile(&acc, a, b0, b1);
+    }
+    grad_scores_finish(&acc, t, j0, delta, site);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn attention_grad_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                              @builtin(local_invocation_index) lid: u32) {
+  let tile = wid.x + wid.y * nwg.x;
+  if (tile >= tile_count(1u)) { return; }
+  let rt = row_tile(tile, 1u, lid);
+  if (rt.r0 >= params.T) { return; }
+  let t = grad_scores_tile(rt);
+  let L = params.T;
+  let row3 = 3u * params.H;
+  let D4 = params.D / 4u;
+  let o = t.o / 4u;
+  var delta = vec4<f32>(0.0);
+  for (var d4 = 0u; d4 < D4; d4++) {
+    delta += vec4<f32>(dot(vec4<f32>(d_out_v4[o.x + d4]), vec4<f32>(out_ro_v4[o.x + d4])),
+                       dot(vec4<f32>(d_out_v4[o.y + d4]), vec4<f32>(out_ro_v4[o.y + d4])),
+                       dot(vec4<f32>(d_out_v4[o.z + d4]), vec4<f32>(out_ro_v4[o.z + d4])),
+                       dot(vec4<f32>(d_out_v4[o.w + d4]), vec4<f32>(out_ro_v4[o.w + d4])));
+  }
+  let site = drop_site(step_state.seed, step_state.micro_step);
+  for (var j0 = 0u; j0 < L; j0 += C) {
+    let va = (vec4<u32>(t.vcol) + cols_lo(j0, L) * row3) / 4u;
+    let vb = (vec4<u32>(t.vcol) + cols_hi(j0, L) * row3) / 4u;
+    var acc = array<vec4<f32>, 8>();
+    for (var d4 = 0u; d4 < D4; d4++) {
+      let gs = array<vec4<f32>, 4>(vec4<f32>(d_out_v4[o.x + d4]), vec4<f32>(d_out_v4[o.y + d4]),
+                                   vec4<f32>(d_out_v4[o.z + d4]), vec4<f32>(d_out_v4[o.w + d4]));
+      let vs = array<vec4<f32>, 8>(vec4<f32>(qkv4_v4[va.x + d4]), vec4<f32>(qkv4_v4[va.y + d4]),
+                                   vec4<f32>(qkv4_v4[va.z + d4]), vec4<f32>(qkv4_v4[va.w + d4]),
+                                   vec4<f32>(qkv4_v4[vb.x + d4]), vec4<f32>(qkv4_v4[vb.y + d4]),
+                                   vec4<f32>(qkv4_v4[vb.z + d4]), vec4<f32>(qkv4_v4[vb.w + d4]));
+      fma_tile4(&acc, gs, vs);
+    }
+    grad_scores_finish(&acc, t, j0, delta, site);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// attention_grad_qk[_vec4]: the first half of the tiles writes dQ = dS·K (rows = queries i), the
+// second dK = dSᵀ·Q (rows = keys j); `probs` already holds dS·scale.
+//   dQ: A(i, u) = dS[i, u], B(u, d) = k[u, d].  dK: A(j, u) = dS[u, j], B(u, d) = q[u, d].
+
+struct QkTile {
+  ct: ColumnTile,
+  a: vec4<u32>,    // A(row r, u) is at a[r] + u·k_stride
+  k_stride: u32,
+  bcol: u32,       // B(u, ·) starts at bcol + u·3H
+  w: vec4<u32>,    // d_qkv rows to write (tile column 0)
+}
+
+fn qk_tile(tile: u32, lid: u32) -> QkTile {
+  let col_tiles = (params.D + C - 1u) / C;
+  let per_part = tile_count(col_tiles);
+  let is_k = tile >= per_part;
+  let ct = column_tile(tile % per_part, col_tiles, lid);
+  let L = params.T;
+  let H = params.H;
+  let row3 = 3u * H;
+  let hd = ct.rt.h * params.D;
+  let a = vec4<u32>(ct.rt.bh * L * L) + ct.rt.rows * select(L, 1u, is_k);
+  let w = (vec4<u32>(ct.rt.b * L) + ct.rt.rows) * row3 + vec4<u32>(select(0u, H, is_k) + hd + ct.rt.c0);
+  return QkTile(ct, a, select(1u, L, is_k), ct.rt.b * L * row3 + select(H, 0u, is_k) + hd, w);
+}
+
+fn store_dqk(acc: ptr<function, array<vec4<f32>, 8>>, t: QkTile) {
+  for (var r = 0u; r < R; r++) {
+    if (!row_valid(t.ct.rt, r)) { break; }
+    for (var c = 0u; c < t.ct.cols; c++) { d_qkv3[t.w[r] + c] = T(acc_at(acc, r, c)); }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn attention_grad_qk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                     @builtin(local_invocation_index) lid: u32) {
+  let tile = wid.x + wid.y * nwg.x;
+  if (tile >= 2u * tile_count((params.D + C - 1u) / C)) { return; }
+  let t = qk_tile(tile, lid);
+  if (t.ct.rt.r0 >= params.T) { return; }
+  let row3 = 3u * params.H;
+  let lo = t.ct.lo;
+  let hi = t.ct.hi;
+  var acc = array<vec4<f32>, 8>();
+  for (var u = 0u; u < params.T; u++) {
+    let bu = t.bcol + u * row3;
+    let au = t.a + vec4<u32>(u * t.k_stride);
+    let a = vec4<f32>(f32(probs[au.x]), f32(probs[au.y]), f32(probs[au.z]), f32(probs[au.w]));
+    let b0 = vec4<f32>(f32(qkv[bu + lo.x]), f32(qkv[bu + lo.y]), f32(qkv[bu + lo.z]), f32(qkv[bu + lo.w]));
+    let b1 = vec4<f32>(f32(qkv[bu + hi.x]), f32(qkv[bu + hi.y]), f32(qkv[bu + hi.z]), f32(qkv[bu + hi.w]));
+    fma_tile(&acc, a, b0, b1);
+  }
+  store_dqk(&acc, t);
+}
+
+@compute @workgroup_size(WG)
+fn attention_grad_qk_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                          @builtin(local_invocation_index) lid: u32) {
+  let tile = wid.x + wid.y * nwg.x;
+  if (tile >= 2u * tile_count((params.D + C - 1u) / C)) { return; }
+  let t = qk_tile(tile, lid);
+  if (t.ct.rt.r0 >= params.T) { return; }
+  let row34 = 3u * params.H / 4u;
+  let bcol = t.bcol / 4u;
+  let ba = t.ct.lo.x / 4u;
+  let bb = t.ct.hi.x / 4u;
+  var acc = array<vec4<f32>, 8>();
+  for (var u = 0u; u < params.T; u++) {
+    let bu = bcol + u * row34;
+    let au = t.a + vec4<u32>(u * t.k_stride);
+    let a = vec4<f32>(f32(probs[au.x]), f32(probs[au.y]), f32(probs[au.z]), f32(probs[au.w]));
+    fma_tile(&acc, a, vec4<f32>(qkv_v4[bu + ba]), vec4<f32>(qkv_v4[bu + bb]));
+  }
+  store_dqk(&acc, t);
+}
