@@ -1,25 +1,33 @@
 // matmul, subgroup variant: C = epilogue(alpha · op(A) · op(B) + bias) [+ C], batched.
-// The same op, bindings, uniforms and overrides as kernels/matmul.wgsl; only the entry point
-// and the vector element type of a and b differ. It needs `enable subgroups;` (the generated
-// header adds it for PipelineSpec.features ['subgroups']), which is why it is its own file.
+// The same op, bindings, uniforms and overrides as kernels/matmul.wgsl; only the entry points
+// and the vector element type of a and b (and of c for matmul_subgroup_c4) differ. It needs
+// `enable subgroups;` (the generated header adds it for PipelineSpec.features ['subgroups']),
+// which is why it is its own file.
 //
-// Bindings (group 0), entry point matmul_subgroup:
+// Bindings (group 0), entry points matmul_subgroup and matmul_subgroup_c4:
 //   0 params  uniform  Params (M, N, K, batch, stride_a, stride_b, stride_c: u32; alpha: f32)
 //   1 a       storage  array<vec4<T>>  op(A) (batch, M, K); stored (M, K), or (K, M) when TRANS_A
 //   2 b       storage  array<vec4<T>>  op(B) (batch, K, N); stored (K, N), or (N, K) when TRANS_B
 //   3 bias    storage  array<T>        (N); read only when HAS_BIAS (bind any buffer otherwise)
 //   4 c       storage  array<T>        (batch, M, N) row-major; `=`, or `+=` with ACCUMULATE
+//                                      (matmul_subgroup_c4: array<vec4<T>>, N and stride_c
+//                                      multiples of 4, so each row's 16 columns are 4 vec4s)
 // vec4 bindings: the contiguous dim of A (K, or M with TRANS_A) and of B (N, or K with
 // TRANS_B) and the batch strides stride_a, stride_b must be multiples of 4, and the bound
 // slices 16-byte aligned (the launch only offers this variant then).
 //
-// Why this shape (DESIGN.md, runtime facts): on lavapipe every storage load is a per-lane
-// loop, so the cost is loads per FLOP; a subgroup shares a loaded value by broadcast.
-// One invocation = R (4) consecutive rows × CN (8) columns of C, 32 f32 accumulators.
-// Every invocation of a workgroup works on the same CN columns; per 4-deep k-slice the
-// CN columns' B values are CN vec4s, lane j of each subgroup loads vec4 j and
-// subgroupBroadcast hands it to the other lanes. A is not shared (each lane's own rows,
-// R vec4 loads per k-slice). One workgroup = WG·R rows × CN columns.
+// Why this shape (DESIGN.md, runtime facts): on lavapipe every storage load or store is a
+// per-lane loop, so the cost is memory operations per FLOP; a subgroup shares a loaded value
+// by broadcast. One invocation = R (4) consecutive rows × CN (16) columns of C, 64 f32
+// accumulators. Every invocation of a workgroup works on the same CN columns; per 4-deep
+// k-slice the CN columns' B values are 16 vec4s, lane j of each subgroup loads vec4s j and
+// j + 8 and subgroupBroadcast hands them to the other lanes. A is not shared (each lane's own
+// rows, R vec4 loads per k-slice): 6 loads per 256 FMAs (4 rows × 8 columns took 5 per 128;
+// 16 columns measured 1.5–2× faster on lavapipe at BERT-tiny and BERT-base shapes, despite
+// the register pressure; 32 columns or 8 rows lost). The bias of the 16 columns is shared
+// the same way (2 loads, not 64), and matmul_subgroup_c4 stores (and, accumulating, loads)
+// C as vec4s: 16 memory operations per invocation instead of 64 (128 with ACCUMULATE), which
+// matters when K is small (BERT-tiny's K = 128 is 32 k-slices).
 // Subgroup size: any size ≥ 8 works (lanes ≥ 8 load a duplicate that nobody reads), and
 // subgroups must be full (WG a multiple of the largest subgroup size); the launch checks
 // limits.subgroupMinSize ≥ 8 and WG % subgroupMaxSize == 0. Which invocations form a
@@ -50,19 +58,22 @@ override ACCUMULATE: bool = false;
 override EPILOGUE: u32 = 0u;
 override WG: u32 = 64u;
 
-const R: u32 = 4u;   // rows of C per invocation
-const CN: u32 = 8u;  // columns of C per workgroup (= per invocation)
+const R: u32 = 4u;    // rows of C per invocation
+const CN: u32 = 16u;  // columns of C per workgroup (= per invocation)
+const CV: u32 = 4u;   // vec4s per row of the tile (CN / 4)
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> a: array<vec4<T>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<T>>;
 @group(0) @binding(3) var<storage, read> bias: array<T>;
 @group(0) @binding(4) var<storage, read_write> c: array<T>;
+// The same binding 4 seen as vec4s, for matmul_subgroup_c4 only (an entry point uses one view).
+@group(0) @binding(4) var<storage, read_write> c4: array<vec4<T>>;
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 
 // erf by Abramowitz–Stegun 7.1.26 has 1.5e-7 absolute error: below f32 resolution for GELU.
-fn erf_approx(x: f32) -> f32 {
+fn erf_approx(x: vec4<f32>) -> vec4<f32> {
   let s = sign(x);
   let z = abs(x);
   let t = 1.0 / (1.0 + 0.3275911 * z);
@@ -70,27 +81,32 @@ fn erf_approx(x: f32) -> f32 {
   return s * y;
 }
 
-fn epilogue(v: f32, n: u32) -> f32 {
+// Four columns at once; bv is their bias (zero without HAS_BIAS).
+fn epilogue(v: vec4<f32>, bv: vec4<f32>) -> vec4<f32> {
   var x = v * params.alpha;
-  if (HAS_BIAS) { x = x + f32(bias[n]); }
+  if (HAS_BIAS) { x = x + bv; }
   switch (EPILOGUE) {
     case 1u: { x = 0.5 * x * (1.0 + erf_approx(x * 0.7071067811865476)); }
     case 2u: { x = 0.5 * x * (1.0 + tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))); }
-    case 3u: { x = max(x, 0.0); }
+    case 3u: { x = max(x, vec4<f32>(0.0)); }
     case 4u: { x = tanh(x); }
     default: {}
   }
   return x;
 }
 
-fn store(index: u32, v: f32) {
-  if (ACCUMULATE) { c[index] = T(f32(c[index]) + v); } else { c[index] = T(v); }
+// One invocation's share of C before the epilogue, and where it goes.
+struct Tile {
+  live: bool,                       // false: the workgroup is past the grid (uniform)
+  m0: u32,                          // first row
+  n0: u32,                          // first column
+  base_c: u32,                      // batch offset of C, elements
+  acc: array<vec4<f32>, 16>,        // acc[r·CV + v] = row m0+r, columns n0 + 4v .. +3
+  bias: array<vec4<f32>, 4>,        // bias[v] = bias of columns n0 + 4v .. +3 (clamped)
 }
 
-@compute @workgroup_size(WG)
-fn matmul_subgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                   @builtin(local_invocation_index) lid: u32,
-                   @builtin(subgroup_invocation_id) lane: u32) {
+fn product(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, lane: u32) -> Tile {
+  var out: Tile;
   let M = params.M;
   let N = params.N;
   let K = params.K;
@@ -99,25 +115,39 @@ fn matmul_subgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
   let tile = wid.x + wid.y * nwg.x;
   let batch = wid.z;
   // Uniform over the workgroup: no lane may leave before the broadcasts.
-  if (tile >= tiles_m * tiles_n || batch >= params.batch) { return; }
+  out.live = tile < tiles_m * tiles_n && batch < params.batch;
+  if (!out.live) { return out; }
   let m0 = (tile / tiles_n) * (WG * R) + lid * R;
   let n0 = (tile % tiles_n) * CN;
+  out.m0 = m0;
+  out.n0 = n0;
+  out.base_c = batch * params.stride_c;
   let base_a = batch * params.stride_a / 4u;
   let base_b = batch * params.stride_b / 4u;
-  let j = lane & 7u;  // which of the 8 shared B vec4s this lane loads
+  let j = lane & 7u;  // this lane loads shared B vec4s j and j + 8
+
+  if (HAS_BIAS) {
+    // Lane j loads the bias of columns n0 + j and n0 + 8 + j; broadcasts share all 16.
+    let b0 = f32(bias[min(n0 + j, N - 1u)]);
+    let b1 = f32(bias[min(n0 + 8u + j, N - 1u)]);
+    out.bias[0] = vec4<f32>(subgroupBroadcast(b0, 0u), subgroupBroadcast(b0, 1u), subgroupBroadcast(b0, 2u), subgroupBroadcast(b0, 3u));
+    out.bias[1] = vec4<f32>(subgroupBroadcast(b0, 4u), subgroupBroadcast(b0, 5u), subgroupBroadcast(b0, 6u), subgroupBroadcast(b0, 7u));
+    out.bias[2] = vec4<f32>(subgroupBroadcast(b1, 0u), subgroupBroadcast(b1, 1u), subgroupBroadcast(b1, 2u), subgroupBroadcast(b1, 3u));
+    out.bias[3] = vec4<f32>(subgroupBroadcast(b1, 4u), subgroupBroadcast(b1, 5u), subgroupBroadcast(b1, 6u), subgroupBroadcast(b1, 7u));
+  }
 
   // A addressing (in vec4s): without TRANS_A, row r's k-slice at arow[r] + k/4; with TRANS_A
   // the 4 rows (m0 is a multiple of 4, M too) of k at abase + k·M/4.
   var arow: array<u32, 4>;
   for (var r = 0u; r < R; r++) { arow[r] = base_a + min(m0 + r, M - 1u) * (K / 4u); }
   let abase = base_a + min(m0, M - 4u) / 4u;
-  // B addressing: with TRANS_B lane j loads column n0+j's k-slice; without, it loads
-  // row k + j/2, columns n0 + 4·(j%2) .. +3.
-  let bcol = base_b + min(n0 + j, N - 1u) * (K / 4u);
-  let brow_kk = j / 2u;
-  let brow_col = base_b + min(n0 / 4u + (j % 2u), N / 4u - 1u);
+  // B addressing: lane j loads q = j and q = j + 8. With TRANS_B, q is column n0+q's k-slice;
+  // without, q = kk·4 + v is row k+kk, columns n0 + 4v .. +3.
+  let bcol0 = base_b + min(n0 + j, N - 1u) * (K / 4u);
+  let bcol1 = base_b + min(n0 + 8u + j, N - 1u) * (K / 4u);
+  let brow_kk = j / 4u;  // q = j: rows k, k+1; q = j + 8: rows k+2, k+3
+  let brow_col = base_b + min(n0 / 4u + (j % 4u), N / 4u - 1u);
 
-  var acc: array<vec4<f32>, 8>;  // acc[r·2 + v] = row m0+r, columns n0 + 4v .. +3
   for (var k = 0u; k < K; k += 4u) {
     // This lane's A: av[r] = A[m0+r, k .. k+3].
     var av: array<vec4<f32>, 4>;
@@ -132,49 +162,93 @@ fn matmul_subgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
     } else {
       for (var r = 0u; r < R; r++) { av[r] = vec4<f32>(a[arow[r] + k / 4u]); }
     }
-    var mine: vec4<f32>;
+    var mine0: vec4<f32>;
+    var mine1: vec4<f32>;
     if (TRANS_B) {
-      mine = vec4<f32>(b[bcol + k / 4u]);
+      mine0 = vec4<f32>(b[bcol0 + k / 4u]);
+      mine1 = vec4<f32>(b[bcol1 + k / 4u]);
     } else {
-      mine = vec4<f32>(b[brow_col + min(k + brow_kk, K - 1u) * (N / 4u)]);
+      mine0 = vec4<f32>(b[brow_col + min(k + brow_kk, K - 1u) * (N / 4u)]);
+      mine1 = vec4<f32>(b[brow_col + min(k + 2u + brow_kk, K - 1u) * (N / 4u)]);
     }
-    var bv: array<vec4<f32>, 8>;
-    bv[0] = subgroupBroadcast(mine, 0u);
-    bv[1] = subgroupBroadcast(mine, 1u);
-    bv[2] = subgroupBroadcast(mine, 2u);
-    bv[3] = subgroupBroadcast(mine, 3u);
-    bv[4] = subgroupBroadcast(mine, 4u);
-    bv[5] = subgroupBroadcast(mine, 5u);
-    bv[6] = subgroupBroadcast(mine, 6u);
-    bv[7] = subgroupBroadcast(mine, 7u);
+    var bv: array<vec4<f32>, 16>;
+    bv[0] = subgroupBroadcast(mine0, 0u);
+    bv[1] = subgroupBroadcast(mine0, 1u);
+    bv[2] = subgroupBroadcast(mine0, 2u);
+    bv[3] = subgroupBroadcast(mine0, 3u);
+    bv[4] = subgroupBroadcast(mine0, 4u);
+    bv[5] = subgroupBroadcast(mine0, 5u);
+    bv[6] = subgroupBroadcast(mine0, 6u);
+    bv[7] = subgroupBroadcast(mine0, 7u);
+    bv[8] = subgroupBroadcast(mine1, 0u);
+    bv[9] = subgroupBroadcast(mine1, 1u);
+    bv[10] = subgroupBroadcast(mine1, 2u);
+    bv[11] = subgroupBroadcast(mine1, 3u);
+    bv[12] = subgroupBroadcast(mine1, 4u);
+    bv[13] = subgroupBroadcast(mine1, 5u);
+    bv[14] = subgroupBroadcast(mine1, 6u);
+    bv[15] = subgroupBroadcast(mine1, 7u);
     if (TRANS_B) {
       // bv[cc] = B[k .. k+3, n0+cc]; regroup (free: registers) into the layout below.
-      let c0 = bv[0]; let c1 = bv[1]; let c2 = bv[2]; let c3 = bv[3];
-      let c4 = bv[4]; let c5 = bv[5]; let c6 = bv[6]; let c7 = bv[7];
-      bv[0] = vec4<f32>(c0.x, c1.x, c2.x, c3.x);
-      bv[1] = vec4<f32>(c4.x, c5.x, c6.x, c7.x);
-      bv[2] = vec4<f32>(c0.y, c1.y, c2.y, c3.y);
-      bv[3] = vec4<f32>(c4.y, c5.y, c6.y, c7.y);
-      bv[4] = vec4<f32>(c0.z, c1.z, c2.z, c3.z);
-      bv[5] = vec4<f32>(c4.z, c5.z, c6.z, c7.z);
-      bv[6] = vec4<f32>(c0.w, c1.w, c2.w, c3.w);
-      bv[7] = vec4<f32>(c4.w, c5.w, c6.w, c7.w);
+      var cv = bv;
+      for (var kk = 0u; kk < 4u; kk++) {
+        for (var v = 0u; v < CV; v++) {
+          bv[kk * CV + v] = vec4<f32>(cv[4u * v][kk], cv[4u * v + 1u][kk], cv[4u * v + 2u][kk], cv[4u * v + 3u][kk]);
+        }
+      }
     }
-    // bv[kk·2 + v] = B[k+kk, n0 + 4v .. +3] (rows past K multiply a zero A value).
+    // bv[kk·4 + v] = B[k+kk, n0 + 4v .. +3] (rows past K multiply a zero A value).
     for (var r = 0u; r < R; r++) {
-      acc[r * 2u] += av[r].x * bv[0] + av[r].y * bv[2] + av[r].z * bv[4] + av[r].w * bv[6];
-      acc[r * 2u + 1u] += av[r].x * bv[1] + av[r].y * bv[3] + av[r].z * bv[5] + av[r].w * bv[7];
+      for (var v = 0u; v < CV; v++) {
+        out.acc[r * CV + v] += av[r].x * bv[v] + av[r].y * bv[CV + v] + av[r].z * bv[2u * CV + v] + av[r].w * bv[3u * CV + v];
+      }
     }
   }
+  return out;
+}
 
-  let base_c = batch * params.stride_c;
+// Any N: scalar stores.
+@compute @workgroup_size(WG)
+fn matmul_subgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_index) lid: u32,
+                   @builtin(subgroup_invocation_id) lane: u32) {
+  let t = product(wid, nwg, lid, lane);
+  if (!t.live) { return; }
+  let M = params.M;
+  let N = params.N;
   for (var r = 0u; r < R; r++) {
-    let m = m0 + r;
+    let m = t.m0 + r;
     if (m >= M) { break; }
-    for (var cc = 0u; cc < CN; cc++) {
-      let n = n0 + cc;
+    for (var v = 0u; v < CV; v++) {
+      let e = epilogue(t.acc[r * CV + v], t.bias[v]);
+      for (var i = 0u; i < 4u; i++) {
+        let n = t.n0 + 4u * v + i;
+        if (n >= N) { break; }
+        let index = t.base_c + m * N + n;
+        if (ACCUMULATE) { c[index] = T(f32(c[index]) + e[i]); } else { c[index] = T(e[i]); }
+      }
+    }
+  }
+}
+
+// N and stride_c multiples of 4: vec4 stores (a row's 16 columns are 4 whole vec4s or fewer).
+@compute @workgroup_size(WG)
+fn matmul_subgroup_c4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                      @builtin(local_invocation_index) lid: u32,
+                      @builtin(subgroup_invocation_id) lane: u32) {
+  let t = product(wid, nwg, lid, lane);
+  if (!t.live) { return; }
+  let M = params.M;
+  let N = params.N;
+  for (var r = 0u; r < R; r++) {
+    let m = t.m0 + r;
+    if (m >= M) { break; }
+    for (var v = 0u; v < CV; v++) {
+      let n = t.n0 + 4u * v;
       if (n >= N) { break; }
-      store(base_c + m * N + n, epilogue(acc[r * 2u + cc / 4u][cc % 4u], n));
+      let e = epilogue(t.acc[r * CV + v], t.bias[v]);
+      let index = (t.base_c + m * N + n) / 4u;
+      if (ACCUMULATE) { c4[index] = vec4<T>(vec4<f32>(c4[index]) + e); } else { c4[index] = vec4<T>(e); }
     }
   }
 }

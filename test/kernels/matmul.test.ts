@@ -122,7 +122,7 @@ for (const variant of MATMUL_VARIANTS) {
 
   test(`matmul ${variant}: grid folded over y when tiles exceed the per-dimension limit`, async () => {
     if (!(await runs(variant))) return;
-    // Enough tiles for a fold in every variant (the subgroup tile is 256 × 8).
+    // Enough tiles for a fold in every variant (the subgroup tile is 256 × 16).
     const shape = { M: 300, N: 76, K: 8 };
     const { gpu } = await testGpu();
     const [x, y] = matmulLaunch(shape, gpu.limits, variant).workgroups;
@@ -163,6 +163,13 @@ test('matmul: usable variants and the heuristic', () => {
   assert.is(matmulSubgroupWorkgroup(4096, cpu), 64);
   assert.is(matmulSubgroupWorkgroup(32, gpu), 32);
   assert.is(matmulLaunch({ M: 32, N: 768, K: 768 }, cpu, 'subgroup').pipeline.overrides.WG, 8);
+  // The subgroup tile is 4 rows per invocation × 16 columns; C is stored as vec4s when every
+  // row and batch of C starts on a vec4 (the odd-N and odd-stride shapes above run the scalar
+  // stores on the device).
+  assert.equal(matmulLaunch({ M: 1024, N: 128, K: 128, transB: true }, cpu, 'subgroup').workgroups, [4 * 8, 1, 1]);
+  assert.is(matmulLaunch({ M: 1024, N: 128, K: 128, transB: true }, cpu, 'subgroup').pipeline.entry, 'matmul_subgroup_c4');
+  assert.is(matmulLaunch({ M: 37, N: 13, K: 24, transB: true }, cpu, 'subgroup').pipeline.entry, 'matmul_subgroup');
+  assert.is(matmulLaunch({ M: 8, N: 12, K: 8, batch: 2, strideC: 98 }, cpu, 'subgroup').pipeline.entry, 'matmul_subgroup');
   // A forced variant wins only where usable.
   assert.is(pickMatmulVariant(aligned, cpu, { matmul: 'tiled' }), 'tiled');
   assert.is(pickMatmulVariant(odd, cpu, { matmul: 'subgroup' }), 'blocked');

@@ -31,7 +31,7 @@ export interface MatmulShape {
 
 /**
  * naive: one invocation per element (the baseline). blocked: 4×4 per invocation, scalar loads,
- * any shape. vec4: 4×8 per invocation with vec4 loads (aligned shapes). subgroup: 4×8 per
+ * any shape. vec4: 4×8 per invocation with vec4 loads (aligned shapes). subgroup: 4×16 per
  * lane, B shared by subgroupBroadcast (the lavapipe winner). tiled: 64×64 workgroup-memory
  * tiles (real GPUs).
  */
@@ -118,6 +118,15 @@ export function matmulSubgroupWorkgroup(M: number, limits: DeviceLimits): number
   return Math.min(WG, Math.max(sg, ceilDiv(ceilDiv(M, 4), sg) * sg));
 }
 
+/**
+ * Entry point of a variant: the subgroup kernel stores C as vec4s (matmul_subgroup_c4) when
+ * every row and batch of C starts on a vec4 (N and the C batch stride multiples of 4).
+ */
+export function matmulEntry(variant: MatmulVariant, shape: MatmulShape): string {
+  if (variant === 'subgroup' && shape.N % 4 === 0 && (shape.strideC ?? shape.M * shape.N) % 4 === 0) return 'matmul_subgroup_c4';
+  return `matmul_${variant}`;
+}
+
 function geometry(variant: MatmulVariant, M: number, limits: DeviceLimits): VariantGeometry {
   switch (variant) {
     case 'naive':
@@ -128,9 +137,9 @@ function geometry(variant: MatmulVariant, M: number, limits: DeviceLimits): Vari
       // 4 rows × 8 columns per invocation, 8 invocations across a 64-column strip.
       return { kernel: 'matmul', features: [], wg: WG, rows: (WG / 8) * 4, cols: 64 };
     case 'subgroup': {
-      // 4 rows per invocation, all invocations on the same 8 columns (kernels/matmul-subgroup.wgsl).
+      // 4 rows per invocation, all invocations on the same 16 columns (kernels/matmul-subgroup.wgsl).
       const wg = matmulSubgroupWorkgroup(M, limits);
-      return { kernel: 'matmul-subgroup', features: ['subgroups'], wg, rows: wg * 4, cols: 8 };
+      return { kernel: 'matmul-subgroup', features: ['subgroups'], wg, rows: wg * 4, cols: 16 };
     }
     case 'tiled':
       return { kernel: 'matmul', features: [], wg: TILED_WG, rows: 64, cols: 64 };
@@ -162,7 +171,7 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
   // tiled's workgroup size is a const in WGSL (its workgroup arrays are sized by it).
   if (variant !== 'tiled') overrides.WG = g.wg;
   return {
-    pipeline: { kernel: g.kernel, entry: `matmul_${variant}`, dtype, features, overrides },
+    pipeline: { kernel: g.kernel, entry: matmulEntry(variant, shape), dtype, features, overrides },
     uniforms: [M, N, K, batch, shape.strideA ?? M * K, shape.strideB ?? K * N, shape.strideC ?? M * N, f32Bits(shape.alpha ?? 1)],
     workgroups: [x, y, batch],
     flops: 2 * batch * M * N * K,
