@@ -17,6 +17,8 @@ export interface KernelCase {
    * into bindingBytes) -> exclusive upper bound of the random integers written there.
    */
   intBindings?: Record<number, number>;
+  /** Exact contents for bindings that need structured data (e.g. a CSR grouping), by index. */
+  data?: Record<number, Int32Array | Float32Array>;
   /** Marks the simple baseline the fast variants are compared with. */
   baseline?: boolean;
 }

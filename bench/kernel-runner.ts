@@ -53,7 +53,7 @@ export async function benchKernelCase(runtime: Runtime, c: KernelCase, quick: bo
   try {
     for (let i = 0; i < c.bindingBytes.length; i++) {
       const buffer = await runtime.createBuffer(`${c.name}.${i + 1}`, c.bindingBytes[i]!);
-      runtime.write(buffer, fill(c.bindingBytes[i]!, 17 + i, c.intBindings?.[i]));
+      runtime.write(buffer, c.data?.[i] ?? fill(c.bindingBytes[i]!, 17 + i, c.intBindings?.[i]));
       buffers.push(buffer);
     }
     const prepared = await runtime.prepare(
