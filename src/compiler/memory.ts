@@ -48,7 +48,7 @@ function lifetimes(g: Graph): Map<number, [number, number]> {
 function checkBinding(t: Tensor, bytes: number, limits: DeviceLimits, hint: string): void {
   if (bytes > limits.maxStorageBufferBindingSize) {
     throw new UserError(
-      `tensor ${t.name} [${t.shape.join(', ')}] needs ${(bytes / 2 ** 20).toFixed(1)} MiB, over this device's ` +
+      `tensor ${t.name} [${t.shape.join(', ')}] needs ${(bytes / 2 ** 20).toFixed(1)} MiB, over the planned device's ` +
         `${(limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB storage-binding limit; ${hint}`,
       'tensor_too_large',
       1,

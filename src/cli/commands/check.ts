@@ -5,6 +5,21 @@ import type { Command } from '../command.js';
 import { intFlag, parseArgs } from '../args.js';
 import { UserError } from '../../errors.js';
 import { loadRecipe, modelStats, tokenizerFileVocabSize, type ModelStats, type Recipe } from '../../recipe/index.js';
+import { compile } from '../../compiler/compile.js';
+import { REFERENCE_LIMITS, type PlanSummary } from '../../plan/types.js';
+import { phasesOf } from '../../train/phases.js';
+
+/** The compiled plan's memory for the first phase (liveness-planned), or why it cannot be planned. */
+function plannedMemory(recipe: Recipe, vocab: number): { bytes?: PlanSummary['bytes']; problem?: string } {
+  const phase = phasesOf(recipe)[0]!;
+  try {
+    const { plan } = compile(recipe, vocab, { batch: phase.microBatch, seq: phase.seq, predictions: phase.predictions }, REFERENCE_LIMITS, { training: true });
+    return { bytes: plan.summary.bytes };
+  } catch (e) {
+    if (e instanceof UserError) return { problem: e.message };
+    throw e;
+  }
+}
 
 const usage = `usage: bert-run check <recipe.yaml> [flags]
 
@@ -43,7 +58,7 @@ function table(rows: string[][], right: Set<number>): string {
   return rows.map((r) => r.map((cell, c) => (right.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd()).join('\n');
 }
 
-export function formatReport(recipe: Recipe, file: string, stats: ModelStats): string {
+export function formatReport(recipe: Recipe, file: string, stats: ModelStats, planned?: ReturnType<typeof plannedMemory>): string {
   const layerRows = [['layer', 'x', 'params', 'total', 'detail'], ...stats.layers.map((l) => [l.name, String(l.count), n(l.params), n(l.params * l.count), l.detail])];
   const groupRows = [['group', 'params', 'share'], ...stats.groups.map((g) => [g.group, n(g.params), `${((100 * g.params) / stats.totalParams).toFixed(1)}%`]), ['total', n(stats.totalParams), '100.0%']];
   const m = stats.memory;
@@ -56,6 +71,11 @@ export function formatReport(recipe: Recipe, file: string, stats: ModelStats): s
     '',
     `training FLOPs per token: ${flops(stats.flops.trainingPerToken)} (forward ${flops(stats.flops.forwardPerToken)}, seq_len ${stats.flops.seqLen}); per step: ${flops(stats.flops.trainingPerStep)}`,
     `memory estimate, micro-batch ${m.microBatch} x ${m.seqLen}: ${bytes(m.total)} = params ${bytes(m.params)} + grads ${bytes(m.grads)} + optimizer ${bytes(m.optimizer)} + activations ${bytes(m.activations)}`,
+    ...(planned?.bytes
+      ? [`compiled plan (WebGPU default limits): activations ${bytes(planned.bytes.activations_peak)} with liveness reuse (${bytes(planned.bytes.activations_unplanned)} without); see bert-run plan`]
+      : planned?.problem
+        ? [`warning: cannot plan the first phase under WebGPU's default limits: ${planned.problem} (bert-run plan --device checks this machine)`]
+        : []),
   ].join('\n');
 }
 
@@ -78,8 +98,9 @@ export const checkCommand: Command = {
     const tok = loaded.recipe.data.tokenizer;
     const vocabSize = tok.vocab ? tokenizerFileVocabSize(tok.vocab, 'vocab') : tok.tokenizer_json ? tokenizerFileVocabSize(tok.tokenizer_json, 'tokenizer_json') : undefined;
     const stats = modelStats(loaded.recipe, { vocabSize });
-    if (flags.json) console.log(JSON.stringify({ file: positionals[0], name: loaded.recipe.name, ...stats }, null, 2));
-    else console.log(formatReport(loaded.recipe, positionals[0]!, stats));
+    const planned = plannedMemory(loaded.recipe, stats.vocabSize);
+    if (flags.json) console.log(JSON.stringify({ file: positionals[0], name: loaded.recipe.name, ...stats, plan: planned }, null, 2));
+    else console.log(formatReport(loaded.recipe, positionals[0]!, stats, planned));
     return 0;
   },
 };
