@@ -17,7 +17,7 @@ import { matmulCases } from './kernels/matmul.js';
 import { benchKernelCase } from './kernel-runner.js';
 import { devicePeaks, takePeakRows, withPeak } from './peaks.js';
 import { benchRecipe, defaultRecipePath, recipeShapes } from './shapes.js';
-import { randomBatch } from './random-batch.js';
+import { randomBatch } from '../src/train/synthetic-batch.js';
 import { time, type Timing } from './timing.js';
 import type { BenchShapes } from './kernel-case.js';
 import type { BenchRow, BenchSuite } from './types.js';

@@ -8,9 +8,8 @@ import { loadRecipe } from '../../src/recipe/index.js';
 import { compile } from '../../src/compiler/compile.js';
 import { openGpu, type Gpu } from '../../src/runtime/device.js';
 import { Runtime } from '../../src/runtime/runtime.js';
-import { assertClose } from '../support/harness.js';
 import { fixture } from '../support/fixtures.js';
-import { evaluateOnCpu, randomBatch, runPlanOnce, stepStateFor } from '../support/plan-run.js';
+import { assertMatchesCpu, evaluateOnCpu, randomBatch, runPlanOnce, stepStateFor } from '../support/plan-run.js';
 
 const VOCAB = 120;
 
@@ -44,24 +43,7 @@ async function check(name: string, seed: number, vec4: boolean, variants?: Recor
   const step = stepStateFor(inputs, recipe.tasks.nsp?.weight ?? 0);
   const run = await runPlanOnce(compiled, inputs, step, 99, dev);
   try {
-    const values = evaluateOnCpu(compiled, run.params, inputs, step);
-    const g = compiled.model.graph;
-    for (const [metric, id] of Object.entries(compiled.model.metrics)) {
-      if (id === undefined) continue;
-      assertClose([run.metrics[metric]!], [values.get(id)![0]!], { atol: 1e-4, rtol: 1e-4 }, `${name}: ${metric}`);
-    }
-    assert.ok(run.metrics.mlm_loss! > 0.5, `${name}: implausible MLM loss ${run.metrics.mlm_loss}`);
-    let checked = 0;
-    for (const t of g.tensors) {
-      if (t.role !== 'grad') continue;
-      const param = g.get(t.gradOf!);
-      const ref = values.get(t.id);
-      assert.ok(ref, `${name}: CPU evaluation produced no gradient for ${param.name}`);
-      const scale = Math.max(...Array.from(ref!, Math.abs));
-      assertClose(run.grads.get(param.name)!, ref!, { atol: 1e-5 + 2e-3 * scale, rtol: 2e-3 }, `${name}: grad of ${param.name}`);
-      checked++;
-    }
-    assert.is(checked, compiled.plan.params.length, `${name}: every parameter has a checked gradient`);
+    assertMatchesCpu(name, compiled, run, evaluateOnCpu(compiled, run.params, inputs, step));
   } finally {
     run.pool.destroy();
   }

@@ -6,48 +6,13 @@ import type { Runtime } from '../../src/runtime/runtime.js';
 import { encodeStepState, type StepState } from '../../src/plan/step-state.js';
 import { initParam } from '../../src/train/init.js';
 import { evaluate, type Values } from '../../src/graph/cpu-eval.js';
-import { batchToInputs, type PlanInputs } from '../../src/train/batch-inputs.js';
-import { rng } from './random.js';
+import type { PlanInputs } from '../../src/train/batch-inputs.js';
 import { testGpu } from './gpu.js';
+import { assertClose } from './harness.js';
+import * as assert from 'uvu/assert';
 
-export interface RandomBatchShape {
-  batch: number;
-  seq: number;
-  predictions: number;
-  vocab: number;
-}
-
-/** A plausible batch: special ids avoided, the last tokens of odd sequences padded, some prediction slots empty. */
-export function randomBatch(s: RandomBatchShape, seed: number): PlanInputs {
-  const next = rng(seed);
-  const { batch: B, seq: T, predictions: P, vocab: V } = s;
-  const input_ids = new Int32Array(B * T);
-  const token_type_ids = new Int32Array(B * T);
-  const attention_mask = new Int32Array(B * T);
-  const masked_positions = new Int32Array(B * P);
-  const masked_ids = new Int32Array(B * P);
-  const masked_weights = new Float32Array(B * P);
-  const nsp_labels = new Int32Array(B);
-  for (let b = 0; b < B; b++) {
-    const length = b % 2 === 1 ? Math.max(3, T - 2) : T;
-    for (let t = 0; t < T; t++) {
-      const real = t < length;
-      input_ids[b * T + t] = real ? 5 + Math.floor(next() * (V - 5)) : 0;
-      token_type_ids[b * T + t] = real && t >= length / 2 ? 1 : 0;
-      attention_mask[b * T + t] = real ? 1 : 0;
-    }
-    const used = b % 2 === 1 ? P - 1 : P;
-    const positions = new Set<number>();
-    while (positions.size < used) positions.add(1 + Math.floor(next() * (length - 1)));
-    [...positions].forEach((pos, p) => {
-      masked_positions[b * P + p] = pos;
-      masked_ids[b * P + p] = 5 + Math.floor(next() * (V - 5));
-      masked_weights[b * P + p] = 1;
-    });
-    nsp_labels[b] = next() < 0.5 ? 0 : 1;
-  }
-  return batchToInputs({ batchSize: B, seqLen: T, maxPredictions: P, input_ids, token_type_ids, attention_mask, masked_positions, masked_ids, masked_weights, nsp_labels }, V);
-}
+/** A valid random micro-batch (src/train/synthetic-batch.ts). */
+export { randomBatch } from '../../src/train/synthetic-batch.js';
 
 export interface PlanRun {
   metrics: Record<string, number>;
@@ -97,4 +62,28 @@ export function evaluateOnCpu(compiled: Compiled, params: Map<string, Float32Arr
     if (t.role === 'input') values.set(t.id, Float64Array.from(inputs[t.name]!));
   }
   return evaluate(g, values, step);
+}
+
+/**
+ * Asserts the GPU run matches the float64 CPU evaluation of the same graph: every metric
+ * (losses, accuracies) and every parameter gradient, each tensor within 2e-3 of its own scale.
+ */
+export function assertMatchesCpu(name: string, compiled: Compiled, run: PlanRun, values: Values): void {
+  const g = compiled.model.graph;
+  for (const [metric, id] of Object.entries(compiled.model.metrics)) {
+    if (id === undefined) continue;
+    assertClose([run.metrics[metric]!], [values.get(id)![0]!], { atol: 1e-4, rtol: 1e-4 }, `${name}: ${metric}`);
+  }
+  assert.ok(run.metrics.mlm_loss! > 0.5, `${name}: implausible MLM loss ${run.metrics.mlm_loss}`);
+  let checked = 0;
+  for (const t of g.tensors) {
+    if (t.role !== 'grad') continue;
+    const param = g.get(t.gradOf!);
+    const ref = values.get(t.id);
+    assert.ok(ref, `${name}: CPU evaluation produced no gradient for ${param.name}`);
+    const scale = Math.max(...Array.from(ref!, Math.abs));
+    assertClose(run.grads.get(param.name)!, ref!, { atol: 1e-5 + 2e-3 * scale, rtol: 2e-3 }, `${name}: grad of ${param.name}`);
+    checked++;
+  }
+  assert.is(checked, compiled.plan.params.length, `${name}: every parameter has a checked gradient`);
 }

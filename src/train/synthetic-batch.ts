@@ -1,8 +1,7 @@
-// A random but valid training batch for the step suite: token ids above the special ids, the
-// second half of each sequence typed 1, odd sequences padded at the end, distinct masked
-// positions inside the real tokens. Speed does not depend on the values, only validity does
-// (indices in range), so no corpus or tokenizer is needed.
-import { batchToInputs, type PlanInputs } from '../src/train/batch-inputs.js';
+// A random but valid training batch, for benchmarks and tests that need no corpus: token ids
+// above the special ids, the second half of each sequence typed 1, odd sequences padded at the
+// end, distinct masked positions inside the real tokens, a random NSP label.
+import { batchToInputs, type PlanInputs } from './batch-inputs.js';
 
 export interface BatchShape {
   batch: number;
