@@ -23,6 +23,8 @@ export interface TrainState {
   skipped: number;
   /** The training batch source's resume state. */
   data: unknown;
+  /** Masked-token counts trained on so far (token id → count), for the unigram baseline. */
+  unigram?: Record<string, number>;
   seed: number;
   recipe: string;
   time: string;

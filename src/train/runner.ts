@@ -48,9 +48,12 @@ export interface EvalResult {
   perplexity: number;
   nsp_acc?: number;
   nsp_loss?: number;
-  /** Accuracy of always predicting the most frequent masked token (unigram baseline). */
+  /**
+   * The unigram baseline, a model that ignores context: fitted on the masked tokens the run has
+   * trained on (add-one smoothing), it always predicts the most frequent one. Its accuracy...
+   */
   baseline_acc: number;
-  /** Cross-entropy of the unigram distribution of the masked tokens (nats). */
+  /** ...and its cross-entropy on the held-out masked tokens (nats). */
   baseline_loss: number;
   predictions: number;
 }
@@ -183,6 +186,7 @@ async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, 
 
   const saveNow = async (reason: string) => {
     state.data = data.train.state();
+    state.unigram = Object.fromEntries([...unigram.entries()].filter(([, c]) => c > 0));
     state.time = new Date().toISOString();
     const params = await store!.download('param');
     const moments = [...(await store!.download('m')), ...(await store!.download('v'))];
@@ -197,6 +201,9 @@ async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, 
   let consecutiveSkips = 0;
   let pending: { step: number; lr: number; tokens: number; promise: ReturnType<PlanExecutor['snapshot']>; programs: PhasePrograms; predictions: number; sequences: number; first: Batch; words: Uint32Array } | undefined;
   let diagnosis = '';
+  // Masked-token counts of everything trained on: the unigram baseline of the evaluations.
+  const unigram = new Float64Array(vocab);
+  for (const [id, c] of Object.entries(state.unigram ?? {})) unigram[Number(id)] = c;
   const logEvery = Math.max(1, recipe.schedule.log.every);
 
   const settle = async () => {
@@ -254,7 +261,7 @@ async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, 
 
   const runEval = async (programs: PhasePrograms, atStep: number) => {
     if (!programs.eval || !data.holdout || recipe.schedule.eval.batches === 0) return;
-    const result = await evaluate(programs.eval, data.holdout, programs.phase, recipe.schedule.eval.batches, vocab, nspWeight > 0);
+    const result = await evaluate(programs.eval, data.holdout, programs.phase, recipe.schedule.eval.batches, vocab, nspWeight > 0, unigram);
     evals.push({ step: atStep, ...result });
     appendFileSync(metricsPath, JSON.stringify({ eval: true, step: atStep, ...result, time: new Date().toISOString() }) + '\n');
     progress.info(
@@ -275,6 +282,7 @@ async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, 
       const micro = phase.batch / phase.microBatch;
       const batches: Batch[] = [];
       for (let i = 0; i < micro; i++) batches.push(data.train.next(phase.microBatch, phase.seq, phase.predictions));
+      for (const b of batches) for (let i = 0; i < b.masked_ids.length; i++) if (b.masked_weights[i]! > 0) unigram[b.masked_ids[i]!]!++;
       const predictions = batches.reduce((s, b) => s + b.num_predictions, 0);
       const tokens = batches.reduce((s, b) => s + b.num_tokens, 0);
       const lr = learningRate(lrSchedule, state.step);
@@ -370,7 +378,7 @@ async function initializeParams(store: ParamStore, recipe: Recipe, resume: Retur
 }
 
 /** Forward passes over `batches` held-out micro-batches (the same ones every time). */
-export async function evaluate(exec: PlanExecutor, holdout: BatchSource, phase: Phase, batches: number, vocab: number, nsp: boolean): Promise<EvalResult> {
+export async function evaluate(exec: PlanExecutor, holdout: BatchSource, phase: Phase, batches: number, vocab: number, nsp: boolean, unigram: Float64Array): Promise<EvalResult> {
   holdout.reset();
   const list: Batch[] = [];
   for (let i = 0; i < batches; i++) list.push(holdout.next(phase.microBatch, phase.seq, phase.predictions));
@@ -384,22 +392,29 @@ export async function evaluate(exec: PlanExecutor, holdout: BatchSource, phase: 
     await exec.run('microbatch');
   }
   const m = await exec.readMetrics();
-  // Unigram baseline from the held-out labels themselves.
-  const counts = new Map<number, number>();
-  for (const b of list) for (let i = 0; i < b.masked_ids.length; i++) if (b.masked_weights[i]! > 0) counts.set(b.masked_ids[i]!, (counts.get(b.masked_ids[i]!) ?? 0) + 1);
-  let best = 0;
-  let entropy = 0;
-  for (const c of counts.values()) {
-    best = Math.max(best, c);
-    const p = c / Math.max(1, predictions);
-    entropy -= p * Math.log(p);
+  // The unigram baseline (see EvalResult): add-one smoothed training counts.
+  let total = 0;
+  let mode = 0;
+  for (let v = 0; v < unigram.length; v++) {
+    total += unigram[v]!;
+    if (unigram[v]! > unigram[mode]!) mode = v;
+  }
+  let hits = 0;
+  let crossEntropy = 0;
+  for (const b of list) {
+    for (let i = 0; i < b.masked_ids.length; i++) {
+      if (!(b.masked_weights[i]! > 0)) continue;
+      const id = b.masked_ids[i]!;
+      if (id === mode) hits++;
+      crossEntropy -= Math.log(((unigram[id] ?? 0) + 1) / (total + unigram.length));
+    }
   }
   const result: EvalResult = {
     mlm_loss: m.mlm_loss!,
     mlm_acc: m.mlm_correct! / Math.max(1, predictions),
     perplexity: Math.exp(m.mlm_loss!),
-    baseline_acc: best / Math.max(1, predictions),
-    baseline_loss: entropy,
+    baseline_acc: hits / Math.max(1, predictions),
+    baseline_loss: crossEntropy / Math.max(1, predictions),
     predictions,
   };
   if (nsp && m.nsp_loss !== undefined) {

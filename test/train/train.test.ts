@@ -39,6 +39,7 @@ test('a tiny run learns: held-out MLM loss falls well below its start and beats 
   assert.ok(first.mlm_loss > 4 && first.mlm_loss < 6, `initial MLM loss ${first.mlm_loss} should be near ln(vocab) = ${Math.log(160).toFixed(2)}`);
   assert.ok(final.mlm_loss < first.mlm_loss - 1.5, `held-out MLM loss ${final.mlm_loss} vs first step ${first.mlm_loss}`);
   assert.ok(final.mlm_acc > final.baseline_acc + 0.05, `held-out MLM accuracy ${final.mlm_acc} vs unigram baseline ${final.baseline_acc}`);
+  assert.ok(final.mlm_loss < final.baseline_loss - 0.2, `held-out MLM loss ${final.mlm_loss} vs unigram ${final.baseline_loss}`);
   for (const f of ['model.safetensors', 'config.json', 'vocab.txt', 'tokenizer.json', 'recipe.yaml', 'metrics.jsonl']) assert.ok(existsSync(join(out, f)), `${f} in the run dir`);
   const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.ok(lines.some((l) => l.eval === true && l.mlm_acc === final.mlm_acc));
