@@ -1,6 +1,7 @@
 // Shared process wrapper for the CLIs: runs a main function, prints UserErrors as one line
 // (no stack trace) and sets the exit code. Unexpected errors keep their stack: they are bugs.
 import { isUserError } from '../errors.js';
+import { GpuError } from '../runtime/runtime.js';
 
 export async function runMain(program: string, main: () => Promise<number>): Promise<void> {
   let code: number;
@@ -10,6 +11,11 @@ export async function runMain(program: string, main: () => Promise<number>): Pro
     if (isUserError(e)) {
       process.stderr.write(`${program}: ${e.message}\n`);
       code = e.exitCode;
+    } else if (e instanceof GpuError && e.kind !== 'validation') {
+      // Running out of device memory or losing the device is the machine's limit, not a bug.
+      const hint = e.kind === 'out-of-memory' ? '; lower schedule.micro_batch_size or the sequence length' : '; the GPU driver reset or the device was removed';
+      process.stderr.write(`${program}: GPU ${e.message}${hint}\n`);
+      code = 1;
     } else {
       process.stderr.write(`${program}: internal error (a bug; please report it)\n`);
       process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
