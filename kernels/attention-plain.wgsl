@@ -56,17 +56,6 @@ struct Params {
   scale: f32,
 }
 
-struct StepState {
-  step: u32,
-  lr: f32,
-  seed: u32,
-  micro_step: u32,
-  mlm_scale: f32,
-  nsp_scale: f32,
-  pad0: u32,
-  pad1: u32,
-}
-
 override WG: u32 = 64u;
 
 const R: u32 = 4u;
@@ -98,9 +87,7 @@ const LANES = vec4<u32>(0u, 1u, 2u, 3u);
 @group(0) @binding(5) var<storage, read> out_ro: array<T>;
 @group(0) @binding(5) var<storage, read> out_ro_v4: array<vec4<T>>;
 
-// The dropout RNG, bit-exact with src/graph/ops/rng.ts.
-fn rng_hash(x: u32) -> u32 { var h = x; h ^= h >> 16u; h *= 0x7feb352du; h ^= h >> 15u; h *= 0x846ca68bu; h ^= h >> 16u; return h; }
-
+// The dropout RNG (rng_hash, dropout_keep) comes from kernels/prelude.wgsl.
 // dropout_keep with its index-independent part (`site` = rng_hash(stream ^ rng_hash(micro_step ^
 // rng_hash(seed)))) hoisted out of the loops; returns the factor keep/(1 − p), 1 when p = 0.
 fn drop_factor(site: u32, index: u32) -> f32 {

@@ -38,17 +38,6 @@ struct Params {
   chunks: u32,   // number of chunks = ceil(N / chunk)
 }
 
-struct StepState {
-  step: u32,
-  lr: f32,
-  seed: u32,
-  micro_step: u32,
-  mlm_scale: f32,
-  nsp_scale: f32,
-  pad0: u32,
-  pad1: u32,
-}
-
 override ACCUMULATE: bool = false;
 override WG: u32 = 64u;
 
@@ -104,43 +93,6 @@ override WG: u32 = 64u;
 @group(0) @binding(1) var<storage, read> q_partials4: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> q_dgamma4: array<vec4<T>>;
 @group(0) @binding(3) var<storage, read_write> q_dbeta4: array<vec4<T>>;
-
-fn rng_hash(x: u32) -> u32 {
-  var h = x;
-  h ^= h >> 16u;
-  h *= 0x7feb352du;
-  h ^= h >> 15u;
-  h *= 0x846ca68bu;
-  h ^= h >> 16u;
-  return h;
-}
-
-fn dropout_keep(seed: u32, stream: u32, micro_step: u32, index: u32, p: f32) -> bool {
-  let r = rng_hash(index ^ rng_hash(stream ^ rng_hash(micro_step ^ rng_hash(seed))));
-  return f32(r >> 8u) * (1.0 / 16777216.0) >= p;
-}
-
-// The same mask, vectorized and with the per-launch part of the hash chain hoisted:
-// key = rng_hash(stream ^ rng_hash(micro_step ^ rng_hash(seed))) is one value per launch, so
-// dropout_keep(seed, stream, micro_step, i, p) == keep4(key, i, p) bit for bit.
-fn rng_hash4(x: vec4<u32>) -> vec4<u32> {
-  var h = x;
-  h ^= h >> vec4<u32>(16u);
-  h *= vec4<u32>(0x7feb352du);
-  h ^= h >> vec4<u32>(15u);
-  h *= vec4<u32>(0x846ca68bu);
-  h ^= h >> vec4<u32>(16u);
-  return h;
-}
-
-fn dropout_key(seed: u32, stream: u32, micro_step: u32) -> u32 {
-  return rng_hash(stream ^ rng_hash(micro_step ^ rng_hash(seed)));
-}
-
-fn keep4(key: u32, index: vec4<u32>, p: f32) -> vec4<bool> {
-  let r = rng_hash4(index ^ vec4<u32>(key));
-  return vec4<f32>(r >> vec4<u32>(8u)) * (1.0 / 16777216.0) >= vec4<f32>(p);
-}
 
 fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
   return (wid.x + wid.y * nwg.x) * WG + lid;

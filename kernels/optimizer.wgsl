@@ -78,17 +78,6 @@ struct Params {
   apply_count: u32,
 }
 
-struct StepState {
-  step: u32,
-  lr: f32,
-  seed: u32,
-  micro_step: u32,
-  mlm_scale: f32,
-  nsp_scale: f32,
-  pad0: u32,
-  pad1: u32,
-}
-
 override WG: u32 = 64u;
 override ZERO_GRAD: bool = true;
 

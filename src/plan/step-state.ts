@@ -14,7 +14,7 @@
 //   }
 //   @group(0) @binding(k) var<storage, read> step_state: StepState;
 //
-// Every WGSL file that uses it declares this same struct (WGSL has no includes).
+// kernels/prelude.wgsl declares this struct for every kernel module (WGSL has no includes).
 import { f32Bits } from './types.js';
 
 export interface StepState {

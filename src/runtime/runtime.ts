@@ -7,7 +7,7 @@
 import type { BufferSlice, Dispatch, PipelineSpec } from '../plan/types.js';
 import { pipelineKey } from '../plan/types.js';
 import type { Gpu } from './device.js';
-import { shaderSource, wgslHeader } from './shader-source.js';
+import { shaderSource, sourceLocation } from './shader-source.js';
 import { debugLog } from '../debug.js';
 
 export class GpuError extends Error {
@@ -134,8 +134,7 @@ export class Runtime {
     const errors = info.messages.filter((m) => m.type === 'error');
     if (errors.length > 0) {
       const first = errors[0]!;
-      const headerLines = wgslHeader(spec).split('\n').length - 1;
-      throw new GpuError(`kernels/${spec.kernel}.wgsl:${first.lineNum - headerLines}:${first.linePos}: ${first.message}`, label, 'validation');
+      throw new GpuError(`${sourceLocation(spec, first.lineNum)}:${first.linePos}: ${first.message}`, label, 'validation');
     }
     const pipeline = await this.scoped(`${label} (pipeline ${key})`, () =>
       this.device.createComputePipeline({
