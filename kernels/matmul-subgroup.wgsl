@@ -1,4 +1,5 @@
-// matmul, subgroup variant: C = epilogue(alpha · op(A) · op(B) + bias) [+ C], batched.
+// matmul, subgroup variant: C = epilogue(alpha · op(A) · op(B) + bias) [+ C], batched; with
+// STORE_PRE also PRE = alpha · op(A) · op(B) + bias (before the epilogue).
 // The same op, bindings, uniforms and overrides as kernels/matmul.wgsl; only the entry points
 // and the vector element type of a and b (and of c for matmul_subgroup_c4) differ. It needs
 // `enable subgroups;` (the generated header adds it for PipelineSpec.features ['subgroups']),
@@ -12,6 +13,9 @@
 //   4 c       storage  array<T>        (batch, M, N) row-major; `=`, or `+=` with ACCUMULATE
 //                                      (matmul_subgroup_c4: array<vec4<T>>, N and stride_c
 //                                      multiples of 4, so each row's 16 columns are 4 vec4s)
+//   5 pre     storage  array<T>        (batch, M, N) like c (matmul_subgroup_c4: vec4s);
+//                                      `=` (never accumulated), only when STORE_PRE; statically
+//                                      used, so always bound (a spare writable buffer otherwise)
 // vec4 bindings: the contiguous dim of A (K, or M with TRANS_A) and of B (N, or K with
 // TRANS_B) and the batch strides stride_a, stride_b must be multiples of 4, and the bound
 // slices 16-byte aligned (the launch only offers this variant then).
@@ -34,7 +38,7 @@
 // subgroup does not matter: all share the columns.
 // The bounds guard is per workgroup (uniform), so that every lane reaches the broadcasts;
 // rows/columns past the edge read clamped addresses and skip their stores.
-// Overrides: TRANS_A, TRANS_B, HAS_BIAS, ACCUMULATE (bools); EPILOGUE: 0 none, 1 gelu (erf),
+// Overrides: TRANS_A, TRANS_B, HAS_BIAS, ACCUMULATE, STORE_PRE (bools); EPILOGUE: 0 none, 1 gelu (erf),
 //   2 gelu (tanh), 3 relu, 4 tanh; WG: invocations per workgroup (64, or a smaller multiple
 //   of the largest subgroup size when M is short: matmulSubgroupWorkgroup).
 // Launch: workgroups enumerate (row tile, column tile) linearly, column tile fastest, spread
@@ -56,6 +60,7 @@ override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
 override ACCUMULATE: bool = false;
 override EPILOGUE: u32 = 0u;
+override STORE_PRE: bool = false;
 override WG: u32 = 64u;
 
 const R: u32 = 4u;    // rows of C per invocation
@@ -67,8 +72,11 @@ const CV: u32 = 4u;   // vec4s per row of the tile (CN / 4)
 @group(0) @binding(2) var<storage, read> b: array<vec4<T>>;
 @group(0) @binding(3) var<storage, read> bias: array<T>;
 @group(0) @binding(4) var<storage, read_write> c: array<T>;
-// The same binding 4 seen as vec4s, for matmul_subgroup_c4 only (an entry point uses one view).
+@group(0) @binding(5) var<storage, read_write> pre: array<T>;
+// The same bindings 4 and 5 seen as vec4s, for matmul_subgroup_c4 only (an entry point uses
+// one view).
 @group(0) @binding(4) var<storage, read_write> c4: array<vec4<T>>;
+@group(0) @binding(5) var<storage, read_write> pre4: array<vec4<T>>;
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 
@@ -81,10 +89,15 @@ fn erf_approx(x: vec4<f32>) -> vec4<f32> {
   return s * y;
 }
 
-// Four columns at once; bv is their bias (zero without HAS_BIAS).
-fn epilogue(v: vec4<f32>, bv: vec4<f32>) -> vec4<f32> {
+// Four columns at once; bv is their bias (zero without HAS_BIAS): the pre-activation.
+fn scale_bias(v: vec4<f32>, bv: vec4<f32>) -> vec4<f32> {
   var x = v * params.alpha;
   if (HAS_BIAS) { x = x + bv; }
+  return x;
+}
+
+fn activate(v: vec4<f32>) -> vec4<f32> {
+  var x = v;
   switch (EPILOGUE) {
     case 1u: { x = 0.5 * x * (1.0 + erf_approx(x * 0.7071067811865476)); }
     case 2u: { x = 0.5 * x * (1.0 + tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))); }
@@ -220,11 +233,13 @@ fn matmul_subgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
     let m = t.m0 + r;
     if (m >= M) { break; }
     for (var v = 0u; v < CV; v++) {
-      let e = epilogue(t.acc[r * CV + v], t.bias[v]);
+      let x = scale_bias(t.acc[r * CV + v], t.bias[v]);
+      let e = activate(x);
       for (var i = 0u; i < 4u; i++) {
         let n = t.n0 + 4u * v + i;
         if (n >= N) { break; }
         let index = t.base_c + m * N + n;
+        if (STORE_PRE) { pre[index] = T(x[i]); }
         if (ACCUMULATE) { c[index] = T(f32(c[index]) + e[i]); } else { c[index] = T(e[i]); }
       }
     }
@@ -246,8 +261,10 @@ fn matmul_subgroup_c4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
     for (var v = 0u; v < CV; v++) {
       let n = t.n0 + 4u * v;
       if (n >= N) { break; }
-      let e = epilogue(t.acc[r * CV + v], t.bias[v]);
+      let x = scale_bias(t.acc[r * CV + v], t.bias[v]);
+      let e = activate(x);
       let index = (t.base_c + m * N + n) / 4u;
+      if (STORE_PRE) { pre4[index] = vec4<T>(x); }
       if (ACCUMULATE) { c4[index] = vec4<T>(vec4<f32>(c4[index]) + e); } else { c4[index] = vec4<T>(e); }
     }
   }

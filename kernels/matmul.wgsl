@@ -1,4 +1,5 @@
-// matmul: C = epilogue(alpha · op(A) · op(B) + bias) [+ C], batched.
+// matmul: C = epilogue(alpha · op(A) · op(B) + bias) [+ C], batched; with STORE_PRE also
+// PRE = alpha · op(A) · op(B) + bias (the pre-activation a fused activation's backward needs).
 //
 // Ops: matmul_forward and the transposed forms backward needs (dX = dY·W, dW = dYᵀ·X).
 // Bindings (group 0), the same for every entry point (and for kernels/matmul-subgroup.wgsl):
@@ -7,11 +8,15 @@
 //   2 b       storage  array<T>  op(B) is (batch, K, N); stored (K, N), or (N, K) when TRANS_B
 //   3 bias    storage  array<T>  (N); read only when HAS_BIAS (bind any buffer otherwise)
 //   4 c       storage  array<T>  (batch, M, N), row-major; `=` or, with ACCUMULATE, `+=`
+//   5 pre     storage  array<T>  (batch, M, N) like c; `=` (never accumulated) the value after
+//                                alpha and bias, before the epilogue, only when STORE_PRE. It
+//                                is statically used by every entry: bind a spare writable
+//                                buffer otherwise (not one bound read-only in the same dispatch)
 // matmul_vec4 declares bindings 1 and 2 as array<vec4<T>> (a4, b4): the contiguous dim of A
 // (K, or M with TRANS_A) and of B (N, or K with TRANS_B) and stride_a, stride_b must be
 // multiples of 4 and the slices 16-byte aligned (the launch offers vec4 only then).
 // Batch strides (elements) are uniforms; a stride of 0 broadcasts that operand.
-// Overrides: TRANS_A, TRANS_B, HAS_BIAS, ACCUMULATE (bools); EPILOGUE: 0 none, 1 gelu (erf),
+// Overrides: TRANS_A, TRANS_B, HAS_BIAS, ACCUMULATE, STORE_PRE (bools); EPILOGUE: 0 none, 1 gelu (erf),
 //   2 gelu (tanh), 3 relu, 4 tanh; WG: invocations per workgroup (64 default; not used by
 //   matmul_tiled, whose workgroup is the const 16×16 = 256).
 // Launch: workgroups enumerate output tiles linearly (column tile fastest), spread over x and
@@ -42,6 +47,7 @@ override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
 override ACCUMULATE: bool = false;
 override EPILOGUE: u32 = 0u;
+override STORE_PRE: bool = false;
 override WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -49,6 +55,7 @@ override WG: u32 = 64u;
 @group(0) @binding(2) var<storage, read> b: array<T>;
 @group(0) @binding(3) var<storage, read> bias: array<T>;
 @group(0) @binding(4) var<storage, read_write> c: array<T>;
+@group(0) @binding(5) var<storage, read_write> pre: array<T>;
 // The same bindings 1 and 2 seen as vec4s, for matmul_vec4 only (an entry point uses one view).
 @group(0) @binding(1) var<storage, read> a4: array<vec4<T>>;
 @group(0) @binding(2) var<storage, read> b4: array<vec4<T>>;
@@ -74,9 +81,15 @@ fn erf_approx(x: f32) -> f32 {
   return s * y;
 }
 
-fn epilogue(v: f32, n: u32) -> f32 {
+// alpha and bias: the pre-activation.
+fn scale_bias(v: f32, n: u32) -> f32 {
   var x = v * params.alpha;
   if (HAS_BIAS) { x = x + f32(bias[n]); }
+  return x;
+}
+
+fn activate(v: f32) -> f32 {
+  var x = v;
   switch (EPILOGUE) {
     case 1u: { x = 0.5 * x * (1.0 + erf_approx(x * 0.7071067811865476)); }
     case 2u: { x = 0.5 * x * (1.0 + tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))); }
@@ -87,8 +100,12 @@ fn epilogue(v: f32, n: u32) -> f32 {
   return x;
 }
 
-fn store(index: u32, v: f32) {
-  if (ACCUMULATE) { c[index] = T(f32(c[index]) + v); } else { c[index] = T(v); }
+// The accumulated product v of column n → C[index] (and PRE[index] with STORE_PRE).
+fn store(index: u32, v: f32, n: u32) {
+  let x = scale_bias(v, n);
+  if (STORE_PRE) { pre[index] = T(x); }
+  let y = activate(x);
+  if (ACCUMULATE) { c[index] = T(f32(c[index]) + y); } else { c[index] = T(y); }
 }
 
 @compute @workgroup_size(WG)
@@ -106,7 +123,7 @@ fn matmul_naive(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
   for (var k = 0u; k < params.K; k++) {
     acc += a_at(base_a, m, k) * b_at(base_b, k, n);
   }
-  store(batch * params.stride_c + m * params.N + n, epilogue(acc, n));
+  store(batch * params.stride_c + m * params.N + n, acc, n);
 }
 
 // The 4×4 register block: each loaded A value feeds 4 FMAs and each B value 4, so loads per
@@ -144,7 +161,7 @@ fn matmul_blocked(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
     for (var j = 0u; j < 4u; j++) {
       let n = n0 + j;
       if (n >= params.N) { break; }
-      store(batch * params.stride_c + m * params.N + n, epilogue(acc[i][j], n));
+      store(batch * params.stride_c + m * params.N + n, acc[i][j], n);
     }
   }
 }
@@ -223,7 +240,7 @@ fn matmul_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     for (var j = 0u; j < 8u; j++) {
       let n = n0 + j;
       if (n >= N) { break; }
-      store(base_c + m * N + n, epilogue(acc[r * 2u + j / 4u][j % 4u], n));
+      store(base_c + m * N + n, acc[r * 2u + j / 4u][j % 4u], n);
     }
   }
 }
@@ -290,7 +307,7 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     for (var j = 0u; j < 4u; j++) {
       let n = tn + tx * 4u + j;
       if (n >= N) { break; }
-      store(base_c + m * N + n, epilogue(acc[r][j], n));
+      store(base_c + m * N + n, acc[r][j], n);
     }
   }
 }

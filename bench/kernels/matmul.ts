@@ -13,7 +13,8 @@ export function matmulCases(shapes: { label: string; shape: MatmulShape }[], lim
         variant,
         shape: label,
         launch: matmulLaunch(shape, limits, variant),
-        bindingBytes: [batch * shape.M * shape.K * 4, batch * shape.K * shape.N * 4, shape.N * 4, batch * shape.M * shape.N * 4],
+        // a, b, bias, c, pre (a spare 16 bytes unless storePre).
+        bindingBytes: [batch * shape.M * shape.K * 4, batch * shape.K * shape.N * 4, shape.N * 4, batch * shape.M * shape.N * 4, shape.storePre ? batch * shape.M * shape.N * 4 : 16],
         baseline: variant === 'naive',
       });
     }

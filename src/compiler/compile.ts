@@ -4,7 +4,7 @@
 import type { Recipe } from '../recipe/index.js';
 import { buildModelGraph, type MicroBatchShape, type ModelGraph } from '../graph/model.js';
 import { appendBackward } from '../graph/autodiff.js';
-import { fuseForwardEpilogues } from '../graph/fusion.js';
+import { fuseForwardEpilogues, fuseTrainingEpilogues } from '../graph/fusion.js';
 import type { Graph, Op } from '../graph/ir.js';
 import { planMemory, type MemoryPlan } from './memory.js';
 import type { BufferDecl, BufferSlice, DeviceLimits, IoSlot, KernelPlan, PipelineSpec, PlanParam, PlanStep } from '../plan/types.js';
@@ -36,6 +36,12 @@ export interface LowerContext {
   stepState(): BufferSlice;
   /** A 16-byte buffer bound where a kernel's optional input is absent. */
   dummy(): BufferSlice;
+  /**
+   * A 16-byte buffer bound where a kernel's optional output is absent: not dummy(), which the
+   * same dispatch may bind read-only (WebGPU forbids read-only and writable use of one buffer
+   * in a dispatch).
+   */
+  dummyOut(): BufferSlice;
   dispatch(op: Op | string, launch: KernelLaunch, bindings: BufferSlice[], suffix?: string): PlanStep;
 }
 
@@ -51,8 +57,10 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
   const name = options.name ?? (options.training ? 'train' : 'eval');
   const model = buildModelGraph(recipe, vocab, shape, { training: options.training, inference: options.inference });
   const g = model.graph;
-  if (options.training) appendBackward(g);
-  else fuseForwardEpilogues(g);
+  if (options.training) {
+    fuseTrainingEpilogues(g);
+    appendBackward(g);
+  } else fuseForwardEpilogues(g);
   const slots = options.training ? optimizerSlots(recipe) : [];
   const memory = planMemory(g, limits, { optimizerSlots: slots });
   // Plan-private buffers carry the plan's name; shared ones (params, grads, optimizer) do not.
@@ -81,6 +89,7 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
     },
     stepState: () => ({ buffer: 'step_state', offset: 0, size: STEP_STATE_BYTES }),
     dummy: () => ({ buffer: `${name}.dummy`, offset: 0, size: 16 }),
+    dummyOut: () => ({ buffer: `${name}.dummy_out`, offset: 0, size: 16 }),
     dispatch(op, launch, bindings, suffix) {
       const label = typeof op === 'string' ? op : op.label;
       const step: PlanStep = { label: suffix ? `${label}.${suffix}` : label, stage, ...(stage === 'microbatch' ? { op: opIndex } : {}), ...launch, bindings };
@@ -100,6 +109,7 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
 
   buffers.push({ id: 'step_state', bytes: STEP_STATE_BYTES, role: 'state' });
   buffers.push({ id: `${name}.dummy`, bytes: 16, role: 'scratch' });
+  buffers.push({ id: `${name}.dummy_out`, bytes: 16, role: 'scratch' });
   for (const [id, bytes] of scratchSizes) buffers.push({ id, bytes, role: 'scratch' });
 
   const pipelines = new Map<string, PipelineSpec>();

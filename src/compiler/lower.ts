@@ -25,16 +25,26 @@ function layernorm(ctx: LowerContext, op: Op, shape: LayernormShape, bindings: B
   ctx.dispatch(op, layernormLaunch(shape, ctx.limits, variant), bindings, suffix);
 }
 
-/** C (=|+=) op(A)·op(B) for 2-D tensors, shapes read from the graph. */
-function matmul(ctx: LowerContext, op: Op, a: number, b: number, c: number, transA: boolean, transB: boolean, accumulate: boolean, bias?: number, epilogue?: Epilogue): void {
+/**
+ * C (=|+=) epilogue(op(A)·op(B) + bias) for 2-D tensors, shapes read from the graph; with `pre`
+ * the same dispatch writes the value before the epilogue there.
+ */
+function matmul(ctx: LowerContext, op: Op, a: number, b: number, c: number, transA: boolean, transB: boolean, accumulate: boolean, bias?: number, epilogue?: Epilogue, pre?: number): void {
   const [a0, a1] = shapeOf(ctx, a) as [number, number];
   const [b0, b1] = shapeOf(ctx, b) as [number, number];
   const M = transA ? a1 : a0;
   const K = transA ? a0 : a1;
   const N = transB ? b0 : b1;
-  const shape = { M, N, K, transA, transB, accumulate, bias: bias !== undefined, epilogue };
+  const shape = { M, N, K, transA, transB, accumulate, bias: bias !== undefined, epilogue, storePre: pre !== undefined };
   const variant = pickMatmulVariant(shape, ctx.limits, ctx.variants);
-  ctx.dispatch(op, matmulLaunch(shape, ctx.limits, variant), [ctx.slice(a), ctx.slice(b), bias !== undefined ? ctx.slice(bias) : ctx.dummy(), ctx.slice(c)]);
+  // Bindings in MATMUL_BINDINGS order: a, b, bias, c, pre (always bound: statically used).
+  ctx.dispatch(op, matmulLaunch(shape, ctx.limits, variant), [
+    ctx.slice(a),
+    ctx.slice(b),
+    bias !== undefined ? ctx.slice(bias) : ctx.dummy(),
+    ctx.slice(c),
+    pre !== undefined ? ctx.slice(pre) : ctx.dummyOut(),
+  ]);
 }
 
 function attentionShape(ctx: LowerContext, op: Op<'attention'> | Op<'attention_backward'>, qkv: number): AttentionShape {
@@ -45,7 +55,8 @@ function attentionShape(ctx: LowerContext, op: Op<'attention'> | Op<'attention_b
 export const LOWER: Partial<Record<OpKind, Lowering>> = {
   linear(op, ctx) {
     const { x, w, b } = op.inputs as { x: number; w: number; b?: number };
-    matmul(ctx, op, x, w, op.outputs.y!, false, true, false, b, (op as Op<'linear'>).attrs.epilogue);
+    const { epilogue, storePre } = (op as Op<'linear'>).attrs;
+    matmul(ctx, op, x, w, op.outputs.y!, false, true, false, b, epilogue, storePre ? op.outputs.pre! : undefined);
   },
   matmul(op, ctx) {
     const o = op as Op<'matmul'>;

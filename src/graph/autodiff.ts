@@ -6,7 +6,7 @@
 // temporary that an `add` sums. Parameter gradients are always `+=`: they accumulate over
 // micro-batches and the optimizer zeroes them. A gradient may alias another (add, residuals);
 // an aliased gradient is never accumulated into in place (copy-on-write through `add`).
-import { Graph, type Op, type OpKind } from './ir.js';
+import { Graph, type Op, type OpAttrs, type OpKind } from './ir.js';
 
 interface GradContext {
   g: Graph;
@@ -33,9 +33,20 @@ const acc = (flag: boolean, name: string) => (flag ? [name] : []);
 /** The table: forward op kind → how its inputs' gradients are computed. */
 export const GRADIENTS: Partial<Record<OpKind, GradientRule>> = {
   linear(c) {
-    // y (R, out) = x (R, in) · wᵀ (in, out) + b
-    const dy = c.dOut('y')!;
+    // y (R, out) = act(x (R, in) · wᵀ (in, out) + b), act the fused epilogue (fusion.ts) or none
     const { x, w, b } = c.op.inputs as { x: number; w: number; b?: number };
+    const { epilogue } = c.op.attrs as OpAttrs['linear'];
+    let dy = c.dOut('y')!;
+    if (epilogue) {
+      // The activation's backward first: its derivative from the pre-activation (tanh: from y).
+      const y = c.op.outputs.y!;
+      const stored = c.op.outputs.pre;
+      const pre = epilogue === 'tanh' ? y : stored;
+      if (pre === undefined) throw new Error(`autodiff: ${c.op.label} fuses ${epilogue} without storing the pre-activation`);
+      const dpre = stored !== undefined ? c.temp(stored, 'grad') : c.temp(y, 'pre.grad');
+      c.g.op('activation_backward', c.label('act'), { dy, x: pre, y }, { dx: dpre }, { fn: epilogue });
+      dy = dpre;
+    }
     if (c.needs('x')) c.contribute('x', (t, a) => c.g.op('matmul', c.label('dx'), { a: dy, b: w }, { c: t }, { transA: false, transB: false }, acc(a, 'c')), true);
     if (c.needs('w')) c.contribute('w', (t, a) => c.g.op('matmul', c.label('dw'), { a: dy, b: x }, { c: t }, { transA: true, transB: false }, acc(a, 'c')), true);
     if (b !== undefined && c.needs('b')) c.contribute('b', (t, a) => c.g.op('bias_grad', c.label('db'), { dy }, { db: t }, {}, acc(a, 'db')), true);

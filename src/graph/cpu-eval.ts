@@ -1,7 +1,7 @@
 // Evaluates a whole graph (forward, backward) on the CPU in float64 with the ops' reference
 // implementations: the slow, obvious model every GPU plan is checked against (STYLE.md), and
 // the engine behind the per-step validation switch. Tensors live in a Map by id.
-import type { Graph, Op, OpKind } from './ir.js';
+import type { Graph, Op, OpAttrs, OpKind } from './ir.js';
 import type { StepState } from '../plan/step-state.js';
 import { matmulReference } from './ops/matmul.js';
 import { activationForwardReference, activationBackwardReference, gegluForwardReference, gegluBackwardReference, dropoutReference } from './ops/elementwise.js';
@@ -85,8 +85,16 @@ export const EVALUATE: Record<OpKind, Evaluator> = {
     const { x, w, b } = op.inputs as { x: number; w: number; b?: number };
     const [R, K] = dims(c, x) as [number, number];
     const N = dims(c, w)[0]!;
-    const epilogue = (op.attrs as { epilogue?: 'gelu' }).epilogue;
-    c.set(op, 'y', matmulReference(c.get(x), c.get(w), { M: R, N, K, transB: true, epilogue }, b !== undefined ? c.get(b) : undefined));
+    const { epilogue, storePre } = op.attrs as OpAttrs['linear'];
+    const bias = b !== undefined ? c.get(b) : undefined;
+    if (storePre) {
+      // Training fusion: pre = x·wᵀ + b, y = epilogue(pre).
+      const pre = matmulReference(c.get(x), c.get(w), { M: R, N, K, transB: true }, bias);
+      c.set(op, 'pre', pre);
+      c.set(op, 'y', activationForwardReference(epilogue!, pre));
+    } else {
+      c.set(op, 'y', matmulReference(c.get(x), c.get(w), { M: R, N, K, transB: true, epilogue }, bias));
+    }
   },
   matmul(op, c) {
     const { a, b } = op.inputs as { a: number; b: number };

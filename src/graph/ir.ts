@@ -38,8 +38,11 @@ export type OpAttrs = {
   layernorm: { eps: number };
   residual_dropout_layernorm: { eps: number; p: number; stream: number };
   dropout: { p: number; stream: number };
-  /** epilogue: an activation fused into the projection (forward-only graphs; see fusion.ts). */
-  linear: { epilogue?: ActivationName };
+  /**
+   * epilogue: an activation fused into the projection (see fusion.ts); storePre: training
+   * graphs also write the pre-activation to output `pre` (its backward needs it).
+   */
+  linear: { epilogue?: ActivationName; storePre?: boolean };
   activation: { fn: ActivationName };
   geglu: Record<string, never>;
   add: Record<string, never>;

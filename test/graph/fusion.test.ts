@@ -1,5 +1,6 @@
-// Forward-only graphs fuse projection + activation into one matmul epilogue; training graphs
-// keep them apart (the backward needs the pre-activation).
+// Projection + activation fuse into one matmul epilogue. Forward-only graphs drop the
+// pre-activation; training graphs have the same matmul store it (STORE_PRE) for the
+// activation's backward, except tanh, whose derivative comes from its output.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadRecipe } from '../../src/recipe/index.js';
@@ -7,17 +8,33 @@ import { compile } from '../../src/compiler/compile.js';
 import { REFERENCE_LIMITS } from '../../src/plan/types.js';
 import { fixture } from '../support/fixtures.js';
 
-test('eval plans fuse gelu and tanh into the matmul epilogue; training plans do not', async () => {
+const FUSED = ['encoder.0.feedforward.intermediate+gelu', 'encoder.1.feedforward.intermediate+gelu', 'mlm.transform.dense+gelu', 'pooler.dense+tanh'];
+
+test('eval and training plans fuse gelu and tanh into the matmul epilogue; training stores the pre-activation', async () => {
   const { recipe } = await loadRecipe(fixture('compiler', 'fixtures', 'post-ln-nsp.yaml'));
   const shape = { batch: 2, seq: 8, predictions: 3 };
   const evalPlan = compile(recipe, 120, shape, REFERENCE_LIMITS, { training: false }).plan;
   const trainPlan = compile(recipe, 120, shape, REFERENCE_LIMITS, { training: true }).plan;
-  const fused = evalPlan.steps.filter((s) => s.pipeline.kernel.startsWith('matmul') && (s.pipeline.overrides.EPILOGUE ?? 0) !== 0);
+  const fused = (plan: typeof evalPlan) => plan.steps.filter((s) => s.pipeline.kernel.startsWith('matmul') && (s.pipeline.overrides.EPILOGUE ?? 0) !== 0);
   // 2 layers' intermediate (gelu), the MLM transform (gelu), the pooler (tanh).
-  assert.equal(fused.map((s) => s.label).sort(), ['encoder.0.feedforward.intermediate+gelu', 'encoder.1.feedforward.intermediate+gelu', 'mlm.transform.dense+gelu', 'pooler.dense+tanh']);
-  assert.not.ok(evalPlan.steps.some((s) => s.pipeline.kernel === 'elementwise' && s.pipeline.entry.startsWith('act_forward')));
-  assert.not.ok(trainPlan.steps.some((s) => s.pipeline.kernel.startsWith('matmul') && (s.pipeline.overrides.EPILOGUE ?? 0) !== 0));
-  assert.ok(trainPlan.steps.some((s) => s.pipeline.entry.startsWith('act_forward')));
+  assert.equal(fused(evalPlan).map((s) => s.label).sort(), FUSED);
+  assert.equal(fused(trainPlan).map((s) => s.label).sort(), FUSED);
+  for (const plan of [evalPlan, trainPlan]) {
+    assert.not.ok(plan.steps.some((s) => s.pipeline.kernel === 'elementwise' && s.pipeline.entry.startsWith('act_forward')), `${plan.name}: act_forward dispatch left`);
+  }
+  // Eval plans never store the pre-activation.
+  assert.ok(fused(evalPlan).every((s) => s.pipeline.overrides.STORE_PRE === 0));
+  const step = (label: string) => trainPlan.steps.find((s) => s.label === label)!;
+  const intermediate = step('encoder.0.feedforward.intermediate+gelu');
+  assert.is(intermediate.pipeline.overrides.STORE_PRE, 1);
+  // The pre-activation (binding 5) is a real tensor, not the spare buffer.
+  assert.not.ok(intermediate.bindings[4]!.buffer.endsWith('dummy_out'));
+  assert.is(step('mlm.transform.dense+gelu').pipeline.overrides.STORE_PRE, 1);
+  assert.is(step('pooler.dense+tanh').pipeline.overrides.STORE_PRE, 0);
+  assert.ok(step('pooler.dense+tanh').bindings[4]!.buffer.endsWith('dummy_out'));
+  // The activation's backward runs first in the fused projection's gradient.
+  assert.ok(trainPlan.steps.some((s) => s.label === 'encoder.0.feedforward.intermediate+gelu.act.bwd'));
+  assert.ok(trainPlan.steps.some((s) => s.label === 'pooler.dense+tanh.act.bwd'));
 });
 
 test.run();

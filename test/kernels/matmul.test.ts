@@ -1,5 +1,6 @@
 // matmul: every variant against the float64 reference, on odd shapes, transposes, batches,
-// bias + epilogues, accumulation, and a grid folded over y by a tiny workgroup limit.
+// bias + epilogues, accumulation, the pre-activation output (STORE_PRE), and a grid folded over
+// y by a tiny workgroup limit. Every launch binds all five buffers (a, b, bias, c, pre).
 // vec4 and subgroup need 4-aligned contiguous dims, so they get their own shape lists (still
 // non-multiples of every tile, with size-1 dims where the layout allows them). The subgroup
 // variant runs wherever the device fits it; on lavapipe (which has subgroups of 8) a device
@@ -39,10 +40,17 @@ async function check(shape: MatmulShape, variant: MatmulVariant, seed: number, l
   const c0 = randomF32(batch * M * N, seed + 3);
   const limits = { ...gpu.limits, ...limitsOverride };
   const launch = matmulLaunch(shape, limits, variant);
-  const out = await runLaunch(launch, [{ data: a }, { data: b }, { data: bias }, { data: shape.accumulate ? c0 : batch * M * N, read: 'f32' }]);
+  // pre: the full output when stored, else a spare 16-byte buffer (the binding is always used).
+  const pre = shape.storePre ? { data: randomF32(batch * M * N, seed + 4), read: 'f32' as const } : { data: 4 };
+  const out = await runLaunch(launch, [{ data: a }, { data: b }, { data: bias }, { data: shape.accumulate ? c0 : batch * M * N, read: 'f32' }, pre]);
   const ref = matmulReference(a, b, { ...shape, epilogue: shape.epilogue }, shape.bias ? bias : undefined, shape.accumulate ? c0 : undefined);
   const tol = { atol: TOL.atol * Math.sqrt(K), rtol: TOL.rtol };
   assertClose(out.get(3)!, ref, tol, `matmul ${variant} ${JSON.stringify(shape)}`);
+  if (shape.storePre) {
+    // The value after alpha and bias, before the epilogue; never accumulated.
+    const preRef = matmulReference(a, b, { ...shape, epilogue: 'none' }, shape.bias ? bias : undefined);
+    assertClose(out.get(4)!, preRef, tol, `matmul ${variant} pre ${JSON.stringify(shape)}`);
+  }
 }
 
 const SHAPES: MatmulShape[] = [
@@ -120,6 +128,23 @@ for (const variant of MATMUL_VARIANTS) {
     }
   });
 
+  test(`matmul ${variant}: STORE_PRE writes the pre-activation with every epilogue`, async () => {
+    if (!(await runs(variant))) return;
+    const epilogues: Epilogue[] = ['none', 'gelu', 'gelu_tanh', 'relu', 'tanh'];
+    let seed = 300;
+    for (const epilogue of epilogues) {
+      // The training forward layout (transB, bias), an odd-N one (scalar stores in the subgroup
+      // variant), and accumulate + alpha (pre is still `=`).
+      for (const shape of shapesFor(variant, [
+        { M: 70, N: 36, K: 44, transB: true, bias: true, epilogue, storePre: true },
+        { M: 37, N: 13, K: 24, transB: true, bias: true, epilogue, storePre: true },
+        { M: 12, N: 8, K: 7, transA: true, bias: true, accumulate: true, alpha: 0.5, epilogue, storePre: true },
+      ])) {
+        await check(shape, variant, seed++);
+      }
+    }
+  });
+
   test(`matmul ${variant}: grid folded over y when tiles exceed the per-dimension limit`, async () => {
     if (!(await runs(variant))) return;
     // Enough tiles for a fold in every variant (the subgroup tile is 256 × 16).
@@ -163,6 +188,11 @@ test('matmul: usable variants and the heuristic', () => {
   assert.is(matmulSubgroupWorkgroup(4096, cpu), 64);
   assert.is(matmulSubgroupWorkgroup(32, gpu), 32);
   assert.is(matmulLaunch({ M: 32, N: 768, K: 768 }, cpu, 'subgroup').pipeline.overrides.WG, 8);
+  // STORE_PRE: an override, and one more M×N write in the traffic.
+  const stored = matmulLaunch({ M: 32, N: 64, K: 16, epilogue: 'gelu', storePre: true }, cpu, 'blocked');
+  assert.is(stored.pipeline.overrides.STORE_PRE, 1);
+  assert.is(stored.bytes, 4 * (32 * 16 + 16 * 64 + 2 * 32 * 64));
+  assert.is(matmulLaunch({ M: 32, N: 64, K: 16 }, cpu, 'blocked').pipeline.overrides.STORE_PRE, 0);
   // The subgroup tile is 4 rows per invocation × 16 columns; C is stored as vec4s when every
   // row and batch of C starts on a vec4 (the odd-N and odd-stride shapes above run the scalar
   // stores on the device).

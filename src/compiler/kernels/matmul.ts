@@ -1,8 +1,11 @@
-// Launch definition of the matmul family: C = epilogue(alpha·op(A)·op(B) + bias) [+ C].
-// Every variant has the same bindings (a, b, bias, c), uniforms and overrides, so the
-// compiler need not care which one runs; the variants differ in kernel file, entry point and
-// which shapes/devices they accept (usableMatmulVariants). Also the bias gradient (column
-// sums), the reduction every dense layer's backward needs: kernels/reduce-columns.wgsl.
+// Launch definition of the matmul family: C = epilogue(alpha·op(A)·op(B) + bias) [+ C], and
+// with storePre also PRE = alpha·op(A)·op(B) + bias (the pre-activation, for training plans
+// that fuse the activation: its backward needs it). Every variant has the same bindings
+// (a, b, bias, c, pre; pre is always bound, a spare writable buffer when not stored), uniforms
+// and overrides, so the compiler need not care which one runs; the variants differ in kernel
+// file, entry point and which shapes/devices they accept (usableMatmulVariants). Also the bias
+// gradient (column sums), the reduction every dense layer's backward needs:
+// kernels/reduce-columns.wgsl.
 import { grid1d, f32Bits, ceilDiv } from '../../plan/types.js';
 import type { DType, DeviceLimits, ShaderFeature } from '../../plan/types.js';
 import type { KernelLaunch } from './kernel.js';
@@ -25,6 +28,8 @@ export interface MatmulShape {
   alpha?: number;
   bias?: boolean;
   epilogue?: Epilogue;
+  /** Also write the value before the epilogue (after alpha and bias) to binding `pre`. */
+  storePre?: boolean;
   accumulate?: boolean;
   dtype?: DType;
 }
@@ -37,7 +42,7 @@ export interface MatmulShape {
  */
 export const MATMUL_VARIANTS = ['naive', 'blocked', 'vec4', 'subgroup', 'tiled'] as const;
 export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
-export const MATMUL_BINDINGS = ['a', 'b', 'bias', 'c'] as const;
+export const MATMUL_BINDINGS = ['a', 'b', 'bias', 'c', 'pre'] as const;
 
 /** Invocations per workgroup of every variant except tiled (fixed 256 = 16×16). */
 const WG = 64;
@@ -167,6 +172,7 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
     HAS_BIAS: shape.bias ? 1 : 0,
     ACCUMULATE: shape.accumulate ? 1 : 0,
     EPILOGUE: EPILOGUE_CODES[shape.epilogue ?? 'none'],
+    STORE_PRE: shape.storePre ? 1 : 0,
   };
   // tiled's workgroup size is a const in WGSL (its workgroup arrays are sized by it).
   if (variant !== 'tiled') overrides.WG = g.wg;
@@ -175,6 +181,6 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
     uniforms: [M, N, K, batch, shape.strideA ?? M * K, shape.strideB ?? K * N, shape.strideC ?? M * N, f32Bits(shape.alpha ?? 1)],
     workgroups: [x, y, batch],
     flops: 2 * batch * M * N * K,
-    bytes: elementBytes * batch * (M * K + K * N + M * N * (shape.accumulate ? 2 : 1)),
+    bytes: elementBytes * batch * (M * K + K * N + M * N * ((shape.accumulate ? 2 : 1) + (shape.storePre ? 1 : 0))),
   };
 }
