@@ -2,11 +2,18 @@
 # Installs Mesa 25's lavapipe (software Vulkan) from bookworm-backports when no
 # Vulkan driver is present. Debian bookworm's own Mesa 22 is too old for Dawn.
 set -euo pipefail
-if ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json >/dev/null 2>&1; then
-  if [ -n "$(ls /usr/share/vulkan/icd.d/ /etc/vulkan/icd.d/ 2>/dev/null | grep -v '^$')" ]; then
-    echo "vulkan driver present: $(ls /usr/share/vulkan/icd.d/ /etc/vulkan/icd.d/ 2>/dev/null | tr '\n' ' ')"
-    exit 0
-  fi
+# Each ICD folder is looked at on its own: either may be missing or empty while the other holds
+# the driver (one `ls` of both globs failed whenever one was empty, reinstalling Mesa every run).
+icds=""
+for dir in /usr/share/vulkan/icd.d /etc/vulkan/icd.d; do
+  [ -d "$dir" ] || continue
+  for f in "$dir"/*.json; do
+    [ -f "$f" ] && icds="$icds $(basename "$f")"
+  done
+done
+if [ -n "$icds" ]; then
+  echo "vulkan driver present:$icds"
+  exit 0
 fi
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
 src=/etc/apt/sources.list.d/debian.sources

@@ -4,8 +4,9 @@ import { rowPrinter } from '../../bench/output.js';
 import { parseArgs, nearest } from './args.js';
 import { runMain } from './main.js';
 import { UserError } from '../errors.js';
+import { versionLine } from '../package-root.js';
 
-const USAGE = `usage: bert-bench [suite...] [--recipe r.yaml] [--micro-batch N] [--json] [--quick] [--variant kernel=name]
+const USAGE = `usage: bert-bench [suite...] [--recipe r.yaml] [--micro-batch N] [--json] [--quick] [--variant kernel=name] [--version]
 
 suites:
 ${suites.map((s) => `  ${s.name.padEnd(10)} ${s.summary}`).join('\n')}
@@ -17,7 +18,11 @@ its % of the peak that bounds it. --quick uses small shapes (smoke test); --json
 per line. Progress notes go to stderr.`;
 
 export async function bertBench(argv: string[]): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, { recipe: 'string', 'micro-batch': 'string', json: 'boolean', quick: 'boolean', variant: 'list', help: 'boolean' }, 'bert-bench');
+  const { flags, positionals } = parseArgs(argv, { recipe: 'string', 'micro-batch': 'string', json: 'boolean', quick: 'boolean', variant: 'list', help: 'boolean', version: 'boolean' }, 'bert-bench');
+  if (flags.version) {
+    console.log(versionLine('bert-bench'));
+    return 0;
+  }
   if (flags.help) {
     console.log(USAGE);
     return 0;

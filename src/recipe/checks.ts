@@ -1,7 +1,8 @@
 // The second validation stage: named cross-field checks over a schema-valid recipe. Each returns
 // the paths it blames (the loader turns them into file:line:col), never throws, never prints.
 // resolveFiles also makes the recipe's input paths absolute (relative to the file that named them).
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { readRegularFile } from '../read-file.js';
 import { isAbsolute, resolve } from 'node:path';
 import type { RecipeIssueCode } from './errors.js';
 import type { PathSeg } from './yaml-source.js';
@@ -97,6 +98,11 @@ export function crossFieldChecks(r: Recipe): Blame[] {
     }
   });
 
+  // Settings the schema names ahead of their implementation: refused here, so `check` and training agree.
+  if (r.runtime.precision !== 'f32') {
+    out.push({ code: 'not_implemented', path: ['runtime', 'precision'], message: `${r.runtime.precision} (mixed precision) is not implemented yet; use f32` });
+  }
+
   // A trained vocabulary must fit the embedding.
   const target = data.tokenizer.wordpiece?.train.vocab_size;
   if (typeof model.vocab_size === 'number' && target !== undefined && target > model.vocab_size) {
@@ -108,7 +114,7 @@ export function crossFieldChecks(r: Recipe): Blame[] {
 /** Tokens in a vocab.txt (one a line) or a tokenizer.json WordPiece model; undefined if unreadable. */
 export function tokenizerFileVocabSize(path: string, kind: 'vocab' | 'tokenizer_json'): number | undefined {
   try {
-    const text = readFileSync(path, 'utf8');
+    const text = readRegularFile(path).toString('utf8');
     if (kind === 'vocab') return text.split(/\r?\n/).filter((l, i, a) => l !== '' || i < a.length - 1).length;
     const json = JSON.parse(text) as { model?: { vocab?: Record<string, number> } };
     return json.model?.vocab ? Object.keys(json.model.vocab).length : undefined;

@@ -6,6 +6,9 @@ import { UserError } from '../errors.js';
 export type RecipeIssueCode =
   | 'yaml_syntax'
   | 'yaml_tag'
+  | 'yaml_alias'
+  | 'forbidden_key'
+  | 'too_large'
   | 'unknown_key'
   | 'wrong_type'
   | 'out_of_range'
@@ -27,7 +30,8 @@ export type RecipeIssueCode =
   | 'warmup_exceeds_steps'
   | 'graph_order'
   | 'nsp_needs_pooler'
-  | 'vocab_too_small';
+  | 'vocab_too_small'
+  | 'not_implemented';
 
 /** Where a value was written. `set` is the `--set a.b=c` text when a flag wrote it. */
 export interface SourceLoc {

@@ -9,7 +9,7 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { parse as parseYamlValue, stringify } from 'yaml';
 import type { ErrorObject } from 'ajv';
 import { RecipeError, type RecipeIssue, type RecipeIssueCode, type SourceLoc } from './errors.js';
-import { dotted, parseRecipeText, pointer, setOwn, type Locations, type Path, type PathSeg } from './yaml-source.js';
+import { dotted, FORBIDDEN_KEYS, parseRecipeText, pointer, setOwn, type Locations, type Path, type PathSeg } from './yaml-source.js';
 import { deref, orderBySchema, recipeValidator, schemasAt, type SchemaNode } from './schema.js';
 import { crossFieldChecks, resolveFiles, type Blame } from './checks.js';
 import { nearest } from '../suggest.js';
@@ -33,7 +33,12 @@ export interface LoadedRecipe {
   file: string;
   /** The resolved recipe as YAML (print with --print-recipe; saved with each run). */
   text: string;
+  /** One line each: what the loader adjusted on the user's behalf (e.g. warmup clamped to --steps). */
+  warnings: string[];
 }
+
+/** A recipe is a page of YAML; anything near this size is a mistake or an attack (parsing is superlinear). */
+const MAX_RECIPE_BYTES = 1 << 20;
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const has = (o: Record<string, unknown>, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
@@ -132,14 +137,22 @@ interface Layer {
 
 /** Parses `file` and its extends chain; undefined when a file could not be parsed (issues recorded). */
 function loadChain(s: Session, file: string, stack: readonly string[], from: SourceLoc | undefined, fromPath: Path): Layer | undefined {
-  if (!existsSync(file) || !statSync(file).isFile()) {
-    if (from) s.issueAt('missing_file', fromPath, `file not found: ${s.display(file)}`, from);
-    else s.issues.push({ code: 'missing_file', path: '', message: 'recipe file not found', file: s.display(file) });
+  const st = existsSync(file) ? statSync(file) : undefined;
+  if (!st?.isFile()) {
+    const why = st ? 'not a regular file' : 'file not found';
+    if (from) s.issueAt('missing_file', fromPath, `${why}: ${s.display(file)}`, from);
+    else s.issues.push({ code: 'missing_file', path: '', message: st ? 'recipe is not a regular file' : 'recipe file not found', file: s.display(file) });
+    return undefined;
+  }
+  if (st.size > MAX_RECIPE_BYTES) {
+    const message = `recipe file is ${(st.size / 2 ** 20).toFixed(1)} MiB; recipes are limited to ${MAX_RECIPE_BYTES / 2 ** 20} MiB`;
+    if (from) s.issueAt('too_large', fromPath, `${s.display(file)}: ${message}`, from);
+    else s.issues.push({ code: 'too_large', path: '', message, file: s.display(file) });
     return undefined;
   }
   const parsed = parseRecipeText(readFileSync(file, 'utf8'), file, s.display(file));
   s.issues.push(...parsed.issues);
-  if (parsed.issues.some((i) => i.code === 'yaml_syntax')) return undefined;
+  if (parsed.issues.some((i) => i.code === 'yaml_syntax' || i.code === 'yaml_alias')) return undefined;
   const value = parsed.value;
   if (!isObject(value)) return { value, locs: parsed.locs };
 
@@ -176,7 +189,7 @@ function parseSetPath(text: string): PathSeg[] | undefined {
   const out: PathSeg[] = [];
   for (const part of text.split('.')) {
     const m = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part);
-    if (!m || (m[1] === '' && m[2] === '')) return undefined;
+    if (!m || (m[1] === '' && m[2] === '') || FORBIDDEN_KEYS.has(m[1]!)) return undefined;
     if (m[1] !== '') out.push(/^\d+$/.test(m[1]!) ? Number(m[1]) : m[1]!);
     for (const idx of m[2]!.matchAll(/\[(\d+)\]/g)) out.push(Number(idx[1]));
   }
@@ -214,6 +227,18 @@ function dropVariants(s: Session, node: Record<string, unknown>, path: Path, key
   }
 }
 
+/** A --set may replace a list item or append one right after the last; anything further is a typo. */
+function indexFits(s: Session, list: unknown[], path: Path, loc: SourceLoc): boolean {
+  const index = path[path.length - 1];
+  if (typeof index !== 'number') {
+    s.issueAt('bad_set', path.slice(0, -1), `is a list; index it with [n]`, loc);
+    return false;
+  }
+  if (index <= list.length) return true;
+  s.issueAt('bad_set', path, `index ${index} is out of range: ${dotted(path.slice(0, -1))} has ${list.length} item${list.length === 1 ? '' : 's'} (use [0] to [${list.length}])`, loc);
+  return false;
+}
+
 function applySet(s: Session, root: unknown, path: PathSeg[], value: unknown, loc: SourceLoc): unknown {
   const top: unknown = isObject(root) ? root : {};
   let node = top as Record<string, unknown> | unknown[];
@@ -221,11 +246,16 @@ function applySet(s: Session, root: unknown, path: PathSeg[], value: unknown, lo
     const seg = path[i]!;
     const nextIsIndex = typeof path[i + 1] === 'number';
     if (!Array.isArray(node)) dropVariants(s, node, path.slice(0, i), String(seg));
-    const child = Array.isArray(node) ? node[Number(seg)] : (node as Record<string, unknown>)[String(seg)];
+    if (Array.isArray(node) && !indexFits(s, node, path.slice(0, i + 1), loc)) return top;
+    const child = Array.isArray(node) ? node[Number(seg)] : has(node, String(seg)) ? node[String(seg)] : undefined;
     if (child === undefined || child === null) {
       const created: Record<string, unknown> | unknown[] = nextIsIndex ? [] : {};
       if (Array.isArray(node)) node[Number(seg)] = created;
       else setOwn(node, String(seg), created);
+      // A key the flag created is blamed on the flag (an unknown one names the --set, not the file).
+      const q = pointer(path.slice(0, i + 1));
+      s.locs.values.set(q, loc);
+      s.locs.keys.set(q, loc);
       node = created;
     } else if (typeof child === 'object') {
       node = child as Record<string, unknown> | unknown[];
@@ -240,6 +270,7 @@ function applySet(s: Session, root: unknown, path: PathSeg[], value: unknown, lo
       s.issueAt('bad_set', path.slice(0, -1), `is a list; index it with [n]`, loc);
       return top;
     }
+    if (!indexFits(s, node, path, loc)) return top;
     node[last] = value;
   } else {
     setOwn(node, String(last), value);
@@ -389,7 +420,9 @@ export async function loadRecipe(path: string, options: LoadOptions = {}): Promi
     const eq = text.indexOf('=');
     const segs = eq > 0 ? parseSetPath(text.slice(0, eq)) : undefined;
     if (!segs) {
-      s.issueAt('bad_set', [], `expected --set path.to.key=value (e.g. --set model.hidden=256)`, { file: '--set', set: flag });
+      const forbidden = eq > 0 ? text.slice(0, eq).split(/[.[\]]/).find((k) => FORBIDDEN_KEYS.has(k)) : undefined;
+      const message = forbidden ? `the key ${forbidden} is not allowed in recipes` : `expected --set path.to.key=value (e.g. --set model.hidden=256)`;
+      s.issueAt(forbidden ? 'forbidden_key' : 'bad_set', [], message, { file: '--set', set: flag });
       continue;
     }
     overrides.push({ path: segs, raw: text.slice(eq + 1), flag });
@@ -412,6 +445,7 @@ export async function loadRecipe(path: string, options: LoadOptions = {}): Promi
   }
   const recipe = work as Recipe;
 
+  const warnings = fitScheduleToFlagSteps(s, recipe);
   const blame = (b: Blame): void => s.issueAt(b.code, b.path, b.message, b.key ? s.keyLoc(b.path) : s.valueLoc(b.path));
   crossFieldChecks(recipe).forEach(blame);
   resolveFiles(recipe, (p) => {
@@ -424,5 +458,35 @@ export async function loadRecipe(path: string, options: LoadOptions = {}): Promi
   recipe.runtime.out = recipe.runtime.out.replace(/\{name\}/g, recipe.name);
   const ordered = orderBySchema(recipe) as Recipe;
   const text = `# Resolved from ${s.display(file)}: extends merged, overrides and schema defaults applied.\n${stringify(ordered, { lineWidth: 0 })}`;
-  return { recipe: ordered, file, text };
+  return { recipe: ordered, file, text, warnings };
+}
+
+/**
+ * A quick run (`--steps 20` on a recipe planned for a million steps) should just work: when a flag
+ * set schedule.steps, warmup and sequence-length phases that reach past it are shortened to fit,
+ * with one warning line each. Written in the recipe files, the same mismatch stays an error.
+ */
+function fitScheduleToFlagSteps(s: Session, r: Recipe): string[] {
+  const stepsLoc = s.valueLoc(['schedule', 'steps']);
+  if (stepsLoc?.file !== '--set') return [];
+  const byFlag = (p: Path): boolean => s.valueLoc(p)?.file === '--set';
+  const steps = r.schedule.steps;
+  const warnings: string[] = [];
+  const lr = r.schedule.lr;
+  if (lr.warmup_steps > steps && !byFlag(['schedule', 'lr', 'warmup_steps'])) {
+    warnings.push(`${stepsLoc.set}: schedule.lr.warmup_steps ${lr.warmup_steps} clamped to ${steps}, the steps of this run`);
+    lr.warmup_steps = steps;
+  }
+  const phases = r.schedule.phases;
+  const past = phases.findIndex((ph) => ph.until_step >= steps);
+  if (past >= 0 && !byFlag(['schedule', 'phases']) && phases.slice(past).some((ph) => ph.until_step > steps)) {
+    const dropped = phases.length - past - 1;
+    warnings.push(
+      `${stepsLoc.set}: schedule.phases[${past}] now ends at step ${steps} (was ${phases[past]!.until_step})` +
+        (dropped > 0 ? `; ${dropped} later phase${dropped === 1 ? '' : 's'} dropped` : ''),
+    );
+    phases[past]!.until_step = steps;
+    phases.length = past + 1;
+  }
+  return warnings;
 }

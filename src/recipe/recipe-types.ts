@@ -181,7 +181,7 @@ export interface Corpus {
   source?: 'sotu';
   /** Globs (*, ?, **) relative to the recipe that names them; each must match at least one file. Resolved to absolute paths. */
   files?: string[];
-  /** files: lines = one sentence per line, blank line between documents; paragraphs = one document per paragraph; jsonl = one document per line. Ignored for source. */
+  /** files: lines = one sentence per line, blank line between documents; paragraphs = running text, one document per paragraph (a blank line ends it; its lines are joined and split into sentences); jsonl = one document per line. Ignored for source. */
   format: 'lines' | 'paragraphs' | 'jsonl';
   /** jsonl: the field holding the text. */
   text_field: string;
@@ -262,6 +262,15 @@ export interface Schedule {
   log: {
     /** Log every this many steps. */
     every: number;
+  };
+  /** Divergence watch: a step whose loss exceeds factor times the median of the last window step losses is a spike; the first spike gets one warning line (and a metrics.jsonl record), or stops the run when stop is true. */
+  divergence: {
+    /** Spike threshold as a multiple of the running median loss (0 = off). */
+    factor: number;
+    /** Step losses in the running median (the last this many; judging starts at the second step). */
+    window: number;
+    /** Stop the run with an error at the first spike instead of warning (the periodic checkpoints before it stay, for a resume with other settings). */
+    stop: boolean;
   };
 }
 

@@ -2,6 +2,9 @@
 // Uses eemeli/yaml's parseDocument + LineCounter so each node's range becomes line:col.
 // Deliberately plain: the core schema only, no custom tags (an explicit tag is an error),
 // no `<<` merge keys, unique keys; recipes cannot run code or name other files except `extends`.
+// Hostile input is bounded: aliases may expand to at most MAX_ALIAS_EXPANSION nodes per anchor
+// (the yaml package's own count, so an alias bomb stops before any expansion), and keys that
+// name JavaScript prototypes are refused.
 import { LineCounter, parseDocument, isAlias, isMap, isScalar, isSeq, type Node, type Document } from 'yaml';
 import type { RecipeIssue, SourceLoc } from './errors.js';
 
@@ -33,6 +36,12 @@ export interface ParsedFile {
   issues: RecipeIssue[];
 }
 
+/** Keys that could reach a prototype if a later consumer used plain assignment: never data. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** yaml's maxAliasCount: uses of an anchor times the anchor's node count (its default is 100). */
+const MAX_ALIAS_EXPANSION = 10_000;
+
 /** Sets obj[key] without ever touching a prototype (a recipe key `__proto__` stays data). */
 export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
@@ -55,6 +64,13 @@ export function parseRecipeText(text: string, file: string, display: string): Pa
     issues.push({ code: 'yaml_syntax', path: '', message: `YAML: ${message}`, file: display, line: pos.line, col: pos.col });
   }
   if (issues.length > 0) return { value: undefined, locs, issues };
+  try {
+    doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });
+  } catch (e) {
+    if (!(e instanceof ReferenceError)) throw e;
+    const msg = /resource exhaustion/.test(e.message) ? `aliases expand to too many nodes (more than ${MAX_ALIAS_EXPANSION} per anchor): refusing a possible alias bomb` : e.message;
+    return { value: undefined, locs, issues: [{ code: 'yaml_alias', path: '', message: `YAML: ${msg}`, file: display, line: 1, col: 1 }] };
+  }
 
   function build(node: Node | null | undefined, path: PathSeg[], doc: Document): unknown {
     if (node === null || node === undefined) return null;
@@ -78,6 +94,11 @@ export function parseRecipeText(text: string, file: string, display: string): Pa
         }
         const key = String(keyNode.value);
         const child = [...path, key];
+        if (FORBIDDEN_KEYS.has(key)) {
+          const loc = keyNode.range ? at(keyNode.range[0]) : locs.values.get(pointer(path));
+          issues.push({ code: 'forbidden_key', path: dotted(child), message: `the key ${key} is not allowed in recipes`, file: display, line: loc?.line, col: loc?.col });
+          continue;
+        }
         if (keyNode.range) locs.keys.set(pointer(child), at(keyNode.range[0]));
         const valueNode = pair.value as Node | null;
         if (!valueNode?.range && keyNode.range) locs.values.set(pointer(child), at(keyNode.range[0]));

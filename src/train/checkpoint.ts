@@ -5,9 +5,10 @@
 // A checkpoint is written into a temporary folder and renamed into place, so a crash mid-write
 // leaves the previous checkpoints intact and never a half-written one under a real name;
 // state.json is written last and marks a folder complete. The newest K are kept.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
+import { readRegularFile } from '../read-file.js';
 import type { BertTokenizer } from '../data/index.js';
 import { readSafetensors, writeFileAtomic, writeSafetensors, type NamedTensor } from './safetensors.js';
 import { toHuggingFace } from './hf-checkpoint.js';
@@ -94,15 +95,44 @@ export interface LoadedCheckpoint {
   moments: Map<string, NamedTensor>;
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Every field of state.json checked for type and range; the error names the file and the field. */
+export function validateState(state: unknown, file: string): TrainState {
+  const bad = (why: string): never => {
+    throw new UserError(`${file}: ${why}`, 'checkpoint_corrupt', 1);
+  };
+  if (!isRecord(state)) return bad('not a JSON object');
+  if (state.format !== 'bert-webgpu.state/1') bad(`format is ${JSON.stringify(state.format)}, not "bert-webgpu.state/1"`);
+  const count = (k: string): number => {
+    const v = state[k];
+    if (!Number.isSafeInteger(v) || (v as number) < 0) bad(`${k} must be a non-negative integer (got ${JSON.stringify(v)})`);
+    return v as number;
+  };
+  const step = count('step');
+  if (count('updates') > step) bad(`updates ${String(state.updates)} exceeds step ${step}`);
+  if (count('skipped') > step) bad(`skipped ${String(state.skipped)} exceeds step ${step}`);
+  count('microStep');
+  if (!Number.isSafeInteger(state.seed)) bad(`seed must be an integer (got ${JSON.stringify(state.seed)})`);
+  if (step > 0 && !isRecord(state.data)) bad('data (the batch position) is missing');
+  if (state.unigram !== undefined) {
+    if (!isRecord(state.unigram) || !Object.entries(state.unigram).every(([k, v]) => /^\d+$/.test(k) && typeof v === 'number' && v >= 0 && Number.isFinite(v))) {
+      bad('unigram must map token ids to non-negative counts');
+    }
+  }
+  if (typeof state.recipe !== 'string') bad('recipe must be the recipe name');
+  return state as unknown as TrainState;
+}
+
 export function loadCheckpoint(dir: string): LoadedCheckpoint {
   const statePath = join(dir, 'state.json');
-  let state: TrainState;
+  let raw: unknown;
   try {
-    state = JSON.parse(readFileSync(statePath, 'utf8')) as TrainState;
+    raw = JSON.parse(readRegularFile(statePath, 64 << 20).toString('utf8'));
   } catch (e) {
     throw new UserError(`${statePath}: unreadable checkpoint state (${(e as Error).message.split('\n')[0]})`, 'checkpoint_corrupt', 1);
   }
-  if (state.format !== 'bert-webgpu.state/1' || !Number.isInteger(state.step)) throw new UserError(`${statePath}: not a bert-webgpu checkpoint state`, 'checkpoint_corrupt', 1);
+  const state = validateState(raw, statePath);
   const model = readSafetensors(join(dir, 'model.safetensors')).tensors;
   const moments = readSafetensors(join(dir, 'optimizer.safetensors')).tensors;
   return { dir, state, model, moments };

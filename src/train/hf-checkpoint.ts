@@ -5,6 +5,7 @@
 // decoder weight.
 import type { Recipe } from '../recipe/index.js';
 import type { NamedTensor } from './safetensors.js';
+import { UserError } from '../errors.js';
 
 const QKV = /^(.*\.attention(?:_\d+)?)\.self\.qkv\.(weight|bias)$/;
 const PARTS = ['query', 'key', 'value'] as const;
@@ -49,16 +50,25 @@ export interface ImportResult {
 }
 
 /** Hugging Face tensors to plan tensors, checking shapes against the plan. */
-export function fromHuggingFace(tensors: Map<string, NamedTensor>, planParams: Array<{ name: string; shape: number[] }>): ImportResult {
+export function fromHuggingFace(tensors: Map<string, Pick<NamedTensor, 'name' | 'shape' | 'data'>>, planParams: Array<{ name: string; shape: number[] }>): ImportResult {
   const byName = new Map<string, NamedTensor>();
   for (const t of tensors.values()) byName.set(canonical(t.name), t);
   const used = new Set<string>();
   const values = new Map<string, Float32Array>();
   const missing: string[] = [];
-  const take = (name: string, expected: number): Float32Array | undefined => {
+  const take = (name: string, expected: number[]): Float32Array | undefined => {
     const t = byName.get(name);
     if (!t) return undefined;
-    if (t.data.length !== expected) throw new Error(`${name}: shape [${t.shape}] does not match the recipe's model (${expected} values expected)`);
+    if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i])) {
+      const vocab = /word_embeddings\.weight$|cls\.predictions\.(decoder\.)?(weight|bias)$/.test(name) && t.shape.slice(1).join() === expected.slice(1).join();
+      throw new UserError(
+        vocab
+          ? `${name}: the checkpoint's vocabulary has ${t.shape[0]} rows, the recipe's model ${expected[0]}`
+          : `${name}: shape [${t.shape.join(', ')}] in the checkpoint, [${expected.join(', ')}] in the recipe's model`,
+        'checkpoint_mismatch',
+        1,
+      );
+    }
     used.add(name);
     return t.data;
   };
@@ -66,7 +76,8 @@ export function fromHuggingFace(tensors: Map<string, NamedTensor>, planParams: A
     const n = p.shape.reduce((a, b) => a * b, 1);
     const m = QKV.exec(p.name);
     if (m) {
-      const parts = PARTS.map((part) => take(`${m[1]}.self.${part}.${m[2]}`, n / 3));
+      const partShape = [p.shape[0]! / 3, ...p.shape.slice(1)];
+      const parts = PARTS.map((part) => take(`${m[1]}.self.${part}.${m[2]}`, partShape));
       if (parts.every((x) => x !== undefined)) {
         const joined = new Float32Array(n);
         parts.forEach((x, i) => joined.set(x!, (i * n) / 3));
@@ -74,15 +85,15 @@ export function fromHuggingFace(tensors: Map<string, NamedTensor>, planParams: A
       } else missing.push(p.name);
       continue;
     }
-    const direct = take(p.name, n);
+    const direct = take(p.name, p.shape);
     if (direct) values.set(p.name, direct);
     else missing.push(p.name);
   }
   // Decoder bias may come under either of its two names.
   if (!values.has('cls.predictions.bias') && planParams.some((p) => p.name === 'cls.predictions.bias')) {
-    const alt = byName.get('cls.predictions.decoder.bias');
+    const alt = byName.get('cls.predictions.decoder.bias') && take('cls.predictions.decoder.bias', planParams.find((p) => p.name === 'cls.predictions.bias')!.shape);
     if (alt) {
-      values.set('cls.predictions.bias', alt.data);
+      values.set('cls.predictions.bias', alt);
       used.add('cls.predictions.decoder.bias');
       missing.splice(missing.indexOf('cls.predictions.bias'), 1);
     }

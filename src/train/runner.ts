@@ -22,7 +22,10 @@ import { learningRate, type LrSchedule } from './schedule.js';
 import { initParam } from './init.js';
 import { ParamStore } from './param-store.js';
 import { Progress, formatDuration } from './progress.js';
-import { listCheckpoints, loadCheckpoint, saveCheckpoint, writeModelFiles, type TrainState } from './checkpoint.js';
+import { listCheckpoints, saveCheckpoint, writeModelFiles, type LoadedCheckpoint, type TrainState } from './checkpoint.js';
+import { checkResume, removeStaleTemporaries, truncateMetrics } from './run-dir.js';
+import { checkInitCheckpoint, initWeightsFile } from './preflight.js';
+import { DivergenceWatch } from './divergence.js';
 import { bertConfig, fromHuggingFace } from './hf-checkpoint.js';
 import { readSafetensors, writeFileAtomic } from './safetensors.js';
 
@@ -90,11 +93,9 @@ interface PhasePrograms {
 export async function train(o: TrainOptions): Promise<TrainResult> {
   const loaded = await loadRecipe(o.recipe, { sets: o.sets, steps: o.steps, out: o.out });
   const recipe = loaded.recipe;
-  if (recipe.runtime.precision !== 'f32') {
-    throw new UserError(`${loaded.file}: runtime.precision ${recipe.runtime.precision} is not implemented yet (the kernels take an f16 element type, but mixed-precision training is not wired); use f32`, 'unsupported', 2);
-  }
   const progress = new Progress(Boolean(o.json));
   if (o.printRecipe) process.stdout.write(loaded.text);
+  for (const w of loaded.warnings) progress.info(`warning: ${w}`);
   const runDir = resolve(recipe.runtime.out);
   if (existsSync(runDir) && !statSync(runDir).isDirectory()) throw new UserError(`${runDir}: the run directory is a file`, 'bad_out', 2);
   const existing = listCheckpoints(runDir);
@@ -102,21 +103,25 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     throw new UserError(`${runDir} already holds checkpoints (newest: step ${existing[existing.length - 1]!.step}); pass --resume to continue it, or --out DIR to start a new run`, 'run_exists', 2);
   }
   if (o.resume && existing.length === 0) throw new UserError(`--resume: no checkpoint in ${runDir}`, 'no_checkpoint', 2);
-  mkdirSync(runDir, { recursive: true });
-  writeFileAtomic(join(runDir, 'recipe.yaml'), [loaded.text]);
+  const resumeFrom = o.resume ? checkResume(existing[existing.length - 1]!, recipe, loaded.text) : undefined;
 
   progress.info(`bert-run: ${recipe.name} -> ${runDir}`);
+  // Everything that can refuse the inputs (corpus, tokenizer, device, plan, model.init) runs
+  // before the run directory is created, so a refused run leaves nothing behind.
   const data = await openPretrainingData(dataOptions(recipe, loaded.file, (m) => progress.info(m.startsWith('data') ? m : `data: ${m}`)));
-  const gpu = o.gpu ?? (await openGpu({ backend: recipe.runtime.backend, adapter: recipe.runtime.adapter }));
   try {
-    return await runTraining(o, recipe, loaded.text, runDir, data, gpu, progress);
+    const gpu = o.gpu ?? (await openGpu({ backend: recipe.runtime.backend, adapter: recipe.runtime.adapter }));
+    try {
+      return await runTraining(o, recipe, loaded.text, runDir, resumeFrom, data, gpu, progress);
+    } finally {
+      if (!o.gpu) gpu.destroy();
+    }
   } finally {
     data.close();
-    if (!o.gpu) gpu.destroy();
   }
 }
 
-async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, runDir: string, data: PretrainingData, gpu: Gpu, progress: Progress): Promise<TrainResult> {
+async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, runDir: string, resumeFrom: LoadedCheckpoint | undefined, data: PretrainingData, gpu: Gpu, progress: Progress): Promise<TrainResult> {
   const vocab = modelVocab(recipe, data.tokenizer.size);
   const phases = phasesOf(recipe);
   const total = recipe.schedule.steps;
@@ -134,13 +139,13 @@ async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, 
   );
 
   let state: TrainState = { format: 'bert-webgpu.state/1', step: 0, updates: 0, microStep: 0, skipped: 0, data: null, seed: recipe.seed, recipe: recipe.name, time: '' };
-  let resumeFrom: ReturnType<typeof loadCheckpoint> | undefined;
-  if (o.resume) {
-    const latest = listCheckpoints(runDir).pop()!;
-    resumeFrom = loadCheckpoint(latest.dir);
+  if (resumeFrom) {
     state = resumeFrom.state;
-    data.train.restore(state.data as never);
-    progress.info(`resumed from ${latest.dir} (step ${state.step})`);
+    try {
+      data.train.restore(state.data as never);
+    } catch (e) {
+      throw new UserError(`${join(resumeFrom.dir, 'state.json')}: data position does not fit this corpus (${(e as Error).message.split('\n')[0]})`, 'checkpoint_mismatch', 1);
+    }
   }
 
   let current: PhasePrograms | undefined;
@@ -172,7 +177,17 @@ async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, 
 
   const first = await programsFor(phaseAt(phases, Math.min(state.step, total - 1)));
   store = new ParamStore(first.train.plan, pool);
+  if (!resumeFrom) checkInitCheckpoint(recipe, store.params, vocab, data.tokenizer);
   await initializeParams(store, recipe, resumeFrom, progress);
+
+  // The inputs are accepted: from here on the run directory holds this run.
+  mkdirSync(runDir, { recursive: true });
+  removeStaleTemporaries(runDir);
+  writeFileAtomic(join(runDir, 'recipe.yaml'), [recipeText]);
+  if (resumeFrom) {
+    truncateMetrics(metricsPath, state.step);
+    progress.info(`resumed from ${resumeFrom.dir} (step ${state.step})`);
+  }
 
   const history: StepLog[] = [];
   const evals: TrainResult['evals'] = [];
@@ -205,6 +220,7 @@ async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, 
   const unigram = new Float64Array(vocab);
   for (const [id, c] of Object.entries(state.unigram ?? {})) unigram[Number(id)] = c;
   const logEvery = Math.max(1, recipe.schedule.log.every);
+  const divergence = new DivergenceWatch(recipe.schedule.divergence.factor, recipe.schedule.divergence.window);
 
   const settle = async () => {
     if (!pending) return;
@@ -244,6 +260,17 @@ async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, 
       skipped: nonfinite,
     };
     history.push(log);
+    if (!nonfinite) {
+      const spike = divergence.observe(log.loss);
+      if (spike) {
+        const line = `loss ${log.loss.toPrecision(5)} at step ${log.step} is ${(log.loss / spike.median).toFixed(1)}× the median ${spike.median.toPrecision(5)} of the previous ${spike.window === 1 ? 'step' : `${spike.window} steps`} (schedule.divergence.factor ${recipe.schedule.divergence.factor})`;
+        appendFileSync(metricsPath, JSON.stringify({ divergence: true, step: log.step, loss: log.loss, median: spike.median, time: new Date().toISOString() }) + '\n');
+        if (recipe.schedule.divergence.stop) {
+          throw new UserError(`training stopped: ${line}; the model is diverging (lower schedule.optimizer's lr or raise warmup); schedule.divergence.stop is true`, 'diverged', 1);
+        }
+        progress.info(`warning: ${line}; the model may be diverging (lower the learning rate, or set schedule.divergence.stop: true to stop on this)`);
+      }
+    }
     const logLine = log.step % logEvery === 0 || log.step === total;
     const tokensPerS = tokensSeen / Math.max(1e-9, elapsed);
     progress.step({ ...log, total, skipped: state.skipped, tokens_per_s: tokensPerS, eta_s: (elapsed / doneThisRun) * remaining }, logLine);
@@ -345,15 +372,22 @@ async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, 
   return { runDir, steps: state.step, history, evals, interrupted };
 }
 
-async function initializeParams(store: ParamStore, recipe: Recipe, resume: ReturnType<typeof loadCheckpoint> | undefined, progress: Progress): Promise<void> {
+async function initializeParams(store: ParamStore, recipe: Recipe, resume: LoadedCheckpoint | undefined, progress: Progress): Promise<void> {
   if (resume) {
-    const imported = fromHuggingFace(resume.model, store.params);
+    let imported: ReturnType<typeof fromHuggingFace>;
+    try {
+      imported = fromHuggingFace(resume.model, store.params);
+    } catch (e) {
+      if (e instanceof UserError) throw new UserError(`${resume.dir}: ${e.message}`, e.code, e.exitCode);
+      throw e;
+    }
     if (imported.missing.length > 0) throw new UserError(`${resume.dir}: checkpoint lacks ${imported.missing.length} parameters of this recipe (first: ${imported.missing[0]})`, 'checkpoint_mismatch', 1);
     for (const [name, values] of imported.values) store.upload(name, values);
     for (const p of store.params) {
       for (const which of ['m', 'v'] as const) {
         const t = resume.moments.get(`${which}.${p.name}`);
         if (!t) throw new UserError(`${resume.dir}/optimizer.safetensors: no ${which}.${p.name}`, 'checkpoint_mismatch', 1);
+        if (t.shape.join() !== p.shape.join()) throw new UserError(`${resume.dir}/optimizer.safetensors: ${which}.${p.name}: shape [${t.shape.join(', ')}] in the checkpoint, [${p.shape.join(', ')}] in the recipe's model`, 'checkpoint_mismatch', 1);
         store.upload(p.name, t.data, which);
       }
     }
@@ -361,16 +395,9 @@ async function initializeParams(store: ParamStore, recipe: Recipe, resume: Retur
   }
   let values = new Map<string, Float32Array>();
   if (recipe.model.init) {
-    const file = statSync(recipe.model.init).isDirectory() ? join(recipe.model.init, 'model.safetensors') : recipe.model.init;
-    let imported: ReturnType<typeof fromHuggingFace>;
-    try {
-      imported = fromHuggingFace(readSafetensors(file).tensors, store.params);
-    } catch (e) {
-      if (e instanceof UserError) throw e;
-      throw new UserError(`${file}: ${(e as Error).message}`, 'checkpoint_mismatch', 1);
-    }
-    const essential = imported.missing.filter((n) => !/^cls\.|pooler/.test(n));
-    if (essential.length > 0) throw new UserError(`${file}: missing ${essential.length} encoder parameters of this recipe (first: ${essential[0]})`, 'checkpoint_mismatch', 1);
+    // checkInitCheckpoint has refused shapes, architecture and vocabulary that do not fit.
+    const file = initWeightsFile(recipe.model.init);
+    const imported = fromHuggingFace(readSafetensors(file).tensors, store.params);
     values = imported.values;
     progress.info(`model.init: ${values.size} tensors from ${file}` + (imported.missing.length ? `; freshly initialized: ${imported.missing.join(', ')}` : '') + (imported.unused.length ? `; unused: ${imported.unused.length}` : ''));
   }

@@ -15,7 +15,7 @@ writeFileSync(join(dir, 'one.txt'), 'First sentence.\nSecond one.\n\n\nDoc two l
 writeFileSync(join(dir, 'a/two.txt'), '\uFEFFThird doc.\n');
 writeFileSync(join(dir, 'a/b/three.txt'), 'Fourth doc.\n\n');
 writeFileSync(join(dir, 'a/b/skip.md'), 'not text');
-writeFileSync(join(dir, 'para.txt'), 'Mr. Smith went to Washington. He met the U.S. Senate! Did it work? Yes.\nNew paragraph here.\n');
+writeFileSync(join(dir, 'para.txt'), 'Mr. Smith went to\nWashington. He met the U.S. Senate! Did it work? Yes.\n\n\nNew paragraph\nhere.\n');
 writeFileSync(join(dir, 'docs.jsonl'), '{"text": "One. Two."}\n\n{"body": "x", "text": "Three.\\nFour."}\n');
 writeFileSync(join(dir, 'bad.jsonl'), '{"text": "ok"}\n{"text": oops}\n');
 writeFileSync(join(dir, 'nofield.jsonl'), '{"text": "ok"}\n{"content": "x"}\n');
@@ -55,9 +55,10 @@ test('lines: blank lines and file ends separate documents; BOM and CR stripped',
   assert.equal(await all({ files: ['one.txt', 'a/**/*.txt'], format: 'lines' }, 2), docs.slice(0, 2));
 });
 
-test('paragraphs and the sentence splitter', async () => {
+test('paragraphs: a blank line ends a document, wrapped lines join, then the sentence splitter', async () => {
   assert.equal(await all({ files: ['para.txt'], format: 'paragraphs' }), [
-    ['Mr. Smith went to Washington.', 'He met the U.S. Senate!', 'Did it work?', 'Yes.', 'New paragraph here.'],
+    ['Mr. Smith went to Washington.', 'He met the U.S. Senate!', 'Did it work?', 'Yes.'],
+    ['New paragraph here.'],
   ]);
   assert.equal(splitSentences('He said "Stop." Then he left. It cost $3.50 in 1990. Gen. Grant won.'), [
     'He said "Stop."',

@@ -67,13 +67,29 @@ test('--steps and --out come last', async () => {
   assert.match(text, /^ {2}steps: 90$/m);
 });
 
-test('a shortcut that breaks a cross-field check blames the flag', async () => {
+test('--steps below warmup_steps: a quick run clamps the warmup with one warning line', async () => {
+  const { recipe, warnings } = await loadRecipe(recipePath('tiny.yaml'), { cwd: root, steps: 10 });
+  assert.is(recipe.schedule.steps, 10);
+  assert.is(recipe.schedule.lr.warmup_steps, 10);
+  assert.equal(warnings, ['--steps 10: schedule.lr.warmup_steps 80 clamped to 10, the steps of this run']);
+  const plain = await loadRecipe(recipePath('tiny.yaml'), { cwd: root });
+  assert.equal(plain.warnings, []);
+});
+
+test('--steps below the phases: the phase that reaches past it ends there, later ones are dropped', async () => {
+  const { recipe, warnings } = await loadRecipe(recipePath('base.yaml'), { cwd: root, steps: 20 });
+  assert.equal(recipe.schedule.phases.map((p) => [p.until_step, p.seq_len]), [[20, 128]]);
+  assert.is(recipe.schedule.lr.warmup_steps, 20);
+  assert.equal(warnings, ['--steps 20: schedule.lr.warmup_steps 10000 clamped to 20, the steps of this run', '--steps 20: schedule.phases[0] now ends at step 20 (was 900000); 1 later phase dropped']);
+});
+
+test('a warmup the user set past the flag steps stays an error, blamed on the flag that set it', async () => {
   try {
-    await loadRecipe(recipePath('tiny.yaml'), { cwd: root, steps: 10 });
+    await loadRecipe(recipePath('tiny.yaml'), { cwd: root, steps: 10, sets: ['schedule.lr.warmup_steps=50'] });
     assert.unreachable('expected an error');
   } catch (e) {
     const issues = (e as { issues?: { code: string; path: string; set?: string }[] }).issues;
-    assert.equal(issues?.map((i) => [i.code, i.path]), [['warmup_exceeds_steps', 'schedule.lr.warmup_steps']]);
+    assert.equal(issues?.map((i) => [i.code, i.path, i.set]), [['warmup_exceeds_steps', 'schedule.lr.warmup_steps', '--set schedule.lr.warmup_steps=50']]);
   }
 });
 

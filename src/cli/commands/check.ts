@@ -1,10 +1,12 @@
 // `bert-run check <recipe>`: validate a recipe (every error at once, exit 2) and print its layer
 // table, parameter counts per group, training FLOPs per token and a memory estimate; --json for
-// the same as data, --print-recipe for the resolved recipe. Touches no GPU and reads no corpus.
+// the same as data, --print-recipe for the resolved recipe. Touches no GPU and reads no corpus; it
+// loads a tokenizer file and the header of a model.init checkpoint, refusing what training would.
 import type { Command } from '../command.js';
 import { intFlag, parseArgs } from '../args.js';
 import { UserError } from '../../errors.js';
-import { loadRecipe, modelStats, tokenizerFileVocabSize, type ModelStats, type Recipe } from '../../recipe/index.js';
+import { loadRecipe, modelStats, type ModelStats, type Recipe } from '../../recipe/index.js';
+import { checkInitCheckpoint, recipeTokenizer } from '../../train/preflight.js';
 import { compile } from '../../compiler/compile.js';
 import { REFERENCE_LIMITS, type PlanSummary } from '../../plan/types.js';
 import { phasesOf } from '../../train/phases.js';
@@ -95,10 +97,16 @@ export const checkCommand: Command = {
       process.stdout.write(loaded.text);
       return 0;
     }
-    const tok = loaded.recipe.data.tokenizer;
-    const vocabSize = tok.vocab ? tokenizerFileVocabSize(tok.vocab, 'vocab') : tok.tokenizer_json ? tokenizerFileVocabSize(tok.tokenizer_json, 'tokenizer_json') : undefined;
-    const stats = modelStats(loaded.recipe, { vocabSize });
+    for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
+    // What training would refuse beyond the recipe itself: the tokenizer file, model.init.
+    const tokenizer = recipeTokenizer(loaded.recipe);
+    const stats = modelStats(loaded.recipe, { vocabSize: tokenizer?.size });
     const planned = plannedMemory(loaded.recipe, stats.vocabSize);
+    if (loaded.recipe.model.init) {
+      const phase = phasesOf(loaded.recipe)[0]!;
+      const { plan } = compile(loaded.recipe, stats.vocabSize, { batch: phase.microBatch, seq: phase.seq, predictions: phase.predictions }, REFERENCE_LIMITS, { training: true });
+      checkInitCheckpoint(loaded.recipe, plan.params, stats.vocabSize, tokenizer);
+    }
     if (flags.json) console.log(JSON.stringify({ file: positionals[0], name: loaded.recipe.name, ...stats, plan: planned }, null, 2));
     else console.log(formatReport(loaded.recipe, positionals[0]!, stats, planned));
     return 0;
