@@ -5,6 +5,7 @@ import { parseArgs, nearest } from './args.js';
 import { runMain } from './main.js';
 import { UserError } from '../errors.js';
 import { versionLine } from '../package-root.js';
+import { kernelVariantsFromEnv } from './env.js';
 
 const USAGE = `usage: bert-bench [suite...] [--recipe r.yaml] [--micro-batch N] [--json] [--quick] [--variant kernel=name] [--version]
 
@@ -35,7 +36,8 @@ export async function bertBench(argv: string[]): Promise<number> {
     }
     return suite;
   });
-  const variants: Record<string, string> = {};
+  // --variant flags over the environment's BERT_VARIANT_<KERNEL>.
+  const variants: Record<string, string> = kernelVariantsFromEnv();
   for (const v of (flags.variant as string[] | undefined) ?? []) {
     const [kernel, name] = v.split('=');
     if (!kernel || !name) throw new UserError(`bert-bench: --variant wants kernel=name (got '${v}')`, 'bad_flag', 2);

@@ -18,7 +18,7 @@ export interface CompileOptions {
   training: boolean;
   /** Plan name; also prefixes its private buffers (activations, scratch). */
   name?: string;
-  /** Forced kernel variants (recipe runtime.variants). */
+  /** Forced kernel variants (default: the recipe's runtime.variants; see forcedVariants). */
   variants?: Record<string, string>;
   /** Forward only, no losses: logits, pooled output and hidden states readable (plan.outputs). */
   inference?: boolean;
@@ -51,6 +51,11 @@ export interface Compiled {
   memory: MemoryPlan;
   /** Where a graph tensor lives in this plan's buffers (for validation and debugging). */
   slice(tensor: number): BufferSlice;
+}
+
+/** Forced variants for a compile: the recipe's runtime.variants over external ones (the CLI's BERT_VARIANT_*). */
+export function forcedVariants(recipe: Recipe, external?: Record<string, string>): Record<string, string> {
+  return { ...(external ?? {}), ...recipe.runtime.variants };
 }
 
 export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, limits: DeviceLimits, options: CompileOptions): Compiled {

@@ -17,7 +17,7 @@ import type { Recipe } from '../recipe/index.js';
 import { recipeValidator } from '../recipe/schema.js';
 import { crossFieldChecks } from '../recipe/checks.js';
 import { BertTokenizer } from '../data/index.js';
-import { compile, type Compiled } from '../compiler/compile.js';
+import { compile, forcedVariants, type Compiled } from '../compiler/compile.js';
 import { openGpu, type Gpu } from '../runtime/device.js';
 import { Runtime } from '../runtime/runtime.js';
 import { BufferPool, PlanExecutor } from '../runtime/executor.js';
@@ -72,6 +72,8 @@ export interface OpenOptions {
   gpu?: Gpu;
   /** Notes (such as "using the newest checkpoint"); default: none. */
   log?: (message: string) => void;
+  /** Forced kernel variants from outside the recipe (the CLI's BERT_VARIANT_*); the recipe's win. */
+  variants?: Record<string, string>;
 }
 
 /** The directory holding model.safetensors for `path` (the path itself or its newest checkpoint). */
@@ -153,6 +155,8 @@ export class InferenceModel {
     private readonly ownsGpu: boolean,
     readonly runtime: Runtime,
     private readonly pool: BufferPool,
+    /** Forced kernel variants for every plan (recipe's over the caller's). */
+    private readonly variants: Record<string, string>,
   ) {}
 
   static async open(path: string, options: OpenOptions = {}): Promise<InferenceModel> {
@@ -168,10 +172,11 @@ export class InferenceModel {
     const gpu = options.gpu ?? (await openGpu({ backend: recipe.runtime.backend, adapter: recipe.runtime.adapter }));
     try {
       // The parameters do not depend on the batch shape: any inference plan lists them all.
-      const probe = compile(recipe, vocab, { batch: 1, seq: 1, predictions: 1 }, gpu.limits, { training: false, inference: true, name: 'probe' });
+      const variants = forcedVariants(recipe, options.variants);
+      const probe = compile(recipe, vocab, { batch: 1, seq: 1, predictions: 1 }, gpu.limits, { training: false, inference: true, name: 'probe', variants });
       const params = importParams(modelPath, tensors, probe.plan.params);
       const runtime = new Runtime(gpu);
-      return new InferenceModel(dir, recipe, tokenizer, vocab, params, gpu, !options.gpu, runtime, new BufferPool(runtime));
+      return new InferenceModel(dir, recipe, tokenizer, vocab, params, gpu, !options.gpu, runtime, new BufferPool(runtime), variants);
     } catch (e) {
       if (!options.gpu) gpu.destroy();
       throw e;
@@ -245,7 +250,7 @@ export class InferenceModel {
 
   /** The inference plan for one shape (pure: no device work). */
   compileShape(batch: number, seq: number, name = `infer-${batch}x${seq}`): Compiled {
-    return compile(this.recipe, this.vocab, { batch, seq, predictions: seq }, this.gpu.limits, { training: false, inference: true, name });
+    return compile(this.recipe, this.vocab, { batch, seq, predictions: seq }, this.gpu.limits, { training: false, inference: true, name, variants: this.variants });
   }
 
   /** The plan inputs for a batch: every position is a "masked" row, so every row gets logits. */

@@ -5,7 +5,7 @@ import { appendFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadRecipe, type Recipe } from '../recipe/index.js';
 import { openPretrainingData, type Batch, type BatchSource, type PretrainingData } from '../data/index.js';
-import { compile, type Compiled } from '../compiler/compile.js';
+import { compile, forcedVariants, type Compiled } from '../compiler/compile.js';
 import { firstNonFinite, validateMicroBatch } from './validate.js';
 import { debugLog } from '../debug.js';
 import { describeGraph, describePlan } from '../compiler/describe.js';
@@ -43,6 +43,10 @@ export interface TrainOptions {
   profile?: boolean;
   /** Tests: open this GPU instead of the recipe's backend. */
   gpu?: Gpu;
+  /** Forced kernel variants from outside the recipe (the CLI's BERT_VARIANT_*); the recipe's win. */
+  variants?: Record<string, string>;
+  /** Check every op of the first micro-batch against the float64 CPU reference (the CLI's BERT_VALIDATE=1). */
+  validate?: boolean;
 }
 
 export interface EvalResult {
@@ -154,11 +158,12 @@ async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, 
     if (current && current.phase === phase) return current;
     const shape = { batch: phase.microBatch, seq: phase.seq, predictions: phase.predictions };
     const tag = `${phase.seq}x${phase.microBatch}`;
-    const compiled = compile(recipe, vocab, shape, limits, { training: true, name: `train-${tag}` });
+    const variants = forcedVariants(recipe, o.variants);
+    const compiled = compile(recipe, vocab, shape, limits, { training: true, name: `train-${tag}`, variants });
     const trainPlan = compiled.plan;
     debugLog('graph', describeGraph(compiled.model.graph));
     debugLog('plan', describePlan(trainPlan));
-    const evalPlan = data.holdout ? compile(recipe, vocab, shape, limits, { training: false, name: `eval-${tag}` }).plan : null;
+    const evalPlan = data.holdout ? compile(recipe, vocab, shape, limits, { training: false, name: `eval-${tag}`, variants }).plan : null;
     if (current) {
       // Free the previous phase's private buffers (activations, scratch); params stay.
       const keep = new Set([...trainPlan.buffers, ...(evalPlan?.buffers ?? [])].map((b) => b.id));
@@ -299,7 +304,7 @@ async function runTraining(o: TrainOptions, recipe: Recipe, recipeText: string, 
     );
   };
 
-  const validate = process.env.BERT_VALIDATE === '1';
+  const validate = Boolean(o.validate);
   const stopAt = o.stopAfter !== undefined ? Math.min(total, state.step + o.stopAfter) : total;
   try {
     while (state.step < stopAt && !interrupted) {

@@ -3,6 +3,7 @@
 // column tiles; one or several row blocks), padding keys, dropout on and off, and a grid folded
 // over y. Forward and backward run chained on the device, each stage fed the previous stage's
 // device output (as the plan will run them).
+import { kernelVariantsFromEnv } from '../../src/cli/env.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { attentionLaunch, pickAttentionVariant, usableAttentionVariants, ATTENTION_VARIANTS, type AttentionShape, type AttentionVariant } from '../../src/compiler/kernels/attention.js';
@@ -73,7 +74,7 @@ test('attention: the vec4 variants are usable exactly when D % 4 == 0; plain one
   assert.equal(usableAttentionVariants(even, none), ['plain', 'plain_vec4']);
 });
 
-test('attention: the heuristic keeps subgroups when usable, else plain; BERT_VARIANT_ATTENTION forces', async () => {
+test('attention: the heuristic keeps subgroups when usable, else plain; a forced variant (recipe or BERT_VARIANT_ATTENTION via the CLI) wins', async () => {
   const { gpu } = await testGpu();
   const odd: AttentionShape = { B: 1, T: 8, H: 10, heads: 2 };
   const even: AttentionShape = { B: 1, T: 8, H: 16, heads: 2 };
@@ -85,16 +86,18 @@ test('attention: the heuristic keeps subgroups when usable, else plain; BERT_VAR
   // Subgroups that do not fit (sizes below 8) fall back to plain too.
   assert.is(pickAttentionVariant(even, { ...gpu.limits, subgroupMinSize: 4 }, {}), 'plain_vec4');
   assert.is(pickAttentionVariant(even, gpu.limits, { attention: 'plain' }), 'plain');
-  const saved = process.env.BERT_VARIANT_ATTENTION;
+  // A forced variant the device cannot run is ignored.
+  assert.is(pickAttentionVariant(even, none, { attention: 'subgroup' }), 'plain_vec4');
+  // BERT_VARIANT_ATTENTION reaches the compiler through the CLI's reading of the environment.
+  assert.equal(kernelVariantsFromEnv({ BERT_VARIANT_ATTENTION: 'plain', BERT_VARIANT_MATMUL: 'vec4', BERT_DEBUG: 'plan' }), { attention: 'plain', matmul: 'vec4' });
+  const previous = process.env.BERT_VARIANT_ATTENTION;
+  process.env.BERT_VARIANT_ATTENTION = 'plain';
   try {
-    process.env.BERT_VARIANT_ATTENTION = 'plain';
-    assert.is(pickAttentionVariant(even, gpu.limits), 'plain');
-    // A forced variant the device cannot run is ignored.
-    process.env.BERT_VARIANT_ATTENTION = 'subgroup';
-    assert.is(pickAttentionVariant(even, none), 'plain_vec4');
+    // The compiler itself reads no environment.
+    assert.is(pickAttentionVariant(even, gpu.limits), 'subgroup_vec4');
   } finally {
-    if (saved === undefined) delete process.env.BERT_VARIANT_ATTENTION;
-    else process.env.BERT_VARIANT_ATTENTION = saved;
+    if (previous === undefined) delete process.env.BERT_VARIANT_ATTENTION;
+    else process.env.BERT_VARIANT_ATTENTION = previous;
   }
   const launch = attentionLaunch(even, none, 'context', 'plain');
   assert.is(launch.pipeline.kernel, 'attention-plain');

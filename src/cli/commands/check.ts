@@ -7,7 +7,8 @@ import { intFlag, parseArgs } from '../args.js';
 import { UserError } from '../../errors.js';
 import { loadRecipe, modelStats, type ModelStats, type Recipe } from '../../recipe/index.js';
 import { checkInitCheckpoint, recipeTokenizer } from '../../train/preflight.js';
-import { compile } from '../../compiler/compile.js';
+import { compile, forcedVariants } from '../../compiler/compile.js';
+import { kernelVariantsFromEnv } from '../env.js';
 import { REFERENCE_LIMITS, type PlanSummary } from '../../plan/types.js';
 import { phasesOf } from '../../train/phases.js';
 
@@ -15,7 +16,7 @@ import { phasesOf } from '../../train/phases.js';
 function plannedMemory(recipe: Recipe, vocab: number): { bytes?: PlanSummary['bytes']; problem?: string } {
   const phase = phasesOf(recipe)[0]!;
   try {
-    const { plan } = compile(recipe, vocab, { batch: phase.microBatch, seq: phase.seq, predictions: phase.predictions }, REFERENCE_LIMITS, { training: true });
+    const { plan } = compile(recipe, vocab, { batch: phase.microBatch, seq: phase.seq, predictions: phase.predictions }, REFERENCE_LIMITS, { training: true, variants: forcedVariants(recipe, kernelVariantsFromEnv()) });
     return { bytes: plan.summary.bytes };
   } catch (e) {
     if (e instanceof UserError) return { problem: e.message };

@@ -2,6 +2,7 @@
 // non-blank input line: {"line", "tokens", "mean", "pooled"} where mean averages the last hidden
 // states over the real tokens ([CLS] and [SEP] included) and pooled is the pooler output (when
 // the model has a pooler).
+import { kernelVariantsFromEnv } from '../env.js';
 import type { Command } from '../command.js';
 import { intFlag, parseArgs } from '../args.js';
 import { UserError } from '../../errors.js';
@@ -27,7 +28,7 @@ export const embedCommand: Command = {
     const batch = intFlag(flags.batch, 'batch', 'embed') ?? MAX_BATCH;
     if (output !== undefined) checkOutputPath(output);
     const lines = readTextLines(input);
-    const model = await InferenceModel.open(positionals[0]!, { log: (m) => process.stderr.write(`bert-run: ${m}\n`) });
+    const model = await InferenceModel.open(positionals[0]!, { log: (m) => process.stderr.write(`bert-run: ${m}\n`), variants: kernelVariantsFromEnv() });
     try {
       const chunks: string[] = [];
       await embedTexts(

@@ -1,5 +1,6 @@
 // `bert-run fill-mask <run-dir> "the [MASK] of the union"`: the top-k tokens for every [MASK]
 // with their probabilities (softmax over the model's vocabulary rows).
+import { kernelVariantsFromEnv } from '../env.js';
 import type { Command } from '../command.js';
 import { intFlag, parseArgs } from '../args.js';
 import { UserError } from '../../errors.js';
@@ -20,7 +21,7 @@ export const fillMaskCommand: Command = {
     const [dir, text, second] = positionals as [string, string, string | undefined];
     if (!text.includes('[MASK]')) throw new UserError('fill-mask: the text has no [MASK] token', 'no_mask', 2);
     const topK = intFlag(flags['top-k'], 'top-k', 'fill-mask') ?? 5;
-    const model = await InferenceModel.open(dir, { log: (m) => process.stderr.write(`bert-run: ${m}\n`) });
+    const model = await InferenceModel.open(dir, { log: (m) => process.stderr.write(`bert-run: ${m}\n`), variants: kernelVariantsFromEnv() });
     try {
       const r = await fillMask(model, text, topK, second);
       if (flags.json) {

@@ -5,6 +5,7 @@
 // "mlm_logits": [B][T][V], "nsp_logits": [B][2], "pooled": [B][H], "hidden": [B][T][H]} with
 // NSP/pooled present when the model has them. Values are float32 written with 9 significant
 // digits (they read back exactly).
+import { kernelVariantsFromEnv } from '../env.js';
 import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
 import { UserError } from '../../errors.js';
@@ -28,7 +29,7 @@ export const forwardCommand: Command = {
     const input = flags.input as string;
     const output = flags.output as string;
     checkOutputPath(output);
-    const model = await InferenceModel.open(positionals[0]!, { log: (m) => process.stderr.write(`bert-run: ${m}\n`) });
+    const model = await InferenceModel.open(positionals[0]!, { log: (m) => process.stderr.write(`bert-run: ${m}\n`), variants: kernelVariantsFromEnv() });
     try {
       const batch = parseBatchJson(input, model);
       const r = await model.forward(batch);

@@ -4,7 +4,8 @@ import type { Command } from '../command.js';
 import { intFlag, parseArgs } from '../args.js';
 import { UserError } from '../../errors.js';
 import { loadRecipe, tokenizerFileVocabSize, type Recipe } from '../../recipe/index.js';
-import { compile } from '../../compiler/compile.js';
+import { compile, forcedVariants } from '../../compiler/compile.js';
+import { kernelVariantsFromEnv } from '../env.js';
 import { REFERENCE_LIMITS, type DeviceLimits, type KernelPlan } from '../../plan/types.js';
 import { modelVocab, phasesOf } from '../../train/phases.js';
 import { openGpu } from '../../runtime/device.js';
@@ -56,9 +57,10 @@ export const planCommand: Command = {
     }
     const { vocab, note } = plannedVocab(recipe);
     const phases = phasesOf(recipe);
+    const variants = forcedVariants(recipe, kernelVariantsFromEnv());
     const plans = phases.map((p) => {
       const mb = micro ?? p.microBatch;
-      return { phase: p, mb, plan: compile(recipe, vocab, { batch: mb, seq: p.seq, predictions: p.predictions }, limits, { training: true }).plan };
+      return { phase: p, mb, plan: compile(recipe, vocab, { batch: mb, seq: p.seq, predictions: p.predictions }, limits, { training: true, variants }).plan };
     });
     if (flags.json) {
       console.log(JSON.stringify(plans[0]!.plan));

@@ -3,6 +3,7 @@ import type { Command } from '../command.js';
 import { intFlag, parseArgs } from '../args.js';
 import { UserError } from '../../errors.js';
 import { train } from '../../train/runner.js';
+import { kernelVariantsFromEnv } from '../env.js';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -33,6 +34,8 @@ stops at the first one that diverges.`,
       json: Boolean(flags.json),
       printRecipe: Boolean(flags['print-recipe']),
       profile: Boolean(flags.profile),
+      variants: kernelVariantsFromEnv(),
+      validate: process.env.BERT_VALIDATE === '1',
     });
     return result.interrupted ? 130 : 0;
   },

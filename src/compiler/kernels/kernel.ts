@@ -13,8 +13,9 @@ export interface KernelLaunch {
 }
 
 /**
- * Picks the variant: a forced one (recipe runtime.variants, or env BERT_VARIANT_<KERNEL>) wins
- * if it is valid for this shape and device; otherwise the heuristic's choice.
+ * Picks the variant: a forced one (recipe runtime.variants, or BERT_VARIANT_<KERNEL> which the
+ * CLI reads and passes in) wins if it is valid for this shape and device; otherwise the
+ * heuristic's choice. Pure: the compiler reads no environment.
  */
 export function chooseVariant<V extends string>(
   kernel: string,
@@ -22,7 +23,7 @@ export function chooseVariant<V extends string>(
   heuristic: V,
   forced?: Record<string, string>,
 ): V {
-  const wanted = forced?.[kernel] ?? process.env[`BERT_VARIANT_${kernel.toUpperCase()}`];
+  const wanted = forced?.[kernel];
   if (wanted === undefined || wanted === 'auto') return heuristic;
   if ((usable as readonly string[]).includes(wanted)) return wanted as V;
   return heuristic;
