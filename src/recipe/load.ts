@@ -24,6 +24,11 @@ export interface LoadOptions {
   out?: string;
   /** Directory that relative paths in messages and --set paths are taken from (default: process.cwd()). */
   cwd?: string;
+  /**
+   * Whether the files the recipe names for training (corpus, tokenizer, model.init) must exist
+   * (default true). A run directory's saved recipe is read without: inference needs none of them.
+   */
+  checkInputFiles?: boolean;
 }
 
 export interface LoadedRecipe {
@@ -448,10 +453,11 @@ export async function loadRecipe(path: string, options: LoadOptions = {}): Promi
   const warnings = fitScheduleToFlagSteps(s, recipe);
   const blame = (b: Blame): void => s.issueAt(b.code, b.path, b.message, b.key ? s.keyLoc(b.path) : s.valueLoc(b.path));
   crossFieldChecks(recipe).forEach(blame);
-  resolveFiles(recipe, (p) => {
+  const inputIssues = resolveFiles(recipe, (p) => {
     const loc = s.valueLoc(p);
     return loc && loc.file !== '--set' ? dirname(loc.file) : cwd;
-  }).forEach(blame);
+  });
+  if (options.checkInputFiles ?? true) inputIssues.forEach(blame);
   if (s.issues.length > 0) s.fail();
 
   delete recipe.extends;

@@ -6,16 +6,13 @@
 // model.safetensors, recipe.yaml and tokenizer.json (or vocab.txt) is accepted; a run directory
 // without a final model.safetensors falls back to its newest checkpoint.
 //
-// The recipe is read with the `yaml` package and re-validated against the schema and the
-// cross-field checks, but not through loadRecipe: loadRecipe also resolves the recipe's input
-// files (corpus, tokenizer, model.init), which inference does not need and which may have moved
-// or been deleted since training.
+// The recipe is read by the recipe loader (schema, cross-field checks, file:line:col errors),
+// without requiring the recipe's input files (corpus,
+// tokenizer, model.init), which inference does not need and which may have moved or been
+// deleted since training.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import type { Recipe } from '../recipe/index.js';
-import { recipeValidator } from '../recipe/schema.js';
-import { crossFieldChecks } from '../recipe/checks.js';
+import { loadRecipe, type Recipe } from '../recipe/index.js';
 import { BertTokenizer } from '../data/index.js';
 import { compile, forcedVariants, type Compiled } from '../compiler/compile.js';
 import { openGpu, type Gpu } from '../runtime/device.js';
@@ -90,30 +87,13 @@ export function resolveModelDir(path: string, log?: (m: string) => void): string
   throw new UserError(`${join(path, 'model.safetensors')}: missing (not a run or checkpoint directory; train one with bert-run <recipe.yaml>)`, 'no_model', 1);
 }
 
-/** Reads and re-validates a resolved recipe.yaml without touching the files it names. */
-export function readResolvedRecipe(path: string): Recipe {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UserError(`${path}: cannot read the run's recipe (${(e as NodeJS.ErrnoException).code ?? String(e)})`, 'bad_recipe', 1);
-  }
-  let data: unknown;
-  try {
-    data = parseYaml(text);
-  } catch (e) {
-    throw new UserError(`${path}: not valid YAML (${(e as Error).message.split('\n')[0]})`, 'bad_recipe', 1);
-  }
-  const work = structuredClone(data);
-  const validate = recipeValidator();
-  if (!validate(work)) {
-    const e = validate.errors?.[0];
-    throw new UserError(`${path}: not a valid recipe (${e ? `${e.instancePath || '/'} ${e.message}` : 'schema violation'})`, 'bad_recipe', 1);
-  }
-  const recipe = work as Recipe;
-  const issue = crossFieldChecks(recipe)[0];
-  if (issue) throw new UserError(`${path}: not a valid recipe (${issue.path.join('.')}: ${issue.message})`, 'bad_recipe', 1);
-  return recipe;
+/**
+ * Reads a run's resolved recipe.yaml through the recipe loader (every problem with file:line:col,
+ * exit 2), without requiring the training inputs it names (corpus, tokenizer files) to exist.
+ */
+export async function readResolvedRecipe(path: string): Promise<Recipe> {
+  if (!existsSync(path)) throw new UserError(`${path}: missing (the run directory has no recipe.yaml)`, 'bad_recipe', 2);
+  return (await loadRecipe(path, { checkInputFiles: false })).recipe;
 }
 
 function loadRunTokenizer(dir: string, recipe: Recipe): BertTokenizer {
@@ -161,7 +141,7 @@ export class InferenceModel {
 
   static async open(path: string, options: OpenOptions = {}): Promise<InferenceModel> {
     const dir = resolveModelDir(path, options.log);
-    const recipe = readResolvedRecipe(join(dir, 'recipe.yaml'));
+    const recipe = await readResolvedRecipe(join(dir, 'recipe.yaml'));
     const tokenizer = loadRunTokenizer(dir, recipe);
     const modelPath = join(dir, 'model.safetensors');
     const tensors = readSafetensors(modelPath).tensors;

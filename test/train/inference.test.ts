@@ -2,6 +2,7 @@
 // forward and embed against each other, against the same sequences run one at a time, and
 // against the float64 CPU evaluation of the inference graph; every bad input is a one-line
 // error naming the file; the CLI's exit codes and atomic output.
+import { RecipeError } from '../../src/recipe/index.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -220,6 +221,21 @@ test('bad input: one-line errors naming the file', async () => {
   cpSync(runDir, corrupt, { recursive: true });
   writeFileSync(join(corrupt, 'model.safetensors'), 'garbage');
   await oneLineErrorAsync(() => InferenceModel.open(corrupt, { gpu }), join(corrupt, 'model.safetensors'), 'corrupt model.safetensors');
+  // The run's recipe goes through the recipe loader: file:line:col, the recipe exit code.
+  const badRecipe = join(root, 'bad-recipe-run');
+  cpSync(runDir, badRecipe, { recursive: true });
+  const recipeText = readFileSync(join(badRecipe, 'recipe.yaml'), 'utf8');
+  writeFileSync(join(badRecipe, 'recipe.yaml'), recipeText.replace(/^( {2}hidden:) 32$/m, '$1 thirty-two'));
+  try {
+    await InferenceModel.open(badRecipe, { gpu });
+    assert.unreachable('bad recipe accepted');
+  } catch (e) {
+    assert.instance(e, RecipeError);
+    const line = recipeText.split('\n').findIndex((l) => l === '  hidden: 32') + 1;
+    assert.ok(line > 0);
+    assert.match((e as RecipeError).message, new RegExp(`recipe\\.yaml:${line}:11: model\\.hidden: must be an integer \\(got "thirty-two"\\)$`));
+    assert.is((e as RecipeError).exitCode, 2);
+  }
 
   const batchFile = join(root, 'batch.json');
   const cases: Array<[string, unknown]> = [
