@@ -14,10 +14,10 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { readdirSync, statSync } from 'node:fs';
 import { UserError } from '../errors.js';
-import { glob, hasGlobMagic } from './glob.js';
+import { glob, hasGlobMagic } from '../glob.js';
 import { splitSentences } from './sentences.js';
 
 /** A document: its sentences, in order. */
@@ -78,7 +78,7 @@ function resolveFiles(spec: CorpusSpec, baseDir: string): { files: string[]; for
     if (!hasGlobMagic(pattern)) {
       let st;
       try {
-        st = statSync(matched[0]!);
+        st = statSync(resolve(baseDir, pattern));
       } catch {
         throw new UserError(`${pattern}: no such file`, 'bad_corpus');
       }

@@ -19,7 +19,7 @@ export * from './basic-tokenizer.js';
 export * from './batches.js';
 export * from './cache-file.js';
 export * from './corpus.js';
-export * from './glob.js';
+export * from '../glob.js';
 export * from './instance-set.js';
 export * from './instances.js';
 export * from './pretraining-data.js';

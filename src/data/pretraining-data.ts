@@ -2,6 +2,7 @@
 // cached under `cacheDir` by a key of everything it depends on (corpus bytes, tokenizer, settings).
 // A second run with the same settings reads the caches; a cache that fails verification is deleted
 // and rebuilt. Takes plain options (the runner maps the recipe onto them).
+import { recipeDefault } from '../recipe/schema.js';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -32,15 +33,15 @@ export interface PretrainingDataOptions {
   maxCharsPerWord?: number;
   /** The first phase's sequence length; its instances are built before this resolves. */
   seqLen: number;
-  /** Static masking's max predictions for `seqLen` (dynamic masking takes it per batch). Default 20. */
+  // Options left out take the recipe schema's default (recipeDefault): defaults live only there.
+  /** Static masking's max predictions for `seqLen` (dynamic masking takes it per batch). */
   maxPredictions?: number;
   /** Further phases to build now (otherwise built on first use). */
   phases?: { seqLen: number; maxPredictions: number }[];
-  /** Default 0.1. */
   shortSeqProb?: number;
-  /** Passes over the documents, each with new pairs and (static) masks. Default 1. */
+  /** Passes over the documents, each with new pairs and (static) masks. */
   dupeFactor?: number;
-  /** Fraction of documents held out for evaluation. Default 0. */
+  /** Fraction of documents held out for evaluation. */
   holdout?: number;
   seed?: number;
   mlm?: {
@@ -91,11 +92,11 @@ function checkOptions(o: PretrainingDataOptions): void {
     throw new UserError(`data: ${m}`, 'bad_data_options', 2);
   };
   if (!Number.isInteger(o.seqLen) || o.seqLen < 8) bad(`seq_len must be an integer ≥ 8 (got ${o.seqLen})`);
-  const h = o.holdout ?? 0;
+  const h = o.holdout ?? recipeDefault<number>('data.holdout');
   if (!(h >= 0 && h < 1)) bad(`holdout must be in [0, 1) (got ${h})`);
   const r = o.mlm?.replace;
   if (r && Math.abs(r.mask + r.random + r.keep - 1) > 1e-6) bad(`mlm.replace must sum to 1 (got ${r.mask + r.random + r.keep})`);
-  if ((o.dupeFactor ?? 1) < 1) bad('dupe_factor must be ≥ 1');
+  if ((o.dupeFactor ?? recipeDefault<number>('data.dupe_factor')) < 1) bad('dupe_factor must be ≥ 1');
 }
 
 export async function openPretrainingData(o: PretrainingDataOptions): Promise<PretrainingData> {
@@ -103,7 +104,7 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
   const log = o.log ?? (() => {});
   const baseDir = o.baseDir ?? '.';
   const memoryLimit = o.memoryLimitBytes ?? 256 << 20;
-  const seed = o.seed ?? 12345;
+  const seed = o.seed ?? recipeDefault<number>('seed');
   const timings: Record<string, number> = {};
   const t0 = performance.now();
   mkdirSync(o.cacheDir, { recursive: true });
@@ -121,7 +122,7 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
   else if ('tokenizerJson' in src) tokenizer = BertTokenizer.fromTokenizerJson(resolve(baseDir, src.tokenizerJson), tokOpts);
   else {
     const t = performance.now();
-    const train = { vocabSize: src.train.vocabSize, minFrequency: src.train.minFrequency ?? 2, lowercase: o.lowercase ?? true, maxCharsPerWord: o.maxCharsPerWord ?? 100 };
+    const train = { vocabSize: src.train.vocabSize, minFrequency: src.train.minFrequency ?? recipeDefault<number>('data.tokenizer.wordpiece.train.min_frequency'), lowercase: o.lowercase ?? recipeDefault<boolean>('data.tokenizer.lowercase'), maxCharsPerWord: o.maxCharsPerWord ?? recipeDefault<number>('data.tokenizer.max_chars_per_word') };
     const path = join(o.cacheDir, `tokenizer-${sha({ corpusHash, train }).slice(0, 16)}.json`);
     let cached: BertTokenizer | undefined;
     try {
@@ -172,7 +173,7 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
   if (meta.numDocs === 0) throw new UserError(`${corpus.name}: corpus is empty after tokenization`, 'bad_corpus');
 
   // 3. Holdout split by document.
-  const holdoutFrac = o.holdout ?? 0;
+  const holdoutFrac = o.holdout ?? recipeDefault<number>('data.holdout');
   const nHold = holdoutFrac > 0 ? Math.max(1, Math.round(meta.numDocs * holdoutFrac)) : 0;
   if (meta.numDocs - nHold < 1) throw new UserError(`data: holdout ${holdoutFrac} leaves no training documents (${meta.numDocs} in the corpus)`, 'bad_data_options', 2);
   const perm = permutation(meta.numDocs, new Rng(`${seed}|holdout`));
@@ -180,11 +181,11 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
   const trainDocs = perm.slice(nHold).sort();
 
   const masking: MaskingOptions = {
-    maskProb: o.mlm?.maskProb ?? 0.15,
-    replace: o.mlm?.replace ?? { mask: 0.8, random: 0.1, keep: 0.1 },
-    wholeWord: o.mlm?.wholeWord ?? false,
+    maskProb: o.mlm?.maskProb ?? recipeDefault<number>('tasks.mlm.mask_prob'),
+    replace: o.mlm?.replace ?? { mask: recipeDefault<number>('tasks.mlm.replace.mask'), random: recipeDefault<number>('tasks.mlm.replace.random'), keep: recipeDefault<number>('tasks.mlm.replace.keep') },
+    wholeWord: o.mlm?.wholeWord ?? recipeDefault<boolean>('tasks.mlm.whole_word'),
   };
-  const dynamic = (o.mlm?.masking ?? 'static') === 'dynamic';
+  const dynamic = (o.mlm?.masking ?? recipeDefault<string>('tasks.mlm.masking')) === 'dynamic';
   const nsp = o.nsp ?? true;
   const instanceOutcomes: Record<string, CacheOutcome> = {};
   const instanceMetas: Record<string, InstanceSetMeta> = {};
@@ -197,9 +198,9 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
         split,
         seqLen,
         // The holdout is always statically masked, once, so every evaluation sees the same data.
-        maxPredictions: split === 'holdout' ? maxPredictions || (o.maxPredictions ?? 20) : dynamic ? 0 : maxPredictions,
-        shortSeqProb: o.shortSeqProb ?? 0.1,
-        dupeFactor: split === 'holdout' ? 1 : (o.dupeFactor ?? 1),
+        maxPredictions: split === 'holdout' ? maxPredictions || (o.maxPredictions ?? recipeDefault<number>('tasks.mlm.max_predictions')) : dynamic ? 0 : maxPredictions,
+        shortSeqProb: o.shortSeqProb ?? recipeDefault<number>('data.short_seq_prob'),
+        dupeFactor: split === 'holdout' ? 1 : (o.dupeFactor ?? recipeDefault<number>('data.dupe_factor')),
         nsp,
         masking,
         seed,
@@ -237,7 +238,7 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
   const prefetch = o.prefetch ?? 2;
   const train = new BatchSource('train', hooksFor('train'), vocab, masking, dynamic, seed, prefetch);
   const holdout = nHold > 0 ? new BatchSource('holdout', hooksFor('holdout'), vocab, masking, false, seed, prefetch) : null;
-  const maxP = o.maxPredictions ?? 20;
+  const maxP = o.maxPredictions ?? recipeDefault<number>('tasks.mlm.max_predictions');
   const t2 = performance.now();
   for (const ph of [{ seqLen: o.seqLen, maxPredictions: maxP }, ...(o.phases ?? [])]) {
     await train.prepare(ph.seqLen, ph.maxPredictions);

@@ -7,7 +7,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { RecipeIssueCode } from './errors.js';
 import type { PathSeg } from './yaml-source.js';
 import type { Recipe } from './recipe-types.js';
-import { globFiles } from './glob.js';
+import { glob } from '../glob.js';
 
 export interface Blame {
   code: RecipeIssueCode;
@@ -134,7 +134,7 @@ export function resolveFiles(r: Recipe, baseDir: (path: PathSeg[]) => string): B
     r.data.corpus.files = files.map((pattern, i) => {
       const path: PathSeg[] = ['data', 'corpus', 'files', i];
       const dir = baseDir(path);
-      if (globFiles(pattern, dir).length === 0) out.push({ code: 'missing_file', path, message: `no file matches ${pattern} (relative to ${dir})` });
+      if (glob(pattern, dir).length === 0) out.push({ code: 'missing_file', path, message: `no file matches ${pattern} (relative to ${dir})` });
       return absolute(dir, pattern);
     });
   }

@@ -4,6 +4,5 @@ export { loadRecipe, type LoadOptions, type LoadedRecipe } from './load.js';
 export { RecipeError, formatIssue, type RecipeIssue, type RecipeIssueCode } from './errors.js';
 export { modelStats, vocabRows, type ModelStats, type StatsOptions, type ParamTensor, type ParamGroup, type LayerRow } from './model-stats.js';
 export { tokenizerFileVocabSize } from './checks.js';
-export { globFiles } from './glob.js';
 export { schemaFile, recipeSchema } from './schema.js';
 export type * from './recipe-types.js';

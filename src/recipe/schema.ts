@@ -105,3 +105,13 @@ export function orderBySchema(value: unknown, path: Path = []): unknown {
   for (const k of keys) out[k] = orderBySchema(obj[k], [...path, k]);
   return out;
 }
+
+/**
+ * The schema's default at a dotted path: the one source of defaults, also for library callers
+ * (the data layer) that leave a recipe-backed option out.
+ */
+export function recipeDefault<T>(path: string): T {
+  const found = schemasAt(path.split('.')).map((s) => (s as { default?: unknown }).default).find((d) => d !== undefined);
+  if (found === undefined) throw new Error(`recipe schema: no default at ${path}`);
+  return structuredClone(found) as T;
+}

@@ -28,8 +28,8 @@ export function initWeightsFile(init: string): string {
   return existsSync(init) && statSync(init).isDirectory() ? join(init, 'model.safetensors') : init;
 }
 
-function initError(file: string, message: string): UserError {
-  return new UserError(`model.init ${file}: ${message}`, 'checkpoint_mismatch', 1);
+function initError(file: string, message: string, hint?: string): UserError {
+  return new UserError(`model.init ${file}: ${message}`, 'checkpoint_mismatch', 1, hint);
 }
 
 /**
@@ -79,11 +79,7 @@ export function checkInitCheckpoint(recipe: Recipe, planParams: Array<{ name: st
     while (first < n && theirs[first] === ours[first]) first++;
     if (first < n || theirs.length !== ours.length) {
       const where = first < n ? `; first difference at id ${first}: ${JSON.stringify(theirs[first])} vs ${JSON.stringify(ours[first])}` : '';
-      throw initError(
-        file,
-        `its vocabulary (${vocabPath}, ${theirs.length} tokens) differs from this run's tokenizer (${ours.length} tokens${where}); ` +
-          `set data.tokenizer.vocab to ${vocabPath} to train with the checkpoint's own vocabulary`,
-      );
+      throw initError(file, `its vocabulary (${vocabPath}, ${theirs.length} tokens) differs from this run's tokenizer (${ours.length} tokens${where})`, `set data.tokenizer.vocab to ${vocabPath} to train with the checkpoint's own vocabulary`);
     }
   }
 }

@@ -42,7 +42,7 @@ export function checkResume(latest: CheckpointRef, recipe: Recipe, recipeText: s
   const loaded = loadCheckpoint(latest.dir);
   const state = loaded.state;
   if (state.step > recipe.schedule.steps) {
-    throw new UserError(`${statePath}: step ${state.step} is past this recipe's schedule.steps ${recipe.schedule.steps}; raise --steps to continue training`, 'checkpoint_mismatch', 1);
+    throw new UserError(`${statePath}: step ${state.step} is past this recipe's schedule.steps ${recipe.schedule.steps}`, 'checkpoint_mismatch', 1, 'raise --steps to continue training');
   }
   const savedPath = join(latest.dir, 'recipe.yaml');
   if (existsSync(savedPath)) {
@@ -55,11 +55,7 @@ export function checkResume(latest: CheckpointRef, recipe: Recipe, recipeText: s
     const changed = differingKeys(saved, parseYaml(recipeText)).filter((k) => !resumable(k));
     if (changed.length > 0) {
       const shown = changed.slice(0, 6).join(', ') + (changed.length > 6 ? `, and ${changed.length - 6} more` : '');
-      throw new UserError(
-        `--resume: the recipe differs from the one ${latest.dir} was trained with, in ${shown}; resume with the same recipe, or start a new run with --out DIR`,
-        'checkpoint_mismatch',
-        2,
-      );
+      throw new UserError(`--resume: the recipe differs from the one ${latest.dir} was trained with, in ${shown}`, 'checkpoint_mismatch', 2, 'resume with the same recipe, or start a new run with --out DIR');
     }
   }
   return loaded;

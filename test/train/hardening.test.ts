@@ -116,7 +116,8 @@ test('model.init that does not fit is refused in one line by training and by che
 test('--resume refuses another recipe (naming the keys) and a state past the schedule; allows run settings', async () => {
   const out = join(root, 'resume');
   await run({ out, sets: ['schedule.steps=4', 'schedule.lr.warmup_steps=1'], stopAfter: 2 });
-  const e = await refused({ out, resume: true, sets: ['schedule.steps=4', 'schedule.lr.warmup_steps=1', 'model.hidden=48', 'schedule.optimizer.adamw.lr=0.01'] }, /--resume: the recipe differs from the one .*step-0000002 was trained with, in model\.hidden, schedule\.optimizer\.adamw\.lr; /);
+  const e = await refused({ out, resume: true, sets: ['schedule.steps=4', 'schedule.lr.warmup_steps=1', 'model.hidden=48', 'schedule.optimizer.adamw.lr=0.01'] }, /--resume: the recipe differs from the one .*step-0000002 was trained with, in model\.hidden, schedule\.optimizer\.adamw\.lr$/);
+  assert.is(e.hint, 'resume with the same recipe, or start a new run with --out DIR');
   assert.is(e.exitCode, 2);
   await refused({ out, resume: true, sets: ['schedule.steps=1', 'schedule.lr.warmup_steps=1'] }, /state\.json: step 2 is past this recipe's schedule\.steps 1/);
   const statePath = join(listCheckpoints(out)[0]!.dir, 'state.json');

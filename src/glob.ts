@@ -1,7 +1,8 @@
-// A small glob for corpus file lists (Node 20 has no fs.glob): `*` and `?` within one path segment,
-// `**` for any number of directories. No braces, no character classes, no negation. Patterns are
-// relative to `baseDir` unless absolute; results are sorted, files only, hidden entries included
-// only when the pattern segment names them (starts with a dot).
+// The one glob of the project, for corpus file lists (Node 20 has no fs.glob): `*` and `?` within
+// one path segment, `**` for any number of directories. No braces, no character classes, no
+// negation. Patterns are relative to `baseDir` unless absolute; results are sorted absolute paths
+// of existing regular files only (a FIFO or device never becomes a corpus file), hidden entries
+// included only when the pattern segment names them (starts with a dot).
 import { readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 
@@ -19,10 +20,10 @@ function segmentRegex(seg: string): RegExp {
   return new RegExp(re + '$');
 }
 
-/** Files matching `pattern` (absolute paths, sorted). A pattern without wildcards returns itself. */
+/** Regular files matching `pattern` (absolute paths, sorted); a plain path matches itself if it is one. */
 export function glob(pattern: string, baseDir = '.'): string[] {
   const abs = isAbsolute(pattern) ? pattern : resolve(baseDir, pattern);
-  if (!hasGlobMagic(abs)) return [abs];
+  if (!hasGlobMagic(abs)) return isFile(abs) ? [abs] : [];
   const parts = abs.split(/[\\/]+/);
   // The fixed prefix before the first wildcard segment.
   let i = 0;
@@ -76,7 +77,7 @@ function walk(dir: string, rest: string[], out: Set<string>): void {
     if (!re.test(e.name)) continue;
     const p = join(dir, e.name);
     if (tail.length === 0) {
-      if (!e.dir) out.add(p);
+      if (!e.dir && isFile(p)) out.add(p);
     } else if (e.dir) walk(p, tail, out);
   }
 }
