@@ -7,8 +7,10 @@ export { loadRecipe, RecipeError, modelStats, type LoadedRecipe, type LoadOption
 export { readCorpus, BertTokenizer, trainWordPiece, openPretrainingData, type Batch, type PretrainingData, type PretrainingDataOptions } from './data/index.js';
 // Graph and compiler: recipe -> graph -> autodiff -> kernel plan (plain data).
 export { buildModelGraph, type ModelGraph, type MicroBatchShape } from './graph/model.js';
-export { appendBackward, GRADIENTS } from './graph/autodiff.js';
-export { evaluate as evaluateOnCpu, EVALUATE } from './graph/cpu-eval.js';
+export { appendBackward } from './graph/autodiff.js';
+export { OP_DEFS } from './graph/ops/index.js';
+export type { OpDef, OpDefs, OpCost } from './graph/op-def.js';
+export { evaluate as evaluateOnCpu } from './graph/cpu-eval.js';
 export { compile, type Compiled, type CompileOptions } from './compiler/compile.js';
 export { DEFAULT_LIMITS, REFERENCE_LIMITS, type KernelPlan, type PlanStep, type DeviceLimits, type PipelineSpec, type Dispatch } from './plan/types.js';
 export { encodeStepState, type StepState } from './plan/step-state.js';

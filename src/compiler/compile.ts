@@ -5,12 +5,11 @@ import type { Recipe } from '../recipe/index.js';
 import { buildModelGraph, type MicroBatchShape, type ModelGraph } from '../graph/model.js';
 import { appendBackward } from '../graph/autodiff.js';
 import { fuseForwardEpilogues, fuseTrainingEpilogues } from '../graph/fusion.js';
-import type { Graph, Op } from '../graph/ir.js';
 import { planMemory, type MemoryPlan } from './memory.js';
 import type { BufferDecl, BufferSlice, DeviceLimits, IoSlot, KernelPlan, PipelineSpec, PlanParam, PlanStep } from '../plan/types.js';
 import { pipelineKey } from '../plan/types.js';
 import { STEP_STATE_BYTES } from '../plan/step-state.js';
-import type { KernelLaunch } from './kernels/kernel.js';
+import type { LowerContext, Lowering } from './lower-context.js';
 import { LOWER } from './lower.js';
 import { appliesWeightDecay, lowerOptimizer, optimizerSlots, normStateSlice } from './optimizer-plan.js';
 
@@ -22,27 +21,6 @@ export interface CompileOptions {
   variants?: Record<string, string>;
   /** Forward only, no losses: logits, pooled output and hidden states readable (plan.outputs). */
   inference?: boolean;
-}
-
-export interface LowerContext {
-  g: Graph;
-  limits: DeviceLimits;
-  variants: Record<string, string>;
-  recipe: Recipe;
-  training: boolean;
-  slice(tensor: number): BufferSlice;
-  /** A scratch buffer private to this plan, by name (sized at the largest request). */
-  scratch(name: string, bytes: number): BufferSlice;
-  stepState(): BufferSlice;
-  /** A 16-byte buffer bound where a kernel's optional input is absent. */
-  dummy(): BufferSlice;
-  /**
-   * A 16-byte buffer bound where a kernel's optional output is absent: not dummy(), which the
-   * same dispatch may bind read-only (WebGPU forbids read-only and writable use of one buffer
-   * in a dispatch).
-   */
-  dummyOut(): BufferSlice;
-  dispatch(op: Op | string, launch: KernelLaunch, bindings: BufferSlice[], suffix?: string): PlanStep;
 }
 
 export interface Compiled {
@@ -105,9 +83,7 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
 
   for (const op of g.ops) {
     opIndex++;
-    const lower = LOWER[op.kind];
-    if (!lower) throw new Error(`compile: no lowering for op ${op.kind} (${op.label})`);
-    lower(op as never, ctx);
+    (LOWER[op.kind] as Lowering<typeof op.kind>)(op, ctx);
   }
   stage = 'optimizer';
   if (options.training) lowerOptimizer(ctx, memory);

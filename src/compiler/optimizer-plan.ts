@@ -3,7 +3,7 @@
 // Runs once per optimizer step, after all micro-batches have accumulated their gradients; the
 // update kernels zero the gradients they consumed.
 import type { Recipe } from '../recipe/index.js';
-import type { LowerContext } from './compile.js';
+import type { LowerContext } from './lower-context.js';
 import type { MemoryPlan } from './memory.js';
 import type { BufferSlice } from '../plan/types.js';
 import {

@@ -3,7 +3,7 @@
 // losses. Parameter names are Hugging Face BERT's, except the fused QKV projection
 // (`attention.self.qkv.*`, rows [query | key | value]) which the checkpoint writer splits.
 import type { Recipe, Attention, Feedforward } from '../recipe/index.js';
-import { Graph } from './ir.js';
+import { Graph, type OpInputs } from './ir.js';
 
 export interface MicroBatchShape {
   /** Sequences per micro-batch. */
@@ -142,7 +142,7 @@ export function buildModelGraph(recipe: Recipe, vocab: number, shape: MicroBatch
     if (item.embeddings) {
       const e = item.embeddings;
       const word = weight('bert.embeddings.word_embeddings.weight', [vocab, H]);
-      const embInputs: Record<string, number> = { ids: inputs.input_ids!, types: inputs.token_type_ids!, word };
+      const embInputs: OpInputs<'embedding'> = { ids: inputs.input_ids!, types: inputs.token_type_ids!, word };
       if (e.position === 'learned') embInputs.pos = weight('bert.embeddings.position_embeddings.weight', [m.max_position, H]);
       if (e.token_type) embInputs.type = weight('bert.embeddings.token_type_embeddings.weight', [m.type_vocab, H]);
       const out = act('embeddings.sum', [N, H]);
@@ -222,7 +222,7 @@ export function buildModelGraph(recipe: Recipe, vocab: number, shape: MicroBatch
   }
   const decoderWeight = mlm.tie_embeddings ? g.named('bert.embeddings.word_embeddings.weight') : weight('cls.predictions.decoder.weight', [vocab, H]);
   const logits = act('mlm.logits', [R, vocab]);
-  const decoderInputs: Record<string, number> = { x: t, w: decoderWeight };
+  const decoderInputs: OpInputs<'linear'> = { x: t, w: decoderWeight };
   if (mlm.head.decoder_bias) decoderInputs.b = biasParam('cls.predictions.bias', vocab);
   g.op('linear', 'mlm.decoder', decoderInputs, { y: logits }, {});
   const outputs: Record<string, number> = {};

@@ -30,7 +30,8 @@ export async function validateMicroBatch(compiled: Compiled, exec: PlanExecutor,
     for (const id of Object.values(op.inputs)) values.set(id, await read(id));
     // The CPU needs these too for some ops (embedding backward reads the ids by name).
     values.set(g.named('input_ids'), await read(g.named('input_ids')));
-    for (const name of op.accumulate) values.set(op.outputs[name]!, await read(op.outputs[name]!));
+    const outputs = op.outputs as Record<string, number>;
+    for (const name of op.accumulate) values.set(outputs[name]!, await read(outputs[name]!));
     let end = cursor;
     while (end < steps.length && steps[end]!.op === i) end++;
     await exec.runRange('microbatch', cursor, end);

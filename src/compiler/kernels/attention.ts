@@ -1,4 +1,5 @@
 // Launch definitions of kernels/attention.wgsl and kernels/attention-plain.wgsl: the self-attention
+// The lowering of the attention ops sits at the end of this file.
 // core as five launches, forward = scores → context, backward = grad_v → grad_scores → grad_qk (in
 // that order: grad_scores overwrites `probs` with dS, which grad_qk reads). See the WGSL headers for
 // layouts and semantics. The `subgroup` variants share loaded values through subgroups, so they need
@@ -9,6 +10,9 @@ import { grid1d, f32Bits, ceilDiv } from '../../plan/types.js';
 import type { DType, DeviceLimits, ShaderFeature } from '../../plan/types.js';
 import type { KernelLaunch } from './kernel.js';
 import { chooseVariant, hasSubgroups } from './kernel.js';
+import type { LowerContext, LoweringTable } from '../lower-context.js';
+import type { AttentionAttrs } from '../../graph/ir.js';
+import type { BufferSlice } from '../../plan/types.js';
 
 export interface AttentionShape {
   /** Batch (sequences). */
@@ -176,3 +180,38 @@ export function attentionForwardLaunches(shape: AttentionShape, limits: DeviceLi
 export function attentionBackwardLaunches(shape: AttentionShape, limits: DeviceLimits, variant?: AttentionVariant): AttentionStageLaunch[] {
   return ATTENTION_BACKWARD_STAGES.map((stage) => ({ stage, launch: attentionLaunch(shape, limits, stage, variant), bindings: ATTENTION_BINDINGS[stage] }));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lowering: the forward and backward stages in their required order (grad_scores overwrites
+// probs with dS in place, which grad_qk then reads).
+
+function attentionShapeOf(ctx: LowerContext, attrs: AttentionAttrs, qkv: number): AttentionShape {
+  const H = ctx.g.get(qkv).shape[1]! / 3;
+  return { B: attrs.batch, T: attrs.seq, H, heads: attrs.heads, dropout: attrs.p, stream: attrs.stream };
+}
+
+export const ATTENTION_LOWERING: LoweringTable<'attention' | 'attention_backward'> = {
+  attention(op, ctx) {
+    const shape = attentionShapeOf(ctx, op.attrs, op.inputs.qkv);
+    const variant = pickAttentionVariant(shape, ctx.limits, ctx.variants);
+    const tensors: Record<string, BufferSlice> = { qkv: ctx.slice(op.inputs.qkv), mask: ctx.slice(op.inputs.mask), probs: ctx.slice(op.outputs.probs), out: ctx.slice(op.outputs.out), step_state: ctx.stepState() };
+    for (const stage of ATTENTION_FORWARD_STAGES) {
+      ctx.dispatch(op, attentionLaunch(shape, ctx.limits, stage, variant), ATTENTION_BINDINGS[stage].map((b) => tensors[b]!), stage);
+    }
+  },
+  attention_backward(op, ctx) {
+    const shape = attentionShapeOf(ctx, op.attrs, op.inputs.qkv);
+    const variant = pickAttentionVariant(shape, ctx.limits, ctx.variants);
+    const tensors: Record<string, BufferSlice> = {
+      qkv: ctx.slice(op.inputs.qkv),
+      probs: ctx.slice(op.inputs.probs),
+      out: ctx.slice(op.inputs.out),
+      d_out: ctx.slice(op.inputs.dout),
+      d_qkv: ctx.slice(op.outputs.dqkv),
+      step_state: ctx.stepState(),
+    };
+    for (const stage of ATTENTION_BACKWARD_STAGES) {
+      ctx.dispatch(op, attentionLaunch(shape, ctx.limits, stage, variant), ATTENTION_BINDINGS[stage].map((b) => tensors[b]!), stage);
+    }
+  },
+};

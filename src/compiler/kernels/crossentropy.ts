@@ -1,9 +1,11 @@
 // Launch definition of kernels/crossentropy.wgsl: fused softmax cross-entropy forward and
+// The lowering of the crossentropy op sits at the end of this file.
 // backward (loss, correct, d_logits in place of the logits). See the WGSL header for layouts.
 import { grid1d } from '../../plan/types.js';
 import type { DType, DeviceLimits } from '../../plan/types.js';
 import type { KernelLaunch } from './kernel.js';
 import { chooseVariant } from './kernel.js';
+import type { LoweringTable } from '../lower-context.js';
 
 /** Which step-state scale multiplies loss and gradient: MLM, NSP, or 1 (evaluation). */
 export type CrossentropyScale = 'mlm' | 'nsp' | 'one';
@@ -72,3 +74,13 @@ export function crossentropyLaunch(
     bytes: R * V * elementBytes * (writeGrad ? 3 : 1) + R * 16,
   };
 }
+
+// Lowering: one dispatch; the loss scale comes from the step state (mlm or nsp slot).
+export const CROSSENTROPY_LOWERING: LoweringTable<'crossentropy'> = {
+  crossentropy(op, ctx) {
+    const { logits, labels, weights } = op.inputs;
+    const [R, V] = ctx.g.get(logits).shape as [number, number];
+    const launch = crossentropyLaunch({ R, V, scale: op.attrs.slot === 0 ? 'mlm' : 'nsp', writeGrad: op.attrs.grad }, ctx.limits);
+    ctx.dispatch(op, launch, [logits, labels, weights].map((t) => ctx.slice(t)).concat([ctx.stepState(), ctx.slice(op.outputs.loss), ctx.slice(op.outputs.correct)]));
+  },
+};

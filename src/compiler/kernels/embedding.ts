@@ -1,10 +1,12 @@
 // Launch definitions of kernels/embedding.wgsl: the summed BERT input embeddings and the three
+// The lowering of the embedding ops sits at the end of this file.
 // deterministic table gradients (word by CSR groups of rows, position, token type).
 // Bindings per op are listed in EMBEDDING_BINDINGS (WGSL binding order from 1).
 import { grid1d, ceilDiv } from '../../plan/types.js';
 import type { DType, DeviceLimits } from '../../plan/types.js';
 import type { KernelLaunch } from './kernel.js';
 import { chooseVariant } from './kernel.js';
+import type { LoweringTable } from '../lower-context.js';
 
 export const EMBEDDING_OPS = ['embedding_forward', 'embedding_backward_word', 'embedding_backward_position', 'embedding_backward_type'] as const;
 export type EmbeddingOp = (typeof EMBEDDING_OPS)[number];
@@ -91,3 +93,36 @@ export function embeddingLaunch(shape: EmbeddingShape, limits: DeviceLimits, var
     bytes,
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lowering: the summed input embeddings in one dispatch; the backward one dispatch per table.
+
+export const EMBEDDING_LOWERING: LoweringTable<'embedding' | 'embedding_backward'> = {
+  embedding(op, ctx) {
+    const { ids, types, word, pos, type } = op.inputs;
+    const [V, H] = ctx.g.get(word).shape as [number, number];
+    const P = pos !== undefined ? ctx.g.get(pos).shape[0]! : 1;
+    const TV = type !== undefined ? ctx.g.get(type).shape[0]! : 1;
+    const shape: EmbeddingShape = { op: 'embedding_forward', N: ctx.g.size(ids), H, seq: op.attrs.seq, V, P, TV };
+    // A graph without learned positions or token types binds never-written (zero) tables.
+    const posSlice = pos !== undefined ? ctx.slice(pos) : ctx.scratch('zero_positions', P * H * 4);
+    const typeSlice = type !== undefined ? ctx.slice(type) : ctx.scratch('zero_types', TV * H * 4);
+    ctx.dispatch(op, embeddingLaunch(shape, ctx.limits, pickEmbeddingVariant(shape, ctx.variants)), [ctx.slice(ids), ctx.slice(types), ctx.slice(word), posSlice, typeSlice, ctx.slice(op.outputs.out)]);
+  },
+  embedding_backward(op, ctx) {
+    const { dout, types, unique, offsets, rows } = op.inputs;
+    const { dword, dpos, dtype } = op.outputs;
+    const [N, H] = ctx.g.get(dout).shape as [number, number];
+    const V = dword !== undefined ? ctx.g.get(dword).shape[0]! : 1;
+    const P = dpos !== undefined ? ctx.g.get(dpos).shape[0]! : 1;
+    const TV = dtype !== undefined ? ctx.g.get(dtype).shape[0]! : 1;
+    const groups = ctx.g.size(unique);
+    const launch = (which: EmbeddingShape['op']) => {
+      const shape: EmbeddingShape = { op: which, N, H, seq: op.attrs.seq, V, P, TV, groups };
+      return embeddingLaunch(shape, ctx.limits, pickEmbeddingVariant(shape, ctx.variants));
+    };
+    if (dword !== undefined) ctx.dispatch(op, launch('embedding_backward_word'), [dout, unique, offsets, rows, dword].map((t) => ctx.slice(t)), 'word');
+    if (dpos !== undefined) ctx.dispatch(op, launch('embedding_backward_position'), [ctx.slice(dout), ctx.slice(dpos)], 'position');
+    if (dtype !== undefined) ctx.dispatch(op, launch('embedding_backward_type'), [dout, types, dtype].map((t) => ctx.slice(t)), 'type');
+  },
+};

@@ -1,4 +1,5 @@
 // Launch definitions of kernels/layernorm.wgsl: LayerNorm forward, the fused post-LN
+// The lowering of the LayerNorm ops sits at the end of this file.
 // residual + dropout + LayerNorm forward, and the backward as three launches (dx; per-chunk
 // dgamma/dbeta partials; a fixed-order finish that adds into dgamma/dbeta).
 // Bindings per op are listed in LAYERNORM_BINDINGS (WGSL binding order from 1).
@@ -6,6 +7,9 @@ import { grid1d, f32Bits, ceilDiv } from '../../plan/types.js';
 import type { DType, DeviceLimits } from '../../plan/types.js';
 import type { KernelLaunch } from './kernel.js';
 import { chooseVariant } from './kernel.js';
+import type { LowerContext, LoweringTable } from '../lower-context.js';
+import type { Op } from '../../graph/ir.js';
+import type { BufferSlice } from '../../plan/types.js';
 
 export const LAYERNORM_OPS = ['layernorm_forward', 'residual_dropout_layernorm_forward', 'layernorm_backward', 'layernorm_backward_params', 'layernorm_backward_params_finish'] as const;
 export type LayernormOp = (typeof LAYERNORM_OPS)[number];
@@ -124,3 +128,37 @@ export function layernormLaunch(shape: LayernormShape, limits: DeviceLimits, var
     bytes,
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lowering: layernorm and the fused post-LN sublayer end are one dispatch; the backward is dx,
+// then (when gamma/beta need gradients) the partials and their fixed-order finish.
+
+function dispatchLayernorm(ctx: LowerContext, op: Op, shape: LayernormShape, bindings: BufferSlice[], suffix?: string): void {
+  ctx.dispatch(op, layernormLaunch(shape, ctx.limits, pickLayernormVariant(shape, ctx.variants)), bindings, suffix);
+}
+
+export const LAYERNORM_LOWERING: LoweringTable<'layernorm' | 'residual_dropout_layernorm' | 'layernorm_backward'> = {
+  layernorm(op, ctx) {
+    const { x, gamma, beta } = op.inputs;
+    const [N, H] = ctx.g.get(x).shape as [number, number];
+    dispatchLayernorm(ctx, op, { op: 'layernorm_forward', N, H, eps: op.attrs.eps }, [x, gamma, beta, op.outputs.y, op.outputs.stats].map((t) => ctx.slice(t)));
+  },
+  residual_dropout_layernorm(op, ctx) {
+    const { a, residual, gamma, beta } = op.inputs;
+    const { s, y, stats } = op.outputs;
+    const [N, H] = ctx.g.get(a).shape as [number, number];
+    const shape: LayernormShape = { op: 'residual_dropout_layernorm_forward', N, H, eps: op.attrs.eps, p: op.attrs.p, stream: op.attrs.stream };
+    dispatchLayernorm(ctx, op, shape, [ctx.stepState(), ...[residual, a, gamma, beta, s, y, stats].map((t) => ctx.slice(t))]);
+  },
+  layernorm_backward(op, ctx) {
+    const { dy, x, gamma, stats } = op.inputs;
+    const [N, H] = ctx.g.get(x).shape as [number, number];
+    dispatchLayernorm(ctx, op, { op: 'layernorm_backward', N, H, accumulate: op.accumulate.includes('dx') }, [dy, x, gamma, stats, op.outputs.dx].map((t) => ctx.slice(t)), 'dx');
+    const { dgamma, dbeta } = op.outputs;
+    if (dgamma !== undefined && dbeta !== undefined) {
+      const partials = ctx.scratch('layernorm_partials', layernormPartialsBytes(N, H));
+      dispatchLayernorm(ctx, op, { op: 'layernorm_backward_params', N, H }, [ctx.slice(dy), ctx.slice(x), ctx.slice(stats), partials], 'params');
+      dispatchLayernorm(ctx, op, { op: 'layernorm_backward_params_finish', N, H }, [partials, ctx.slice(dgamma), ctx.slice(dbeta)], 'params_finish');
+    }
+  },
+};

@@ -1,10 +1,12 @@
 // Launch definition of kernels/matmul-bias-grad.wgsl: the bias gradient db[n] (+)= Σ_m dY[m, n]
+// The lowering of the bias_grad op sits at the end of this file.
 // of a dense layer, in two dispatches (row-chunk partial sums into an f32 scratch buffer, then
 // one pass over the chunks). Deterministic: the summation order depends only on the shape.
 import { grid1d, ceilDiv } from '../../plan/types.js';
 import type { DType, DeviceLimits, ShaderFeature } from '../../plan/types.js';
 import type { KernelLaunch } from './kernel.js';
 import { chooseVariant } from './kernel.js';
+import type { LoweringTable } from '../lower-context.js';
 
 export interface BiasGradShape {
   /** Rows of dY (tokens). */
@@ -89,3 +91,16 @@ export function biasGradLaunch(shape: BiasGradShape, limits: DeviceLimits, varia
     scratchElements: chunks * N,
   };
 }
+
+// Lowering: row-chunk partials into a scratch buffer, then the final pass (=|+= into db).
+export const BIAS_GRAD_LOWERING: LoweringTable<'bias_grad'> = {
+  bias_grad(op, ctx) {
+    const dy = op.inputs.dy;
+    const [M, N] = ctx.g.get(dy).shape as [number, number];
+    const shape = { M, N, accumulate: op.accumulate.includes('db') };
+    const launch = biasGradLaunch(shape, ctx.limits, pickBiasGradVariant(shape, ctx.limits, ctx.variants));
+    const scratch = ctx.scratch('bias_grad_partials', launch.scratchElements * 4);
+    ctx.dispatch(op, launch.partial, [ctx.slice(dy), scratch], 'partial');
+    ctx.dispatch(op, launch.final, [scratch, ctx.slice(op.outputs.db)], 'final');
+  },
+};

@@ -1,4 +1,5 @@
 // Launch definition of the matmul family: C = epilogue(alpha·op(A)·op(B) + bias) [+ C], and
+// The lowering of the linear and matmul ops sits at the end of this file.
 // with storePre also PRE = alpha·op(A)·op(B) + bias (the pre-activation, for training plans
 // that fuse the activation: its backward needs it). Every variant has the same bindings
 // (a, b, bias, c, pre; pre is always bound, a spare writable buffer when not stored), uniforms
@@ -10,6 +11,9 @@ import { grid1d, f32Bits, ceilDiv } from '../../plan/types.js';
 import type { DType, DeviceLimits, ShaderFeature } from '../../plan/types.js';
 import type { KernelLaunch } from './kernel.js';
 import { chooseVariant, hasSubgroups } from './kernel.js';
+import type { LowerContext, LoweringTable } from '../lower-context.js';
+import type { Op } from '../../graph/ir.js';
+import { matmulDims } from '../../graph/ops/matmul.js';
 
 export type Epilogue = 'none' | 'gelu' | 'gelu_tanh' | 'relu' | 'tanh';
 const EPILOGUE_CODES: Record<Epilogue, number> = { none: 0, gelu: 1, gelu_tanh: 2, relu: 3, tanh: 4 };
@@ -184,3 +188,35 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
     bytes: elementBytes * batch * (M * K + K * N + M * N * ((shape.accumulate ? 2 : 1) + (shape.storePre ? 1 : 0))),
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lowering: linear (y = act(x·wᵀ + b)) and matmul (the backward's products) → one dispatch each.
+
+/**
+ * C (=|+=) epilogue(op(A)·op(B) + bias) for 2-D tensors, shapes read from the graph; with `pre`
+ * the same dispatch writes the value before the epilogue there.
+ */
+function dispatchMatmul(ctx: LowerContext, op: Op, a: number, b: number, c: number, transA: boolean, transB: boolean, accumulate: boolean, bias?: number, epilogue?: Epilogue, pre?: number): void {
+  const { M, N, K } = matmulDims(ctx.g.get(a).shape, ctx.g.get(b).shape, transA, transB);
+  const shape = { M, N, K, transA, transB, accumulate, bias: bias !== undefined, epilogue, storePre: pre !== undefined };
+  const variant = pickMatmulVariant(shape, ctx.limits, ctx.variants);
+  // Bindings in MATMUL_BINDINGS order: a, b, bias, c, pre (always bound: statically used).
+  ctx.dispatch(op, matmulLaunch(shape, ctx.limits, variant), [
+    ctx.slice(a),
+    ctx.slice(b),
+    bias !== undefined ? ctx.slice(bias) : ctx.dummy(),
+    ctx.slice(c),
+    pre !== undefined ? ctx.slice(pre) : ctx.dummyOut(),
+  ]);
+}
+
+export const MATMUL_LOWERING: LoweringTable<'linear' | 'matmul'> = {
+  linear(op, ctx) {
+    const { x, w, b } = op.inputs;
+    const { epilogue, storePre } = op.attrs;
+    dispatchMatmul(ctx, op, x, w, op.outputs.y, false, true, false, b, epilogue, storePre ? op.outputs.pre : undefined);
+  },
+  matmul(op, ctx) {
+    dispatchMatmul(ctx, op, op.inputs.a, op.inputs.b, op.outputs.c, op.attrs.transA, op.attrs.transB, op.accumulate.includes('c'));
+  },
+};

@@ -1,4 +1,5 @@
 // Launch definitions of kernels/reduce.wgsl: a deterministic two-pass sum or sum of squares.
+// The lowering of the sum op sits at the end of this file.
 // reducePartialsLaunch writes (or adds into) G = reducePartialCount(n) f32 partials;
 // reduceFinishLaunch sums `count` partials into out[0] (=|+=), scaled by alpha.
 // Bindings: REDUCE_BINDINGS (WGSL binding order from 1).
@@ -6,6 +7,7 @@ import { grid1d, ceilDiv, f32Bits } from '../../plan/types.js';
 import type { DType, DeviceLimits } from '../../plan/types.js';
 import type { KernelLaunch } from './kernel.js';
 import { chooseVariant } from './kernel.js';
+import type { LoweringTable } from '../lower-context.js';
 
 export const REDUCE_BINDINGS = {
   reduce_partials: ['x', 'partials'],
@@ -86,3 +88,16 @@ export function reduceFinishLaunch(shape: ReduceFinishShape, _limits: DeviceLimi
     bytes: 4 * shape.count + 4,
   };
 }
+
+// Lowering: partials into a scratch buffer, then a fixed-order finish (=|+= into out).
+export const REDUCE_LOWERING: LoweringTable<'sum'> = {
+  sum(op, ctx) {
+    const x = op.inputs.x;
+    const n = ctx.g.size(x);
+    const variant = pickReduceVariant({ n }, ctx.variants);
+    const count = reducePartialCount(n, variant);
+    const partials = ctx.scratch('reduce_partials', count * 4);
+    ctx.dispatch(op, reducePartialsLaunch({ n }, ctx.limits, variant), [ctx.slice(x), partials], 'partials');
+    ctx.dispatch(op, reduceFinishLaunch({ count, accumulate: op.accumulate.includes('out') }, ctx.limits), [partials, ctx.slice(op.outputs.out)], 'finish');
+  },
+};

@@ -1,9 +1,11 @@
 // Launch definitions of kernels/rows.wgsl: gather rows by index and the weighted-guard
+// The lowering of gather_rows and scatter_rows_add sits at the end of this file.
 // scatter-add (its adjoint). Bindings per op are listed in ROWS_BINDINGS (order from 1).
 import { grid1d } from '../../plan/types.js';
 import type { DType, DeviceLimits } from '../../plan/types.js';
 import type { KernelLaunch } from './kernel.js';
 import { chooseVariant } from './kernel.js';
+import type { LoweringTable } from '../lower-context.js';
 
 export const ROWS_OPS = ['gather_rows', 'scatter_rows_add'] as const;
 export type RowsOp = (typeof ROWS_OPS)[number];
@@ -52,3 +54,20 @@ export function rowsLaunch(shape: RowsShape, limits: DeviceLimits, variant: Rows
     bytes: op === 'gather_rows' ? 4 * R + e * 2 * R * H : 8 * R + e * 3 * R * H,
   };
 }
+
+// Lowering: one dispatch each.
+export const ROWS_LOWERING: LoweringTable<'gather_rows' | 'scatter_rows_add'> = {
+  gather_rows(op, ctx) {
+    const { src, idx } = op.inputs;
+    const [N, H] = ctx.g.get(src).shape as [number, number];
+    const shape = { op: 'gather_rows' as const, R: ctx.g.size(idx), H, N };
+    ctx.dispatch(op, rowsLaunch(shape, ctx.limits, pickRowsVariant(shape, ctx.variants)), [ctx.slice(src), ctx.slice(idx), ctx.slice(op.outputs.out)]);
+  },
+  scatter_rows_add(op, ctx) {
+    const { dout, idx, weights } = op.inputs;
+    const dsrc = op.outputs.dsrc;
+    const [N, H] = ctx.g.get(dsrc).shape as [number, number];
+    const shape = { op: 'scatter_rows_add' as const, R: ctx.g.size(idx), H, N };
+    ctx.dispatch(op, rowsLaunch(shape, ctx.limits, pickRowsVariant(shape, ctx.variants)), [dout, idx, weights, dsrc].map((t) => ctx.slice(t)));
+  },
+};

@@ -10,7 +10,10 @@
 //   out = Pd · v, heads interleaved back                                    (B, T, H)
 // Backward (attentionBackwardReference): dV = Pdᵀ·dO, dPd = dO·Vᵀ, dP = dPd·keep/(1 − p),
 //   dS = P ⊙ (dP − rowsum(dP ⊙ P)), dQ = dS·K/√D, dK = dSᵀ·Q/√D; the mask bias has no gradient.
+// The op definitions follow at the end of the file.
 import { dropoutKeep } from './rng.js';
+import type { AttentionAttrs, Graph, Op } from '../ir.js';
+import { accumulateIf, ioBytes, type EvalContext, type OpCost, type OpDef } from '../op-def.js';
 
 export interface AttentionRefShape {
   B: number;
@@ -139,3 +142,44 @@ export function attentionBackwardReference(
   }
   return dQkv;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The op definitions: attention (out, and probs kept for the backward) and attention_backward.
+
+function attentionDims(g: Graph, qkv: number, attrs: AttentionAttrs): AttentionRefShape {
+  return { B: attrs.batch, T: attrs.seq, H: g.get(qkv).shape[1]! / 3, heads: attrs.heads };
+}
+
+const attentionDropout = (c: EvalContext, attrs: AttentionAttrs): AttentionDropout => ({ p: attrs.p, stream: attrs.stream, seed: c.step.seed, microStep: c.step.microStep });
+
+/** Scores and context: two (T × T × D) products per head, forward; the backward has four. */
+function attentionCost(op: Op<'attention'> | Op<'attention_backward'>, g: Graph, products: number): OpCost {
+  const { B, T, H } = attentionDims(g, op.inputs.qkv, op.attrs);
+  return { flops: products * 2 * B * T * T * H, bytes: ioBytes(op, g), matmul: true };
+}
+
+export const attentionOp: OpDef<'attention'> = {
+  kind: 'attention',
+  evaluate(op, c) {
+    const r = attentionForwardReference(c.get(op.inputs.qkv), c.get(op.inputs.mask), attentionDims(c.g, op.inputs.qkv, op.attrs), attentionDropout(c, op.attrs));
+    c.set(op, 'out', r.out);
+    c.set(op, 'probs', r.probs);
+  },
+  gradient(c) {
+    const dout = c.dOut('out')!;
+    const { qkv, mask } = c.op.inputs;
+    const { out, probs } = c.op.outputs;
+    c.contribute('qkv', (t, a) => c.g.op('attention_backward', c.label(), { dout, qkv, out, probs, mask }, { dqkv: t }, { ...c.op.attrs }, accumulateIf(a, 'dqkv')), false);
+  },
+  cost: (op, g) => attentionCost(op, g, 2),
+};
+
+export const attentionBackwardOp: OpDef<'attention_backward'> = {
+  kind: 'attention_backward',
+  evaluate(op, c) {
+    const { dout, qkv, mask } = op.inputs;
+    c.set(op, 'dqkv', attentionBackwardReference(c.get(dout), c.get(qkv), c.get(mask), attentionDims(c.g, qkv, op.attrs), attentionDropout(c, op.attrs)));
+  },
+  gradient: 'none',
+  cost: (op, g) => attentionCost(op, g, 4),
+};

@@ -4,6 +4,8 @@
 //   loss[r]    = g·(logsumexp(x[r, :]) − x[r, label])
 //   correct[r] = 1 if argmax(x[r, :]) == label (lowest index among ties) and w ≠ 0, else 0
 //   dx[r, j]   = g·(softmax(x[r, :])[j] − [j == label])      (the gradient of Σ_r loss[r])
+// Then the op definition.
+import { elementwiseCost, type OpDef } from '../op-def.js';
 
 export interface CrossentropyRefShape {
   R: number;
@@ -63,3 +65,18 @@ export function crossentropyLossSum(logits: ArrayLike<number>, labels: ArrayLike
   for (const l of losses) total += l;
   return total;
 }
+
+// The op definition: the loss kernel also writes dlogits (in place of the logits), so the
+// gradient rule only says that the logits' gradient is that tensor.
+export const crossentropyOp: OpDef<'crossentropy'> = {
+  kind: 'crossentropy',
+  evaluate(op, c) {
+    const [R, V] = c.g.get(op.inputs.logits).shape as [number, number];
+    const r = crossentropyReference(c.get(op.inputs.logits), c.get(op.inputs.labels), c.get(op.inputs.weights), { R, V }, op.attrs.slot === 0 ? c.step.mlmScale : c.step.nspScale);
+    c.set(op, 'loss', r.losses);
+    c.set(op, 'correct', r.correct);
+    c.set(op, 'dlogits', r.dLogits);
+  },
+  gradient: (c) => c.alias('logits', c.op.outputs.dlogits),
+  cost: (op, g) => elementwiseCost(op, g, op.inputs.logits, 6),
+};

@@ -1,7 +1,9 @@
-// CPU references for kernels/elementwise.wgsl, float64, plain loops: add, scale, activations,
-// GEGLU and dropout, forward and backward. n = elements; GEGLU rows × F outputs from rows × 2F.
+// The elementwise ops: float64 CPU references for kernels/elementwise.wgsl (plain loops: add,
+// scale, activations, GEGLU and dropout, forward and backward; n = elements; GEGLU rows × F
+// outputs from rows × 2F), and the op definitions at the end of the file.
 import { activation, activationGrad, type ActivationName } from './activation.js';
 import { dropoutKeep } from './rng.js';
+import { accumulateIf, elementwiseCost, type EvalContext, type OpDef } from '../op-def.js';
 
 /** out = a + b [+ into]. (n) */
 export function addReference(a: ArrayLike<number>, b: ArrayLike<number>, into?: ArrayLike<number>): Float64Array {
@@ -78,3 +80,88 @@ export function dropoutReference(x: ArrayLike<number>, d: DropoutParams): Float6
   for (let i = 0; i < x.length; i++) out[i] = dropoutKeep(d.seed, d.stream, d.microStep, i, d.p) ? x[i]! * scale : 0;
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The op definitions: dropout, activation, GEGLU (each with its backward), add and fill.
+
+const dropoutOf = (c: EvalContext, p: number, stream: number): DropoutParams => ({ p, stream, seed: c.step.seed, microStep: c.step.microStep });
+
+export const dropoutOp: OpDef<'dropout'> = {
+  kind: 'dropout',
+  evaluate: (op, c) => c.set(op, 'y', dropoutReference(c.get(op.inputs.x), dropoutOf(c, op.attrs.p, op.attrs.stream))),
+  gradient(c) {
+    const dy = c.dOut('y')!;
+    const { p, stream } = c.op.attrs;
+    c.contribute('x', (t, a) => c.g.op('dropout_backward', c.label(), { dy }, { dx: t }, { p, stream }, accumulateIf(a, 'dx')), false);
+  },
+  cost: (op, g) => elementwiseCost(op, g, op.inputs.x, 2),
+};
+
+export const dropoutBackwardOp: OpDef<'dropout_backward'> = {
+  kind: 'dropout_backward',
+  evaluate: (op, c) => c.set(op, 'dx', dropoutReference(c.get(op.inputs.dy), dropoutOf(c, op.attrs.p, op.attrs.stream))),
+  gradient: 'none',
+  cost: (op, g) => elementwiseCost(op, g, op.inputs.dy, 2),
+};
+
+export const activationOp: OpDef<'activation'> = {
+  kind: 'activation',
+  evaluate: (op, c) => c.set(op, 'y', activationForwardReference(op.attrs.fn, c.get(op.inputs.x))),
+  gradient(c) {
+    const dy = c.dOut('y')!;
+    const { fn } = c.op.attrs;
+    c.contribute('x', (t, a) => c.g.op('activation_backward', c.label(), { dy, x: c.op.inputs.x, y: c.op.outputs.y }, { dx: t }, { fn }, accumulateIf(a, 'dx')), true);
+  },
+  cost: (op, g) => elementwiseCost(op, g, op.inputs.x, 8),
+};
+
+export const activationBackwardOp: OpDef<'activation_backward'> = {
+  kind: 'activation_backward',
+  evaluate(op, c) {
+    const { fn } = op.attrs;
+    c.set(op, 'dx', activationBackwardReference(fn, c.get(op.inputs.dy), c.get(fn === 'tanh' ? op.inputs.y : op.inputs.x)));
+  },
+  gradient: 'none',
+  cost: (op, g) => elementwiseCost(op, g, op.inputs.dy, 10),
+};
+
+export const gegluOp: OpDef<'geglu'> = {
+  kind: 'geglu',
+  evaluate(op, c) {
+    const [rows, F] = c.g.get(op.outputs.y).shape as [number, number];
+    c.set(op, 'y', gegluForwardReference(c.get(op.inputs.x), rows, F));
+  },
+  gradient(c) {
+    const dy = c.dOut('y')!;
+    c.contribute('x', (t, a) => c.g.op('geglu_backward', c.label(), { dy, x: c.op.inputs.x }, { dx: t }, {}, accumulateIf(a, 'dx')), false);
+  },
+  cost: (op, g) => elementwiseCost(op, g, op.outputs.y, 9),
+};
+
+export const gegluBackwardOp: OpDef<'geglu_backward'> = {
+  kind: 'geglu_backward',
+  evaluate(op, c) {
+    const [rows, F] = c.g.get(op.inputs.dy).shape as [number, number];
+    c.set(op, 'dx', gegluBackwardReference(c.get(op.inputs.dy), c.get(op.inputs.x), rows, F));
+  },
+  gradient: 'none',
+  cost: (op, g) => elementwiseCost(op, g, op.inputs.dy, 12),
+};
+
+export const addOp: OpDef<'add'> = {
+  kind: 'add',
+  evaluate: (op, c) => c.set(op, 'y', addReference(c.get(op.inputs.a), c.get(op.inputs.b))),
+  gradient(c) {
+    const dy = c.dOut('y')!;
+    if (c.needs('a')) c.alias('a', dy);
+    if (c.needs('b')) c.alias('b', dy);
+  },
+  cost: (op, g) => elementwiseCost(op, g, op.outputs.y, 1),
+};
+
+export const fillOp: OpDef<'fill'> = {
+  kind: 'fill',
+  evaluate: (op, c) => c.set(op, 'out', new Float64Array(c.g.size(op.outputs.out)).fill(op.attrs.value)),
+  gradient: 'none',
+  cost: (op, g) => elementwiseCost(op, g, op.outputs.out, 0),
+};

@@ -1,6 +1,8 @@
 // CPU references for kernels/embedding.wgsl, float64, plain loops, and the CPU grouping the
 // deterministic backward needs. N token rows (batch·seq), H hidden, V vocab, P positions,
-// TV token types; position of row n = n % seq.
+// TV token types; position of row n = n % seq. The op definitions follow at the end.
+import type { OpOutputs } from '../ir.js';
+import { elementwiseCost, type OpDef } from '../op-def.js';
 
 /** out (N, H) = word[ids[n]] + pos[n % seq] + type[types[n]]. word (V, H), pos (P, H), type (TV, H). */
 export function embeddingForwardReference(
@@ -94,3 +96,58 @@ export function paddedRowGroups(g: RowGroups, capacity: number): { unique: Int32
   offsets.set(g.offsets);
   return { unique, offsets, rows: g.rows };
 }
+
+// ---------------------------------------------------------------------------------------------
+// The op definitions: embedding (word + position + token type) and embedding_backward (every
+// table's gradient from one kernel family, grouped by the CSR rows the data layer uploads).
+
+export const embeddingOp: OpDef<'embedding'> = {
+  kind: 'embedding',
+  evaluate(op, c) {
+    const { ids, types, word, pos, type } = op.inputs;
+    const N = c.g.size(ids);
+    const H = c.g.get(word).shape[1]!;
+    const zeros = (rows: number) => new Float64Array(rows * H);
+    const maxType = Math.max(0, ...c.get(types)) + 1;
+    c.set(op, 'out', embeddingForwardReference(c.get(ids), c.get(types), c.get(word), pos !== undefined ? c.get(pos) : zeros(N), type !== undefined ? c.get(type) : zeros(maxType), N, H, op.attrs.seq));
+  },
+  gradient(c) {
+    const dout = c.dOut('out')!;
+    const ins = c.op.inputs;
+    const outputs: OpOutputs<'embedding_backward'> = {};
+    // All three tables accumulate (+=): the word table also receives the tied decoder's gradient.
+    const targets = [['word', 'dword'], ['pos', 'dpos'], ['type', 'dtype']] as const;
+    const pending = targets.filter(([input]) => ins[input] !== undefined && c.needs(input));
+    if (pending.length === 0) return;
+    // One kernel writes every table gradient; route each through contribute so bookkeeping holds.
+    for (const [input, output] of pending) c.contribute(input, (t) => void (outputs[output] = t), true);
+    const g = c.g;
+    const inputs = { dout, types: ins.types, unique: g.named('emb_unique'), offsets: g.named('emb_offsets'), rows: g.named('emb_rows') };
+    g.op('embedding_backward', c.label(), inputs, outputs, { seq: c.op.attrs.seq }, Object.keys(outputs) as Array<keyof typeof outputs>);
+  },
+  cost: (op, g) => elementwiseCost(op, g, op.outputs.out, 2),
+};
+
+export const embeddingBackwardOp: OpDef<'embedding_backward'> = {
+  kind: 'embedding_backward',
+  evaluate(op, c) {
+    // Per-table sums in plain loops (the kernels' CSR grouping only fixes the summation order).
+    const dout = c.get(op.inputs.dout);
+    const [N, H] = c.g.get(op.inputs.dout).shape as [number, number];
+    const seq = op.attrs.seq;
+    const ids = c.get(c.g.named('input_ids'));
+    const types = c.get(op.inputs.types);
+    const table = (name: 'dword' | 'dpos' | 'dtype', rowOf: (n: number) => number) => {
+      const id = op.outputs[name];
+      if (id === undefined) return;
+      const out = new Float64Array(c.g.size(id));
+      for (let n = 0; n < N; n++) for (let h = 0; h < H; h++) out[rowOf(n) * H + h] += dout[n * H + h]!;
+      c.set(op, name, out);
+    };
+    table('dword', (n) => ids[n]!);
+    table('dpos', (n) => n % seq);
+    table('dtype', (n) => types[n]!);
+  },
+  gradient: 'none',
+  cost: (op, g) => elementwiseCost(op, g, op.inputs.dout, 3),
+};

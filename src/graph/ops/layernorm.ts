@@ -1,7 +1,10 @@
-// CPU references for kernels/layernorm.wgsl, float64, plain loops. N rows (tokens), H columns
-// (hidden). Stats are per row: mean, rstd = 1/sqrt(var + eps) with the biased variance.
+// The LayerNorm ops: float64 CPU references for kernels/layernorm.wgsl (plain loops; N rows =
+// tokens, H columns = hidden; stats per row: mean, rstd = 1/sqrt(var + eps), biased variance),
+// and the op definitions (evaluation, gradient rule, cost) at the end of the file.
 import { dropoutKeep } from './rng.js';
 import type { DropoutParams } from './elementwise.js';
+import type { Graph, OpOutputs } from '../ir.js';
+import { accumulateIf, elementwiseCost, type GradContext, type OpDef } from '../op-def.js';
 
 export interface LayernormForward {
   y: Float64Array; // (N, H)
@@ -94,3 +97,104 @@ export function layernormBackwardReference(
   }
   return { dx, dgamma, dbeta };
 }
+
+// ---------------------------------------------------------------------------------------------
+// The op definitions: layernorm, residual_dropout_layernorm (post-LN's fused sublayer end) and
+// layernorm_backward. stats (N, 2) holds (mean, rstd) per row for the backward.
+
+const dims = (g: Graph, id: number) => g.get(id).shape;
+
+function packStats(mean: Float64Array, rstd: Float64Array): Float64Array {
+  const s = new Float64Array(mean.length * 2);
+  for (let i = 0; i < mean.length; i++) {
+    s[2 * i] = mean[i]!;
+    s[2 * i + 1] = rstd[i]!;
+  }
+  return s;
+}
+
+function unpackStats(s: Float64Array): { mean: Float64Array; rstd: Float64Array } {
+  const n = s.length / 2;
+  const mean = new Float64Array(n);
+  const rstd = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    mean[i] = s[2 * i]!;
+    rstd[i] = s[2 * i + 1]!;
+  }
+  return { mean, rstd };
+}
+
+/**
+ * The backward of a LayerNorm over x with its stats: dx into the target dxTarget gives, and
+ * dgamma/dbeta from the same kernel (always `+=`: they are parameter gradients).
+ */
+function appendLayernormBackward(c: GradContext<'layernorm'> | GradContext<'residual_dropout_layernorm'>, dy: number, x: number, gamma: number, stats: number, dxTarget: (emit: (target: number, accumulate: boolean) => void) => void): void {
+  const ctx = c as GradContext<'layernorm'>;
+  dxTarget((t, a) => {
+    const outputs: OpOutputs<'layernorm_backward'> = { dx: t };
+    const accumulate: Array<'dx' | 'dgamma' | 'dbeta'> = accumulateIf(a, 'dx');
+    if (ctx.needs('gamma') || ctx.needs('beta')) {
+      ctx.contribute('gamma', (tg) => void (outputs.dgamma = tg), true);
+      ctx.contribute('beta', (tb) => void (outputs.dbeta = tb), true);
+      accumulate.push('dgamma', 'dbeta');
+    }
+    ctx.g.op('layernorm_backward', ctx.label(), { dy, x, gamma, stats }, outputs, {}, accumulate);
+  });
+}
+
+export const layernormOp: OpDef<'layernorm'> = {
+  kind: 'layernorm',
+  evaluate(op, c) {
+    const { x, gamma, beta } = op.inputs;
+    const [N, H] = dims(c.g, x) as [number, number];
+    const r = layernormForwardReference(c.get(x), c.get(gamma), c.get(beta), N, H, op.attrs.eps);
+    c.set(op, 'y', r.y);
+    c.set(op, 'stats', packStats(r.mean, r.rstd));
+  },
+  gradient(c) {
+    const { x, gamma } = c.op.inputs;
+    appendLayernormBackward(c, c.dOut('y')!, x, gamma, c.op.outputs.stats, (emitDx) => c.contribute('x', emitDx, true));
+  },
+  cost: (op, g) => elementwiseCost(op, g, op.inputs.x, 8),
+};
+
+export const residualDropoutLayernormOp: OpDef<'residual_dropout_layernorm'> = {
+  kind: 'residual_dropout_layernorm',
+  evaluate(op, c) {
+    const { a, residual, gamma, beta } = op.inputs;
+    const { eps, p, stream } = op.attrs;
+    const [N, H] = dims(c.g, a) as [number, number];
+    const r = residualDropoutLayernormForwardReference(c.get(residual), c.get(a), c.get(gamma), c.get(beta), N, H, eps, { p, stream, seed: c.step.seed, microStep: c.step.microStep });
+    c.set(op, 's', r.s);
+    c.set(op, 'y', r.y);
+    c.set(op, 'stats', packStats(r.mean, r.rstd));
+  },
+  gradient(c) {
+    // s = residual + dropout(a); y = LN(s)
+    const { s, stats } = c.op.outputs;
+    const { p, stream } = c.op.attrs;
+    const ds = c.temp(s, 'grad');
+    appendLayernormBackward(c, c.dOut('y')!, s, c.op.inputs.gamma, stats, (emitDx) => emitDx(ds, false));
+    if (c.needs('a')) {
+      if (p > 0) c.contribute('a', (t, ac) => c.g.op('dropout_backward', c.label('dropout'), { dy: ds }, { dx: t }, { p, stream }, accumulateIf(ac, 'dx')), false);
+      else c.alias('a', ds);
+    }
+    if (c.needs('residual')) c.alias('residual', ds);
+  },
+  cost: (op, g) => elementwiseCost(op, g, op.inputs.a, 10),
+};
+
+export const layernormBackwardOp: OpDef<'layernorm_backward'> = {
+  kind: 'layernorm_backward',
+  evaluate(op, c) {
+    const { dy, x, gamma, stats } = op.inputs;
+    const [N, H] = dims(c.g, x) as [number, number];
+    const { mean, rstd } = unpackStats(c.get(stats));
+    const r = layernormBackwardReference(c.get(dy), c.get(x), c.get(gamma), mean, rstd, N, H);
+    c.set(op, 'dx', r.dx);
+    if (op.outputs.dgamma !== undefined) c.set(op, 'dgamma', r.dgamma);
+    if (op.outputs.dbeta !== undefined) c.set(op, 'dbeta', r.dbeta);
+  },
+  gradient: 'none',
+  cost: (op, g) => elementwiseCost(op, g, op.inputs.x, 14),
+};

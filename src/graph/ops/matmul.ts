@@ -1,6 +1,9 @@
-// CPU reference for matmul: C = epilogue(alpha·op(A)·op(B) + bias) [+ C], float64, plain loops.
-// Dims: batch, M rows of C, N columns of C, K the contracted dim.
+// The matrix-multiply ops: the CPU reference C = epilogue(alpha·op(A)·op(B) + bias) [+ C]
+// (float64, plain loops; dims: batch, M rows of C, N columns of C, K the contracted dim) and the
+// linear and matmul op definitions at the end of the file.
 import { activation, type ActivationName } from './activation.js';
+import { activationForwardReference } from './elementwise.js';
+import { accumulateIf, ioBytes, type OpDef } from '../op-def.js';
 
 export interface MatmulRefShape {
   M: number;
@@ -47,3 +50,70 @@ export function matmulReference(
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The op definitions: linear (y = act(x·wᵀ + b), weights [out, in] as Hugging Face stores them)
+// and matmul (C = op(A)·op(B), the backward's products).
+
+export const linearOp: OpDef<'linear'> = {
+  kind: 'linear',
+  evaluate(op, c) {
+    const { x, w, b } = op.inputs;
+    const [R, K] = c.g.get(x).shape as [number, number];
+    const N = c.g.get(w).shape[0]!;
+    const { epilogue, storePre } = op.attrs;
+    const bias = b !== undefined ? c.get(b) : undefined;
+    if (storePre) {
+      // Training fusion: pre = x·wᵀ + b, y = epilogue(pre).
+      const pre = matmulReference(c.get(x), c.get(w), { M: R, N, K, transB: true }, bias);
+      c.set(op, 'pre', pre);
+      c.set(op, 'y', activationForwardReference(epilogue!, pre));
+    } else {
+      c.set(op, 'y', matmulReference(c.get(x), c.get(w), { M: R, N, K, transB: true, epilogue }, bias));
+    }
+  },
+  gradient(c) {
+    // y (R, out) = act(x (R, in) · wᵀ (in, out) + b), act the fused epilogue (fusion.ts) or none
+    const { x, w, b } = c.op.inputs;
+    const { epilogue } = c.op.attrs;
+    let dy = c.dOut('y')!;
+    if (epilogue) {
+      // The activation's backward first: its derivative from the pre-activation (tanh: from y).
+      const { y, pre: stored } = c.op.outputs;
+      const pre = epilogue === 'tanh' ? y : stored;
+      if (pre === undefined) throw new Error(`autodiff: ${c.op.label} fuses ${epilogue} without storing the pre-activation`);
+      const dpre = stored !== undefined ? c.temp(stored, 'grad') : c.temp(y, 'pre.grad');
+      c.g.op('activation_backward', c.label('act'), { dy, x: pre, y }, { dx: dpre }, { fn: epilogue });
+      dy = dpre;
+    }
+    if (c.needs('x')) c.contribute('x', (t, a) => c.g.op('matmul', c.label('dx'), { a: dy, b: w }, { c: t }, { transA: false, transB: false }, accumulateIf(a, 'c')), true);
+    if (c.needs('w')) c.contribute('w', (t, a) => c.g.op('matmul', c.label('dw'), { a: dy, b: x }, { c: t }, { transA: true, transB: false }, accumulateIf(a, 'c')), true);
+    if (b !== undefined && c.needs('b')) c.contribute('b', (t, a) => c.g.op('bias_grad', c.label('db'), { dy }, { db: t }, {}, accumulateIf(a, 'db')), true);
+  },
+  cost(op, g) {
+    const [R, K] = g.get(op.inputs.x).shape as [number, number];
+    const N = g.get(op.inputs.w).shape[0]!;
+    return { flops: 2 * R * K * N, bytes: ioBytes(op, g), matmul: true };
+  },
+};
+
+/** (M, N, K) of C = op(A)·op(B) from the operands' 2-D shapes. */
+export function matmulDims(aShape: readonly number[], bShape: readonly number[], transA: boolean, transB: boolean): { M: number; N: number; K: number } {
+  const [a0, a1] = aShape as [number, number];
+  const [b0, b1] = bShape as [number, number];
+  return { M: transA ? a1 : a0, K: transA ? a0 : a1, N: transB ? b0 : b1 };
+}
+
+export const matmulOp: OpDef<'matmul'> = {
+  kind: 'matmul',
+  evaluate(op, c) {
+    const { a, b } = op.inputs;
+    const { transA, transB } = op.attrs;
+    c.set(op, 'c', matmulReference(c.get(a), c.get(b), { ...matmulDims(c.g.get(a).shape, c.g.get(b).shape, transA, transB), transA, transB }));
+  },
+  gradient: 'none',
+  cost(op, g) {
+    const { M, N, K } = matmulDims(g.get(op.inputs.a).shape, g.get(op.inputs.b).shape, op.attrs.transA, op.attrs.transB);
+    return { flops: 2 * M * N * K, bytes: ioBytes(op, g), matmul: true };
+  },
+};

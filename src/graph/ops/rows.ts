@@ -1,5 +1,6 @@
 // CPU references for kernels/rows.wgsl, float64, plain loops: row gather and its adjoint, the
-// weighted scatter-add. src (N, H), idx (R), out (R, H).
+// weighted scatter-add. src (N, H), idx (R), out (R, H). Then the op definitions.
+import { elementwiseCost, type OpDef } from '../op-def.js';
 
 /** out[r] = src[idx[r]]. */
 export function gatherRowsReference(src: ArrayLike<number>, idx: ArrayLike<number>, H: number): Float64Array {
@@ -22,3 +23,32 @@ export function scatterRowsAddReference(dOut: ArrayLike<number>, idx: ArrayLike<
   }
   return dSrc;
 }
+
+// The op definitions: gather_rows and its adjoint scatter_rows_add (weighted, `+=`).
+export const gatherRowsOp: OpDef<'gather_rows'> = {
+  kind: 'gather_rows',
+  evaluate(op, c) {
+    const H = c.g.get(op.inputs.src).shape[1]!;
+    c.set(op, 'out', gatherRowsReference(c.get(op.inputs.src), c.get(op.inputs.idx), H));
+  },
+  gradient(c) {
+    const dout = c.dOut('out')!;
+    const { idx, weights } = c.op.inputs;
+    // scatter writes only the gathered rows, so the target must start as zeros.
+    c.contribute('src', (t, a) => {
+      if (!a) c.g.op('fill', c.label('zero'), {}, { out: t }, { value: 0 });
+      c.g.op('scatter_rows_add', c.label(), { dout, idx, weights }, { dsrc: t }, {}, ['dsrc']);
+    }, true);
+  },
+  cost: (op, g) => elementwiseCost(op, g, op.outputs.out, 0),
+};
+
+export const scatterRowsAddOp: OpDef<'scatter_rows_add'> = {
+  kind: 'scatter_rows_add',
+  evaluate(op, c) {
+    const [N, H] = c.g.get(op.outputs.dsrc).shape as [number, number];
+    c.set(op, 'dsrc', scatterRowsAddReference(c.get(op.inputs.dout), c.get(op.inputs.idx), c.get(op.inputs.weights), N, H));
+  },
+  gradient: 'none',
+  cost: (op, g) => elementwiseCost(op, g, op.inputs.dout, 2),
+};

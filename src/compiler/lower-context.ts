@@ -1,0 +1,35 @@
+// What a lowering sees: the graph, the device limits, the forced variants, and the plan being
+// built (buffer slices of tensors, scratch, dispatch). compile.ts implements it; each kernel
+// family's lowering (src/compiler/kernels/<family>.ts) uses it. Its own module, so that the
+// lowerings and compile.ts do not import each other.
+import type { Graph, Op, OpKind } from '../graph/ir.js';
+import type { Recipe } from '../recipe/index.js';
+import type { BufferSlice, DeviceLimits, PlanStep } from '../plan/types.js';
+import type { KernelLaunch } from './kernels/kernel.js';
+
+export interface LowerContext {
+  g: Graph;
+  limits: DeviceLimits;
+  variants: Record<string, string>;
+  recipe: Recipe;
+  training: boolean;
+  slice(tensor: number): BufferSlice;
+  /** A scratch buffer private to this plan, by name (sized at the largest request). */
+  scratch(name: string, bytes: number): BufferSlice;
+  stepState(): BufferSlice;
+  /** A 16-byte buffer bound where a kernel's optional input is absent. */
+  dummy(): BufferSlice;
+  /**
+   * A 16-byte buffer bound where a kernel's optional output is absent: not dummy(), which the
+   * same dispatch may bind read-only (WebGPU forbids read-only and writable use of one buffer
+   * in a dispatch).
+   */
+  dummyOut(): BufferSlice;
+  dispatch(op: Op | string, launch: KernelLaunch, bindings: BufferSlice[], suffix?: string): PlanStep;
+}
+
+/** How one op kind becomes dispatches. */
+export type Lowering<K extends OpKind> = (op: Op<K>, ctx: LowerContext) => void;
+
+/** Lowerings for a set of op kinds; over all of OpKind it must be complete (a missing kind is a type error). */
+export type LoweringTable<K extends OpKind> = { [P in K]: Lowering<P> };
