@@ -11,7 +11,7 @@ import { BufferPool, PlanExecutor } from '../src/runtime/executor.js';
 import { compile } from '../src/compiler/compile.js';
 import { encodeStepState } from '../src/plan/step-state.js';
 import { initParam } from '../src/train/init.js';
-import { modelStats } from '../src/recipe/index.js';
+import { modelStats } from '../src/graph/stats.js';
 import type { DeviceLimits, KernelPlan, PlanStep } from '../src/plan/types.js';
 import { matmulCases } from './kernels/matmul.js';
 import { benchKernelCase } from './kernel-runner.js';

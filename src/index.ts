@@ -2,7 +2,8 @@
 // (bert-run, bert-bench) are thin layers over these.
 
 // Recipes: load, validate, inspect.
-export { loadRecipe, RecipeError, modelStats, type LoadedRecipe, type LoadOptions, type Recipe, type ModelStats } from './recipe/index.js';
+export { loadRecipe, RecipeError, vocabRows, type LoadedRecipe, type LoadOptions, type Recipe } from './recipe/index.js';
+export { modelStats, type ModelStats } from './graph/stats.js';
 // Data: corpora, the BERT tokenizer, WordPiece training, pretraining instances and batches.
 export { readCorpus, BertTokenizer, trainWordPiece, openPretrainingData, type Batch, type PretrainingData, type PretrainingDataOptions } from './data/index.js';
 // Graph and compiler: recipe -> graph -> autodiff -> kernel plan (plain data).

@@ -21,18 +21,9 @@ export function optimizerSlots(_recipe: Recipe): string[] {
   return ['m', 'v'];
 }
 
-/** Parameter-name globs (`*` = any characters), case-insensitive: `*norm*` matches LayerNorm. */
-export function matchesAny(name: string, globs: readonly string[]): boolean {
-  return globs.some((glob) => {
-    const re = new RegExp(`^${glob.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
-    return re.test(name);
-  });
-}
+import { appliesWeightDecay } from '../recipe/weight-decay.js';
 
-/** schedule.no_decay alone decides (the recipe is the source of truth, not the tensor kind). */
-export function appliesWeightDecay(name: string, recipe: Recipe): boolean {
-  return !matchesAny(name, recipe.schedule.no_decay);
-}
+export { appliesWeightDecay };
 
 const vec4Slice = (s: BufferSlice): BufferSlice => ({ ...s, size: Math.ceil(s.size / 16) * 16 });
 

@@ -3,7 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
-import { loadRecipe, modelStats } from '../../src/recipe/index.js';
+import { loadRecipe } from '../../src/recipe/index.js';
+import { modelStats } from '../../src/graph/stats.js';
 import { compile } from '../../src/compiler/compile.js';
 import { REFERENCE_LIMITS } from '../../src/plan/types.js';
 import { plannedVocab } from '../../src/cli/commands/plan.js';

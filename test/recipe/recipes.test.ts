@@ -6,7 +6,10 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadRecipe, modelStats } from '../../src/recipe/index.js';
+import { loadRecipe, vocabRows, type Recipe } from '../../src/recipe/index.js';
+import { modelStats as statsWithVocab } from '../../src/graph/stats.js';
+
+const modelStats = (recipe: Recipe) => statsWithVocab(recipe, { vocabSize: vocabRows(recipe) });
 import { recipePath, root } from './root.js';
 
 // Exact counts. base and large are the published BERT numbers with MLM (tied decoder) + NSP heads;
@@ -48,12 +51,12 @@ test('BERT-base groups and tensors add up', async () => {
   assert.is(stats.blocks, 12);
   const names = stats.parameters.map((p) => p.name);
   assert.is(new Set(names).size, names.length, 'parameter names are unique');
-  assert.ok(names.includes('encoder.11.feedforward.out.weight'));
+  assert.ok(names.includes('bert.encoder.layer.11.output.dense.weight'));
   const decay = Object.fromEntries(stats.parameters.map((p) => [p.name, p.decay]));
-  assert.is(decay['encoder.0.attention.qkv.weight'], true);
-  assert.is(decay['encoder.0.attention.qkv.bias'], false);
-  assert.is(decay['encoder.0.attention.norm.weight'], false);
-  assert.is(decay['embeddings.word.weight'], true);
+  assert.is(decay['bert.encoder.layer.0.attention.self.qkv.weight'], true);
+  assert.is(decay['bert.encoder.layer.0.attention.self.qkv.bias'], false);
+  assert.is(decay['bert.encoder.layer.0.attention.output.LayerNorm.weight'], false);
+  assert.is(decay['bert.embeddings.word_embeddings.weight'], true);
   assert.is(stats.layers.reduce((a, l) => a + l.params * l.count, 0), stats.totalParams);
   // Forward FLOPs per token at T=128: 12 x (2*768*2304 + 2*768*768 + 4*128*768 + 2*2*768*3072)
   // + pooler 2*768^2/128 + MLM 20/128 * (2*768^2 + 2*768*30522) + NSP 2*768*2/128.
@@ -75,10 +78,10 @@ test('the modern variant is declared, not coded: pre-LN, GEGLU, no biases, MLM o
   assert.is(recipe.tasks.nsp, undefined);
   assert.is(recipe.tasks.mlm.mask_prob, 0.25);
   const stats = modelStats(recipe);
-  assert.not.ok(stats.parameters.some((p) => p.name.startsWith('encoder.') && p.name.endsWith('.bias') && !p.name.includes('norm')));
-  // GEGLU: H -> 2*inner, gated to inner, -> H.
-  assert.equal(stats.parameters.find((p) => p.name === 'encoder.0.feedforward.in.weight')!.shape, [768, 3072]);
-  assert.equal(stats.parameters.find((p) => p.name === 'encoder.0.feedforward.out.weight')!.shape, [1536, 768]);
+  assert.not.ok(stats.parameters.some((p) => p.name.startsWith('bert.encoder.') && p.name.endsWith('.bias') && !p.name.includes('LayerNorm')));
+  // GEGLU: H -> 2*inner, gated to inner, -> H (weights [out, in], as Hugging Face stores them).
+  assert.equal(stats.parameters.find((p) => p.name === 'bert.encoder.layer.0.intermediate.dense.weight')!.shape, [3072, 768]);
+  assert.equal(stats.parameters.find((p) => p.name === 'bert.encoder.layer.0.output.dense.weight')!.shape, [768, 1536]);
 });
 
 test('tiny.yaml is small enough for a CPU-only quick start', async () => {

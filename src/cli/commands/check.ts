@@ -5,7 +5,8 @@
 import type { Command } from '../command.js';
 import { intFlag, parseArgs } from '../args.js';
 import { UserError } from '../../errors.js';
-import { loadRecipe, modelStats, type ModelStats, type Recipe } from '../../recipe/index.js';
+import { loadRecipe, vocabRows, type Recipe } from '../../recipe/index.js';
+import { modelStats, type ModelStats } from '../../graph/stats.js';
 import { checkInitCheckpoint, recipeTokenizer } from '../../train/preflight.js';
 import { compile, forcedVariants } from '../../compiler/compile.js';
 import { kernelVariantsFromEnv } from '../env.js';
@@ -101,7 +102,7 @@ export const checkCommand: Command = {
     for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
     // What training would refuse beyond the recipe itself: the tokenizer file, model.init.
     const tokenizer = recipeTokenizer(loaded.recipe);
-    const stats = modelStats(loaded.recipe, { vocabSize: tokenizer?.size });
+    const stats = modelStats(loaded.recipe, { vocabSize: vocabRows(loaded.recipe, tokenizer?.size) });
     const planned = plannedMemory(loaded.recipe, stats.vocabSize);
     if (loaded.recipe.model.init) {
       const phase = phasesOf(loaded.recipe)[0]!;
