@@ -8,7 +8,7 @@ import { fuseForwardEpilogues, fuseTrainingEpilogues } from '../graph/fusion.js'
 import { planMemory, type MemoryPlan } from './memory.js';
 import type { BufferDecl, BufferSlice, DeviceLimits, IoSlot, KernelPlan, PipelineSpec, PlanParam, PlanStep } from '../plan/types.js';
 import { pipelineKey } from '../plan/types.js';
-import { STEP_STATE_BYTES } from '../plan/step-state.js';
+import { STEP_STATE_BUFFER, STEP_STATE_BYTES } from '../plan/step-state.js';
 import type { LowerContext, Lowering } from './lower-context.js';
 import { LOWER } from './lower.js';
 import { appliesWeightDecay, lowerOptimizer, optimizerSlots, normStateSlice } from './optimizer-plan.js';
@@ -47,7 +47,7 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
   const slots = options.training ? optimizerSlots(recipe) : [];
   const memory = planMemory(g, limits, { optimizerSlots: slots });
   // Plan-private buffers carry the plan's name; shared ones (params, grads, optimizer) do not.
-  const privateId = (id: string) => (/^(params|grads|m|v)\./.test(id) || id === 'step_state' ? id : `${name}.${id}`);
+  const privateId = (id: string) => (/^(params|grads|m|v)\./.test(id) || id === STEP_STATE_BUFFER ? id : `${name}.${id}`);
   const buffers: BufferDecl[] = memory.buffers.map((b) => ({ ...b, id: privateId(b.id) }));
   const scratchSizes = new Map<string, number>();
   const steps: PlanStep[] = [];
@@ -70,7 +70,7 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
       scratchSizes.set(id, Math.max(scratchSizes.get(id) ?? 0, bytes, 16));
       return { buffer: id, offset: 0, size: Math.max(16, Math.ceil(bytes / 4) * 4) };
     },
-    stepState: () => ({ buffer: 'step_state', offset: 0, size: STEP_STATE_BYTES }),
+    stepState: () => ({ buffer: STEP_STATE_BUFFER, offset: 0, size: STEP_STATE_BYTES }),
     dummy: () => ({ buffer: `${name}.dummy`, offset: 0, size: 16 }),
     dummyOut: () => ({ buffer: `${name}.dummy_out`, offset: 0, size: 16 }),
     dispatch(op, launch, bindings, suffix) {
@@ -88,7 +88,7 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
   stage = 'optimizer';
   if (options.training) lowerOptimizer(ctx, memory);
 
-  buffers.push({ id: 'step_state', bytes: STEP_STATE_BYTES, role: 'state' });
+  buffers.push({ id: STEP_STATE_BUFFER, bytes: STEP_STATE_BYTES, role: 'state' });
   buffers.push({ id: `${name}.dummy`, bytes: 16, role: 'scratch' });
   buffers.push({ id: `${name}.dummy_out`, bytes: 16, role: 'scratch' });
   for (const [id, bytes] of scratchSizes) buffers.push({ id, bytes, role: 'scratch' });

@@ -26,6 +26,9 @@ export interface StepState {
   nspScale: number;
 }
 
+/** The id of the one buffer holding the step state, shared by every plan of a run. */
+export const STEP_STATE_BUFFER = 'step_state';
+
 export const STEP_STATE_WORDS = 8;
 export const STEP_STATE_BYTES = STEP_STATE_WORDS * 4;
 

@@ -1,8 +1,10 @@
 // Replays a KernelPlan: creates its buffers (sharing those with the same id across plans, such
 // as parameters between the training and evaluation programs), prepares every dispatch once
-// (pipelines and bind groups), then per call uploads inputs and submits a stage. Knows nothing
-// of what the steps compute.
+// (pipelines and bind groups), then per call uploads inputs and the step state and submits a
+// stage. Knows the plan format (io slots, step state, norm state), nothing of what the steps compute.
 import type { BufferDecl, KernelPlan, PlanStep } from '../plan/types.js';
+import { encodeStepState, STEP_STATE_BUFFER, type StepState } from '../plan/step-state.js';
+import { decodeNormState, NORM_STATE_WORDS, type NormState } from '../plan/norm-state.js';
 import { Runtime, type PreparedDispatch } from './runtime.js';
 
 export class BufferPool {
@@ -104,6 +106,16 @@ export class PlanExecutor {
     }
   }
 
+  /** Writes the step state every plan of the run reads (queued, in order with submitted work). */
+  writeStepState(state: StepState): void {
+    this.writeStepStateWords(encodeStepState(state));
+  }
+
+  /** The same, from already-encoded words (replaying a step exactly). */
+  writeStepStateWords(words: Uint32Array): void {
+    this.runtime.write(this.pool.get(STEP_STATE_BUFFER), words);
+  }
+
   async run(stage: PlanStep['stage']): Promise<void> {
     const steps = this.prepared.get(stage) ?? [];
     if (steps.length > 0) await this.runtime.submit(steps, `${this.plan.name}.${stage}`);
@@ -147,25 +159,26 @@ export class PlanExecutor {
    * waiting: the copy is queued behind the work already submitted, and the promise resolves when
    * it lands, so a trainer can queue the next step before looking at this one's numbers.
    */
-  snapshot(): Promise<{ metrics: Record<string, number>; norm?: Float32Array }> {
+  snapshot(): Promise<{ metrics: Record<string, number>; norm?: NormState }> {
     const slots = Object.entries(this.plan.metrics);
     const metricsBuffer = slots[0]?.[1].buffer;
     const metricsBytes = metricsBuffer ? this.pool.size(metricsBuffer) : 0;
     const norm = this.plan.norm;
-    const total = metricsBytes + (norm ? 16 : 0);
+    const normBytes = NORM_STATE_WORDS * 4;
+    const total = metricsBytes + (norm ? normBytes : 0);
     if (total === 0) return Promise.resolve({ metrics: {} });
     const device = this.runtime.device;
     const staging = device.createBuffer({ label: `${this.plan.name}.snapshot`, size: total, usage: 0x1 | 0x8 });
     const encoder = device.createCommandEncoder({ label: `${this.plan.name}.snapshot` });
     if (metricsBuffer) encoder.copyBufferToBuffer(this.pool.get(metricsBuffer), 0, staging, 0, metricsBytes);
-    if (norm) encoder.copyBufferToBuffer(this.pool.get(norm.buffer), norm.offset, staging, metricsBytes, 16);
+    if (norm) encoder.copyBufferToBuffer(this.pool.get(norm.buffer), norm.offset, staging, metricsBytes, normBytes);
     device.queue.submit([encoder.finish()]);
     return staging.mapAsync(0x1).then(() => {
       const data = new Float32Array(staging.getMappedRange().slice(0));
       staging.destroy();
       const metrics: Record<string, number> = {};
       for (const [name, slot] of slots) metrics[name] = data[slot.offset / 4]!;
-      return { metrics, norm: norm ? data.slice(metricsBytes / 4, metricsBytes / 4 + 4) : undefined };
+      return { metrics, norm: norm ? decodeNormState(data.slice(metricsBytes / 4, metricsBytes / 4 + NORM_STATE_WORDS)) : undefined };
     });
   }
 

@@ -18,7 +18,6 @@ import { compile, forcedVariants, type Compiled } from '../compiler/compile.js';
 import { openGpu, type Gpu } from '../runtime/device.js';
 import { Runtime } from '../runtime/runtime.js';
 import { BufferPool, PlanExecutor } from '../runtime/executor.js';
-import { encodeStepState } from '../plan/step-state.js';
 import { UserError } from '../errors.js';
 import { batchToInputs } from './batch-inputs.js';
 import { fromHuggingFace } from './hf-checkpoint.js';
@@ -281,7 +280,7 @@ export class InferenceModel {
       const chunk: ForwardBatch = { batch: n, seq: T, input_ids: rows(b.input_ids), token_type_ids: rows(b.token_type_ids), attention_mask: rows(b.attention_mask) };
       const { executor } = await this.executorFor(n, T);
       executor.upload(this.planInputs(chunk));
-      this.runtime.write(this.pool.get('step_state'), encodeStepState({ step: 1, lr: 0, seed: 0, microStep: 0, mlmScale: 1, nspScale: 1 }));
+      executor.writeStepState({ step: 1, lr: 0, seed: 0, microStep: 0, mlmScale: 1, nspScale: 1 });
       await executor.run('microbatch');
       const read = async (name: string, per: number, into: Float32Array) => {
         const values = await executor.readOutput(name);

@@ -21,6 +21,7 @@
 import { ceilDiv, f32Bits, grid1d } from '../../plan/types.js';
 import type { DType, DeviceLimits } from '../../plan/types.js';
 import type { KernelLaunch } from './kernel.js';
+import { NORM_STATE_WORDS } from '../../plan/norm-state.js';
 import { chooseVariant } from './kernel.js';
 
 /** Elements [offset, offset + length) of the bound slices (all bound slices share the layout). */
@@ -29,10 +30,7 @@ export interface OptimizerRange {
   length: number;
 }
 
-/** f32 words of the norm state written by grad_norm_finalize. */
-export const NORM_STATE_WORDS = 4;
-/** Word indices in the norm state. */
-export const NORM_STATE = { norm: 0, clipScale: 1, nonfinite: 2, sumsq: 3 } as const;
+export { NORM_STATE, NORM_STATE_WORDS } from '../../plan/norm-state.js';
 
 export const SUMSQ_PARTIAL_BINDINGS = ['x', 'partials'] as const;
 export const GRAD_NORM_FINALIZE_BINDINGS = ['partials', 'norm_state'] as const;
