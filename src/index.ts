@@ -22,7 +22,7 @@ export { BufferPool, PlanExecutor } from './runtime/executor.js';
 // Training and inference.
 export { train, evaluate, type TrainOptions, type TrainResult } from './train/runner.js';
 export { learningRate, type LrSchedule } from './train/schedule.js';
-export { readSafetensors, writeSafetensors } from './train/safetensors.js';
-export { toHuggingFace, fromHuggingFace, bertConfig } from './train/hf-checkpoint.js';
+export { readSafetensors, writeSafetensors } from './train/checkpoint/safetensors.js';
+export { toHuggingFace, fromHuggingFace, bertConfig } from './train/checkpoint/hf-names.js';
 export { UserError } from './errors.js';
 export { InferenceModel, fillMask } from './train/inference.js';

@@ -20,10 +20,10 @@ import { Runtime } from '../runtime/runtime.js';
 import { BufferPool, PlanExecutor } from '../runtime/executor.js';
 import { UserError } from '../errors.js';
 import { batchToInputs } from './batch-inputs.js';
-import { fromHuggingFace } from './hf-checkpoint.js';
+import { fromHuggingFace } from './checkpoint/hf-names.js';
 import { ParamStore } from './param-store.js';
-import { readSafetensors, type NamedTensor } from './safetensors.js';
-import { listCheckpoints } from './checkpoint.js';
+import { readSafetensors, type NamedTensor } from './checkpoint/safetensors.js';
+import { listCheckpoints } from './checkpoint/checkpoints.js';
 
 /** Sequences per compiled plan: larger batches run in chunks of this many. */
 export const MAX_BATCH = 16;

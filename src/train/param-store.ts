@@ -1,7 +1,7 @@
 // Moves parameters and optimizer moments between the host and the plan's buffers by name.
 import type { KernelPlan, PlanParam } from '../plan/types.js';
 import type { BufferPool } from '../runtime/executor.js';
-import type { NamedTensor } from './safetensors.js';
+import type { NamedTensor } from './checkpoint/safetensors.js';
 
 export class ParamStore {
   constructor(

@@ -11,8 +11,8 @@ import { dirname, join } from 'node:path';
 import { UserError } from '../errors.js';
 import { BertTokenizer } from '../data/index.js';
 import type { Recipe } from '../recipe/index.js';
-import { bertConfig, fromHuggingFace } from './hf-checkpoint.js';
-import { readSafetensorsHeader } from './safetensors.js';
+import { bertConfig, fromHuggingFace } from './checkpoint/hf-names.js';
+import { readSafetensorsHeader } from './checkpoint/safetensors.js';
 
 /** The tokenizer a recipe names by file (vocab.txt or tokenizer.json), loaded; undefined when it trains one. */
 export function recipeTokenizer(recipe: Recipe): BertTokenizer | undefined {

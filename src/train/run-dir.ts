@@ -9,8 +9,8 @@ import { parse as parseYaml } from 'yaml';
 import { UserError } from '../errors.js';
 import { readRegularFile } from '../read-file.js';
 import type { Recipe } from '../recipe/index.js';
-import { loadCheckpoint, type CheckpointRef, type LoadedCheckpoint } from './checkpoint.js';
-import { writeFileAtomic } from './safetensors.js';
+import { loadCheckpoint, type CheckpointRef, type LoadedCheckpoint } from './checkpoint/checkpoints.js';
+import { writeFileAtomic } from './checkpoint/safetensors.js';
 
 /**
  * Recipe keys that may change between a run and its resumption: they decide how long, how often

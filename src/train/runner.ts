@@ -25,13 +25,13 @@ import { learningRate, type LrSchedule } from './schedule.js';
 import { initParam } from './init.js';
 import { ParamStore } from './param-store.js';
 import { Progress, formatDuration } from './progress.js';
-import { listCheckpoints, saveCheckpoint, writeModelFiles, type LoadedCheckpoint, type TrainState } from './checkpoint.js';
+import { listCheckpoints, saveCheckpoint, writeModelFiles, type LoadedCheckpoint, type TrainState } from './checkpoint/checkpoints.js';
 import { checkResume, removeStaleTemporaries, truncateMetrics } from './run-dir.js';
 import { checkInitCheckpoint, initWeightsFile } from './preflight.js';
 import { DivergenceWatch } from './divergence.js';
 import { evaluate, type EvalResult } from './evaluate.js';
-import { bertConfig, fromHuggingFace } from './hf-checkpoint.js';
-import { readSafetensors, writeFileAtomic } from './safetensors.js';
+import { bertConfig, fromHuggingFace } from './checkpoint/hf-names.js';
+import { readSafetensors, writeFileAtomic } from './checkpoint/safetensors.js';
 
 export { evaluate, type EvalResult } from './evaluate.js';
 

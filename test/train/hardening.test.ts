@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { train, type TrainOptions } from '../../src/train/runner.js';
-import { listCheckpoints } from '../../src/train/checkpoint.js';
+import { listCheckpoints } from '../../src/train/checkpoint/checkpoints.js';
 import { packageRoot } from '../../src/package-root.js';
 import { UserError } from '../../src/errors.js';
 import { testGpu } from '../support/gpu.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { train } from '../../src/train/runner.js';
-import { listCheckpoints } from '../../src/train/checkpoint.js';
+import { listCheckpoints } from '../../src/train/checkpoint/checkpoints.js';
 import { InferenceModel, embedTexts, fillMask, maskedMean, parseBatchJson, readTextLines, softmax, type Embedding, type ForwardBatch, type ForwardResult } from '../../src/train/inference.js';
 import { UserError } from '../../src/errors.js';
 import { testGpu } from '../support/gpu.js';

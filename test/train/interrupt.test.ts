@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/package-root.js';
-import { listCheckpoints } from '../../src/train/checkpoint.js';
+import { listCheckpoints } from '../../src/train/checkpoint/checkpoints.js';
 import { writeSyntheticCorpus, writeTinyRecipe } from '../support/synthetic-corpus.js';
 
 const root = mkdtempSync(join(tmpdir(), 'bert-interrupt-test-'));

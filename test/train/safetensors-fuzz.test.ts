@@ -8,8 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeSafetensors, readSafetensors, readSafetensorsHeader, writeSafetensors, type NamedTensor } from '../../src/train/safetensors.js';
-import { fromHuggingFace } from '../../src/train/hf-checkpoint.js';
+import { encodeSafetensors, readSafetensors, readSafetensorsHeader, writeSafetensors, type NamedTensor } from '../../src/train/checkpoint/safetensors.js';
+import { fromHuggingFace } from '../../src/train/checkpoint/hf-names.js';
 import { UserError } from '../../src/errors.js';
 import { randomF32, rng } from '../support/random.js';
 

@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { train } from '../../src/train/runner.js';
-import { listCheckpoints, loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
-import { readSafetensors, writeSafetensors } from '../../src/train/safetensors.js';
+import { listCheckpoints, loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint/checkpoints.js';
+import { readSafetensors, writeSafetensors } from '../../src/train/checkpoint/safetensors.js';
 import { BertTokenizer } from '../../src/data/index.js';
 import { UserError } from '../../src/errors.js';
 import { testGpu } from '../support/gpu.js';

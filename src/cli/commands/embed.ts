@@ -7,7 +7,7 @@ import type { Command } from '../command.js';
 import { intFlag, parseArgs } from '../args.js';
 import { UserError } from '../../errors.js';
 import { InferenceModel, MAX_BATCH, checkOutputPath, embedTexts, f32List, readTextLines } from '../../train/inference.js';
-import { writeFileAtomic } from '../../train/safetensors.js';
+import { writeFileAtomic } from '../../train/checkpoint/safetensors.js';
 
 export const embedCommand: Command = {
   name: 'embed',

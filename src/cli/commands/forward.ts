@@ -10,7 +10,7 @@ import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
 import { UserError } from '../../errors.js';
 import { InferenceModel, checkOutputPath, f32List, parseBatchJson } from '../../train/inference.js';
-import { writeFileAtomic } from '../../train/safetensors.js';
+import { writeFileAtomic } from '../../train/checkpoint/safetensors.js';
 
 export const forwardCommand: Command = {
   name: 'forward',

@@ -3,9 +3,9 @@
 // tensor bytes. Writing is atomic (temp file + rename); reading validates every offset so a
 // truncated or corrupt file is refused with a one-line error, never half-loaded.
 import { closeSync, fsyncSync, openSync, readSync, renameSync, writeSync, rmSync } from 'node:fs';
-import { openRegularFile } from '../read-file.js';
+import { openRegularFile } from '../../read-file.js';
 import { createHash } from 'node:crypto';
-import { UserError } from '../errors.js';
+import { UserError } from '../../errors.js';
 
 export interface NamedTensor {
   name: string;

@@ -3,9 +3,9 @@
 // (rows [query | key | value]) which is split into query/key/value on export and joined on
 // import. Import also accepts TF-converted spellings (LayerNorm.gamma/beta) and a missing tied
 // decoder weight.
-import type { Recipe } from '../recipe/index.js';
+import type { Recipe } from '../../recipe/index.js';
 import type { NamedTensor } from './safetensors.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../errors.js';
 
 const QKV = /^(.*\.attention(?:_\d+)?)\.self\.qkv\.(weight|bias)$/;
 const PARTS = ['query', 'key', 'value'] as const;

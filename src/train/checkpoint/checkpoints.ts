@@ -7,11 +7,11 @@
 // state.json is written last and marks a folder complete. The newest K are kept.
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../errors.js';
-import { readRegularFile } from '../read-file.js';
-import type { BertTokenizer } from '../data/index.js';
+import { UserError } from '../../errors.js';
+import { readRegularFile } from '../../read-file.js';
+import type { BertTokenizer } from '../../data/index.js';
 import { readSafetensors, writeFileAtomic, writeSafetensors, type NamedTensor } from './safetensors.js';
-import { toHuggingFace } from './hf-checkpoint.js';
+import { toHuggingFace } from './hf-names.js';
 
 export interface TrainState {
   format: 'bert-webgpu.state/1';
