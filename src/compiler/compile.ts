@@ -5,6 +5,7 @@ import type { Recipe } from '../recipe/index.js';
 import { buildModelGraph, type MicroBatchShape, type ModelGraph } from '../graph/model.js';
 import { appendBackward } from '../graph/autodiff.js';
 import { fuseForwardEpilogues, fuseTrainingEpilogues } from '../graph/fusion.js';
+import { checkShapes } from '../graph/check-shapes.js';
 import { planMemory, type MemoryPlan } from './memory.js';
 import type { BufferDecl, BufferSlice, DeviceLimits, IoSlot, KernelPlan, PipelineSpec, PlanParam, PlanStep } from '../plan/types.js';
 import { pipelineKey } from '../plan/types.js';
@@ -44,6 +45,7 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
     fuseTrainingEpilogues(g);
     appendBackward(g);
   } else fuseForwardEpilogues(g);
+  checkShapes(g);
   const slots = options.training ? optimizerSlots(recipe) : [];
   const memory = planMemory(g, limits, { optimizerSlots: slots });
   // Plan-private buffers carry the plan's name; shared ones (params, grads, optimizer) do not.

@@ -2,7 +2,6 @@
 // order. The forward graph comes from model.ts, autodiff.ts appends the backward ops; the
 // compiler lowers the whole list to kernel dispatches and the CPU evaluator runs it in float64.
 // No GPU code and no recipe parsing here.
-import type { ActivationName } from './ops/activation.js';
 
 export type TensorDType = 'f32' | 'i32';
 /**
@@ -33,44 +32,23 @@ export interface Tensor {
   keep?: boolean;
 }
 
-/** A tensor id in the graph. */
-type T = number;
-type None = Record<string, never>;
+/** A tensor id in the graph (in op signatures). */
+export type TensorId = number;
+/** No attributes (in op signatures). */
+export type NoAttrs = Record<string, never>;
 
 /**
  * Every op kind's named inputs, outputs and attributes: the one typed signature the builders,
  * autodiff, the CPU evaluator and the compiler's lowering table all read (no string-keyed records).
  */
-export interface OpSignatures {
-  embedding: { inputs: { ids: T; types: T; word: T; pos?: T; type?: T }; outputs: { out: T }; attrs: { seq: number } };
-  layernorm: { inputs: { x: T; gamma: T; beta: T }; outputs: { y: T; stats: T }; attrs: { eps: number } };
-  residual_dropout_layernorm: { inputs: { a: T; residual: T; gamma: T; beta: T }; outputs: { s: T; y: T; stats: T }; attrs: { eps: number; p: number; stream: number } };
-  dropout: { inputs: { x: T }; outputs: { y: T }; attrs: { p: number; stream: number } };
-  /**
-   * epilogue: an activation fused into the projection (see fusion.ts); storePre: training
-   * graphs also write the pre-activation to output `pre` (its backward needs it).
-   */
-  linear: { inputs: { x: T; w: T; b?: T }; outputs: { y: T; pre?: T }; attrs: { epilogue?: ActivationName; storePre?: boolean } };
-  activation: { inputs: { x: T }; outputs: { y: T }; attrs: { fn: ActivationName } };
-  geglu: { inputs: { x: T }; outputs: { y: T }; attrs: None };
-  add: { inputs: { a: T; b: T }; outputs: { y: T }; attrs: None };
-  attention: { inputs: { qkv: T; mask: T }; outputs: { out: T; probs: T }; attrs: AttentionAttrs };
-  gather_rows: { inputs: { src: T; idx: T; weights: T }; outputs: { out: T }; attrs: None };
-  /** slot: which step-state scale multiplies the loss (0 mlm_scale, 1 nsp_scale). */
-  crossentropy: { inputs: { logits: T; labels: T; weights: T }; outputs: { loss: T; correct: T; dlogits: T }; attrs: { slot: 0 | 1; grad: boolean } };
-  sum: { inputs: { x: T }; outputs: { out: T }; attrs: None };
-  matmul: { inputs: { a: T; b: T }; outputs: { c: T }; attrs: { transA: boolean; transB: boolean } };
-  bias_grad: { inputs: { dy: T }; outputs: { db: T }; attrs: None };
-  /** tanh's derivative is taken from its output y; the others' from the input x. */
-  activation_backward: { inputs: { dy: T; x: T; y: T }; outputs: { dx: T }; attrs: { fn: ActivationName } };
-  geglu_backward: { inputs: { dy: T; x: T }; outputs: { dx: T }; attrs: None };
-  dropout_backward: { inputs: { dy: T }; outputs: { dx: T }; attrs: { p: number; stream: number } };
-  layernorm_backward: { inputs: { dy: T; x: T; gamma: T; stats: T }; outputs: { dx: T; dgamma?: T; dbeta?: T }; attrs: None };
-  attention_backward: { inputs: { dout: T; qkv: T; out: T; probs: T; mask: T }; outputs: { dqkv: T }; attrs: AttentionAttrs };
-  embedding_backward: { inputs: { dout: T; types: T; unique: T; offsets: T; rows: T }; outputs: { dword?: T; dpos?: T; dtype?: T }; attrs: { seq: number } };
-  scatter_rows_add: { inputs: { dout: T; idx: T; weights: T }; outputs: { dsrc: T }; attrs: None };
-  fill: { inputs: None; outputs: { out: T }; attrs: { value: number } };
-}
+/**
+ * Every op kind's named inputs, outputs and attributes: the one typed signature the builders,
+ * autodiff, the CPU evaluator and the compiler's lowering table all read (no string-keyed
+ * records). Empty here: each op's file in src/graph/ops/ adds its entry (TypeScript declaration
+ * merging), next to the op's definition.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface OpSignatures {}
 
 export interface AttentionAttrs {
   batch: number;

@@ -1,6 +1,6 @@
 // What defining an op means: one object per op kind, in the op's file under src/graph/ops/, with
 // its float64 CPU evaluation (the reference the GPU is checked against), its gradient rule (the
-// ops autodiff appends for it; forward ops only) and its cost (FLOPs, bytes). The typed
+// ops autodiff appends for it; forward ops only), its shape rule and its cost (FLOPs, bytes). The typed
 // signature (inputs, outputs, attributes) is the op's entry in OpSignatures (ir.ts). autodiff,
 // the CPU evaluator and the model statistics read these definitions; nothing else keeps a
 // per-op switch. Lowering to kernels is the compiler's table (src/compiler/lower.ts).
@@ -57,11 +57,19 @@ export interface OpDef<K extends OpKind> {
    * 'none' for ops that no loss differentiates through (backward ops, metric sums, fills).
    */
   gradient: ((c: GradContext<K>) => void) | 'none';
+  /**
+   * The shape rule: each output's shape from the inputs' shapes and the attributes. Outputs
+   * whose size the inputs do not determine (a table gradient's rows) are left out.
+   */
+  shapes(op: Op<K>, shapeOf: (id: number) => readonly number[]): Partial<Record<keyof OpOutputs<K>, readonly number[]>>;
   cost(op: Op<K>, g: Graph): OpCost;
 }
 
+/** Definitions for a set of op kinds (one family's file). */
+export type OpDefTable<K extends OpKind> = { [P in K]: OpDef<P> };
+
 /** Every op kind's definition: a missing kind is a type error. */
-export type OpDefs = { [K in OpKind]: OpDef<K> };
+export type OpDefs = OpDefTable<OpKind>;
 
 /** `+=` marker list for an output when accumulate is set. */
 export const accumulateIf = <N extends string>(flag: boolean, name: N): N[] => (flag ? [name] : []);

@@ -13,7 +13,16 @@
 // The op definitions follow at the end of the file.
 import { dropoutKeep } from './rng.js';
 import type { AttentionAttrs, Graph, Op } from '../ir.js';
-import { accumulateIf, ioBytes, type EvalContext, type OpCost, type OpDef } from '../op-def.js';
+import { accumulateIf, ioBytes, type EvalContext, type OpCost, type OpDef, type OpDefTable } from '../op-def.js';
+
+// The attention ops' signatures (inputs, outputs, attributes), merged into OpSignatures.
+declare module '../ir.js' {
+  interface OpSignatures {
+    attention: { inputs: { qkv: TensorId; mask: TensorId }; outputs: { out: TensorId; probs: TensorId }; attrs: AttentionAttrs };
+    attention_backward: { inputs: { dout: TensorId; qkv: TensorId; out: TensorId; probs: TensorId; mask: TensorId }; outputs: { dqkv: TensorId }; attrs: AttentionAttrs };
+  }
+}
+
 
 export interface AttentionRefShape {
   B: number;
@@ -171,6 +180,11 @@ export const attentionOp: OpDef<'attention'> = {
     const { out, probs } = c.op.outputs;
     c.contribute('qkv', (t, a) => c.g.op('attention_backward', c.label(), { dout, qkv, out, probs, mask }, { dqkv: t }, { ...c.op.attrs }, accumulateIf(a, 'dqkv')), false);
   },
+  shapes(op, shapeOf) {
+    const [rows, cols] = shapeOf(op.inputs.qkv) as [number, number];
+    const { batch, seq, heads } = op.attrs;
+    return { out: [rows, cols / 3], probs: [batch * heads * seq * seq] };
+  },
   cost: (op, g) => attentionCost(op, g, 2),
 };
 
@@ -181,5 +195,12 @@ export const attentionBackwardOp: OpDef<'attention_backward'> = {
     c.set(op, 'dqkv', attentionBackwardReference(c.get(dout), c.get(qkv), c.get(mask), attentionDims(c.g, qkv, op.attrs), attentionDropout(c, op.attrs)));
   },
   gradient: 'none',
+  shapes: (op, shapeOf) => ({ dqkv: shapeOf(op.inputs.qkv) }),
   cost: (op, g) => attentionCost(op, g, 4),
+};
+
+/** This family's op definitions (ops/index.ts merges the families into OP_DEFS). */
+export const ATTENTION_OPS: OpDefTable<'attention' | 'attention_backward'> = {
+  attention: attentionOp,
+  attention_backward: attentionBackwardOp,
 };

@@ -5,7 +5,16 @@
 //   correct[r] = 1 if argmax(x[r, :]) == label (lowest index among ties) and w ≠ 0, else 0
 //   dx[r, j]   = g·(softmax(x[r, :])[j] − [j == label])      (the gradient of Σ_r loss[r])
 // Then the op definition.
-import { elementwiseCost, type OpDef } from '../op-def.js';
+import { elementwiseCost, type OpDef, type OpDefTable } from '../op-def.js';
+
+// The cross-entropy ops' signatures (inputs, outputs, attributes), merged into OpSignatures.
+declare module '../ir.js' {
+  interface OpSignatures {
+    /** slot: which step-state scale multiplies the loss (0 mlm_scale, 1 nsp_scale). */
+    crossentropy: { inputs: { logits: TensorId; labels: TensorId; weights: TensorId }; outputs: { loss: TensorId; correct: TensorId; dlogits: TensorId }; attrs: { slot: 0 | 1; grad: boolean } };
+  }
+}
+
 
 export interface CrossentropyRefShape {
   R: number;
@@ -78,5 +87,14 @@ export const crossentropyOp: OpDef<'crossentropy'> = {
     c.set(op, 'dlogits', r.dLogits);
   },
   gradient: (c) => c.alias('logits', c.op.outputs.dlogits),
+  shapes(op, shapeOf) {
+    const rows = [shapeOf(op.inputs.logits)[0]!];
+    return { loss: rows, correct: rows, dlogits: shapeOf(op.inputs.logits) };
+  },
   cost: (op, g) => elementwiseCost(op, g, op.inputs.logits, 6),
+};
+
+/** This family's op definitions (ops/index.ts merges the families into OP_DEFS). */
+export const CROSSENTROPY_OPS: OpDefTable<'crossentropy'> = {
+  crossentropy: crossentropyOp,
 };

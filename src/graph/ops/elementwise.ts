@@ -3,7 +3,23 @@
 // outputs from rows × 2F), and the op definitions at the end of the file.
 import { activation, activationGrad, type ActivationName } from './activation.js';
 import { dropoutKeep } from './rng.js';
-import { accumulateIf, elementwiseCost, type EvalContext, type OpDef } from '../op-def.js';
+import { accumulateIf, elementwiseCost, type OpDefTable, type EvalContext, type OpDef } from '../op-def.js';
+
+// The elementwise ops' signatures (inputs, outputs, attributes), merged into OpSignatures.
+declare module '../ir.js' {
+  interface OpSignatures {
+    dropout: { inputs: { x: TensorId }; outputs: { y: TensorId }; attrs: { p: number; stream: number } };
+    dropout_backward: { inputs: { dy: TensorId }; outputs: { dx: TensorId }; attrs: { p: number; stream: number } };
+    activation: { inputs: { x: TensorId }; outputs: { y: TensorId }; attrs: { fn: ActivationName } };
+    /** tanh's derivative is taken from its output y; the others' from the input x. */
+    activation_backward: { inputs: { dy: TensorId; x: TensorId; y: TensorId }; outputs: { dx: TensorId }; attrs: { fn: ActivationName } };
+    geglu: { inputs: { x: TensorId }; outputs: { y: TensorId }; attrs: NoAttrs };
+    geglu_backward: { inputs: { dy: TensorId; x: TensorId }; outputs: { dx: TensorId }; attrs: NoAttrs };
+    add: { inputs: { a: TensorId; b: TensorId }; outputs: { y: TensorId }; attrs: NoAttrs };
+    fill: { inputs: NoAttrs; outputs: { out: TensorId }; attrs: { value: number } };
+  }
+}
+
 
 /** out = a + b [+ into]. (n) */
 export function addReference(a: ArrayLike<number>, b: ArrayLike<number>, into?: ArrayLike<number>): Float64Array {
@@ -94,6 +110,7 @@ export const dropoutOp: OpDef<'dropout'> = {
     const { p, stream } = c.op.attrs;
     c.contribute('x', (t, a) => c.g.op('dropout_backward', c.label(), { dy }, { dx: t }, { p, stream }, accumulateIf(a, 'dx')), false);
   },
+  shapes: (op, shapeOf) => ({ y: shapeOf(op.inputs.x) }),
   cost: (op, g) => elementwiseCost(op, g, op.inputs.x, 2),
 };
 
@@ -101,6 +118,7 @@ export const dropoutBackwardOp: OpDef<'dropout_backward'> = {
   kind: 'dropout_backward',
   evaluate: (op, c) => c.set(op, 'dx', dropoutReference(c.get(op.inputs.dy), dropoutOf(c, op.attrs.p, op.attrs.stream))),
   gradient: 'none',
+  shapes: (op, shapeOf) => ({ dx: shapeOf(op.inputs.dy) }),
   cost: (op, g) => elementwiseCost(op, g, op.inputs.dy, 2),
 };
 
@@ -112,6 +130,7 @@ export const activationOp: OpDef<'activation'> = {
     const { fn } = c.op.attrs;
     c.contribute('x', (t, a) => c.g.op('activation_backward', c.label(), { dy, x: c.op.inputs.x, y: c.op.outputs.y }, { dx: t }, { fn }, accumulateIf(a, 'dx')), true);
   },
+  shapes: (op, shapeOf) => ({ y: shapeOf(op.inputs.x) }),
   cost: (op, g) => elementwiseCost(op, g, op.inputs.x, 8),
 };
 
@@ -122,6 +141,7 @@ export const activationBackwardOp: OpDef<'activation_backward'> = {
     c.set(op, 'dx', activationBackwardReference(fn, c.get(op.inputs.dy), c.get(fn === 'tanh' ? op.inputs.y : op.inputs.x)));
   },
   gradient: 'none',
+  shapes: (op, shapeOf) => ({ dx: shapeOf(op.inputs.dy) }),
   cost: (op, g) => elementwiseCost(op, g, op.inputs.dy, 10),
 };
 
@@ -135,6 +155,7 @@ export const gegluOp: OpDef<'geglu'> = {
     const dy = c.dOut('y')!;
     c.contribute('x', (t, a) => c.g.op('geglu_backward', c.label(), { dy, x: c.op.inputs.x }, { dx: t }, {}, accumulateIf(a, 'dx')), false);
   },
+  shapes: (op, shapeOf) => ({ y: [shapeOf(op.inputs.x)[0]!, shapeOf(op.inputs.x)[1]! / 2] }),
   cost: (op, g) => elementwiseCost(op, g, op.outputs.y, 9),
 };
 
@@ -145,6 +166,7 @@ export const gegluBackwardOp: OpDef<'geglu_backward'> = {
     c.set(op, 'dx', gegluBackwardReference(c.get(op.inputs.dy), c.get(op.inputs.x), rows, F));
   },
   gradient: 'none',
+  shapes: (op, shapeOf) => ({ dx: shapeOf(op.inputs.x) }),
   cost: (op, g) => elementwiseCost(op, g, op.inputs.dy, 12),
 };
 
@@ -156,6 +178,7 @@ export const addOp: OpDef<'add'> = {
     if (c.needs('a')) c.alias('a', dy);
     if (c.needs('b')) c.alias('b', dy);
   },
+  shapes: (op, shapeOf) => ({ y: shapeOf(op.inputs.a) }),
   cost: (op, g) => elementwiseCost(op, g, op.outputs.y, 1),
 };
 
@@ -163,5 +186,18 @@ export const fillOp: OpDef<'fill'> = {
   kind: 'fill',
   evaluate: (op, c) => c.set(op, 'out', new Float64Array(c.g.size(op.outputs.out)).fill(op.attrs.value)),
   gradient: 'none',
+  shapes: () => ({}), // fills whatever it is given
   cost: (op, g) => elementwiseCost(op, g, op.outputs.out, 0),
+};
+
+/** This family's op definitions (ops/index.ts merges the families into OP_DEFS). */
+export const ELEMENTWISE_OPS: OpDefTable<'dropout' | 'dropout_backward' | 'activation' | 'activation_backward' | 'geglu' | 'geglu_backward' | 'add' | 'fill'> = {
+  dropout: dropoutOp,
+  dropout_backward: dropoutBackwardOp,
+  activation: activationOp,
+  activation_backward: activationBackwardOp,
+  geglu: gegluOp,
+  geglu_backward: gegluBackwardOp,
+  add: addOp,
+  fill: fillOp,
 };

@@ -2,7 +2,16 @@
 // deterministic backward needs. N token rows (batch·seq), H hidden, V vocab, P positions,
 // TV token types; position of row n = n % seq. The op definitions follow at the end.
 import type { OpOutputs } from '../ir.js';
-import { elementwiseCost, type OpDef } from '../op-def.js';
+import { elementwiseCost, type OpDef, type OpDefTable } from '../op-def.js';
+
+// The embedding ops' signatures (inputs, outputs, attributes), merged into OpSignatures.
+declare module '../ir.js' {
+  interface OpSignatures {
+    embedding: { inputs: { ids: TensorId; types: TensorId; word: TensorId; pos?: TensorId; type?: TensorId }; outputs: { out: TensorId }; attrs: { seq: number } };
+    embedding_backward: { inputs: { dout: TensorId; types: TensorId; unique: TensorId; offsets: TensorId; rows: TensorId }; outputs: { dword?: TensorId; dpos?: TensorId; dtype?: TensorId }; attrs: { seq: number } };
+  }
+}
+
 
 /** out (N, H) = word[ids[n]] + pos[n % seq] + type[types[n]]. word (V, H), pos (P, H), type (TV, H). */
 export function embeddingForwardReference(
@@ -125,6 +134,7 @@ export const embeddingOp: OpDef<'embedding'> = {
     const inputs = { dout, types: ins.types, unique: g.named('emb_unique'), offsets: g.named('emb_offsets'), rows: g.named('emb_rows') };
     g.op('embedding_backward', c.label(), inputs, outputs, { seq: c.op.attrs.seq }, Object.keys(outputs) as Array<keyof typeof outputs>);
   },
+  shapes: (op, shapeOf) => ({ out: [shapeOf(op.inputs.ids).reduce((a, b) => a * b, 1), shapeOf(op.inputs.word)[1]!] }),
   cost: (op, g) => elementwiseCost(op, g, op.outputs.out, 2),
 };
 
@@ -149,5 +159,12 @@ export const embeddingBackwardOp: OpDef<'embedding_backward'> = {
     table('dtype', (n) => types[n]!);
   },
   gradient: 'none',
+  shapes: () => ({}), // table rows come from the tables, not from these inputs
   cost: (op, g) => elementwiseCost(op, g, op.inputs.dout, 3),
+};
+
+/** This family's op definitions (ops/index.ts merges the families into OP_DEFS). */
+export const EMBEDDING_OPS: OpDefTable<'embedding' | 'embedding_backward'> = {
+  embedding: embeddingOp,
+  embedding_backward: embeddingBackwardOp,
 };

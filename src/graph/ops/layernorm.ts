@@ -4,7 +4,17 @@
 import { dropoutKeep } from './rng.js';
 import type { DropoutParams } from './elementwise.js';
 import type { Graph, OpOutputs } from '../ir.js';
-import { accumulateIf, elementwiseCost, type GradContext, type OpDef } from '../op-def.js';
+import { accumulateIf, elementwiseCost, type OpDefTable, type GradContext, type OpDef } from '../op-def.js';
+
+// The LayerNorm ops' signatures (inputs, outputs, attributes), merged into OpSignatures.
+declare module '../ir.js' {
+  interface OpSignatures {
+    layernorm: { inputs: { x: TensorId; gamma: TensorId; beta: TensorId }; outputs: { y: TensorId; stats: TensorId }; attrs: { eps: number } };
+    residual_dropout_layernorm: { inputs: { a: TensorId; residual: TensorId; gamma: TensorId; beta: TensorId }; outputs: { s: TensorId; y: TensorId; stats: TensorId }; attrs: { eps: number; p: number; stream: number } };
+    layernorm_backward: { inputs: { dy: TensorId; x: TensorId; gamma: TensorId; stats: TensorId }; outputs: { dx: TensorId; dgamma?: TensorId; dbeta?: TensorId }; attrs: NoAttrs };
+  }
+}
+
 
 export interface LayernormForward {
   y: Float64Array; // (N, H)
@@ -155,6 +165,7 @@ export const layernormOp: OpDef<'layernorm'> = {
     const { x, gamma } = c.op.inputs;
     appendLayernormBackward(c, c.dOut('y')!, x, gamma, c.op.outputs.stats, (emitDx) => c.contribute('x', emitDx, true));
   },
+  shapes: (op, shapeOf) => ({ y: shapeOf(op.inputs.x), stats: [shapeOf(op.inputs.x)[0]!, 2] }),
   cost: (op, g) => elementwiseCost(op, g, op.inputs.x, 8),
 };
 
@@ -181,6 +192,7 @@ export const residualDropoutLayernormOp: OpDef<'residual_dropout_layernorm'> = {
     }
     if (c.needs('residual')) c.alias('residual', ds);
   },
+  shapes: (op, shapeOf) => ({ s: shapeOf(op.inputs.a), y: shapeOf(op.inputs.a), stats: [shapeOf(op.inputs.a)[0]!, 2] }),
   cost: (op, g) => elementwiseCost(op, g, op.inputs.a, 10),
 };
 
@@ -196,5 +208,13 @@ export const layernormBackwardOp: OpDef<'layernorm_backward'> = {
     if (op.outputs.dbeta !== undefined) c.set(op, 'dbeta', r.dbeta);
   },
   gradient: 'none',
+  shapes: (op, shapeOf) => ({ dx: shapeOf(op.inputs.x), dgamma: shapeOf(op.inputs.gamma), dbeta: shapeOf(op.inputs.gamma) }),
   cost: (op, g) => elementwiseCost(op, g, op.inputs.x, 14),
+};
+
+/** This family's op definitions (ops/index.ts merges the families into OP_DEFS). */
+export const LAYERNORM_OPS: OpDefTable<'layernorm' | 'residual_dropout_layernorm' | 'layernorm_backward'> = {
+  layernorm: layernormOp,
+  residual_dropout_layernorm: residualDropoutLayernormOp,
+  layernorm_backward: layernormBackwardOp,
 };

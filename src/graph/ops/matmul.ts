@@ -3,7 +3,20 @@
 // linear and matmul op definitions at the end of the file.
 import { activation, type ActivationName } from './activation.js';
 import { activationForwardReference } from './elementwise.js';
-import { accumulateIf, ioBytes, type OpDef } from '../op-def.js';
+import { accumulateIf, ioBytes, type OpDef, type OpDefTable } from '../op-def.js';
+
+// The matrix-multiply ops' signatures (inputs, outputs, attributes), merged into OpSignatures.
+declare module '../ir.js' {
+  interface OpSignatures {
+    /**
+     * epilogue: an activation fused into the projection (see fusion.ts); storePre: training
+     * graphs also write the pre-activation to output `pre` (its backward needs it).
+     */
+    linear: { inputs: { x: TensorId; w: TensorId; b?: TensorId }; outputs: { y: TensorId; pre?: TensorId }; attrs: { epilogue?: ActivationName; storePre?: boolean } };
+    matmul: { inputs: { a: TensorId; b: TensorId }; outputs: { c: TensorId }; attrs: { transA: boolean; transB: boolean } };
+  }
+}
+
 
 export interface MatmulRefShape {
   M: number;
@@ -90,6 +103,10 @@ export const linearOp: OpDef<'linear'> = {
     if (c.needs('w')) c.contribute('w', (t, a) => c.g.op('matmul', c.label('dw'), { a: dy, b: x }, { c: t }, { transA: true, transB: false }, accumulateIf(a, 'c')), true);
     if (b !== undefined && c.needs('b')) c.contribute('b', (t, a) => c.g.op('bias_grad', c.label('db'), { dy }, { db: t }, {}, accumulateIf(a, 'db')), true);
   },
+  shapes: (op, shapeOf) => {
+    const y = [shapeOf(op.inputs.x)[0]!, shapeOf(op.inputs.w)[0]!];
+    return op.outputs.pre !== undefined ? { y, pre: y } : { y };
+  },
   cost(op, g) {
     const [R, K] = g.get(op.inputs.x).shape as [number, number];
     const N = g.get(op.inputs.w).shape[0]!;
@@ -112,8 +129,18 @@ export const matmulOp: OpDef<'matmul'> = {
     c.set(op, 'c', matmulReference(c.get(a), c.get(b), { ...matmulDims(c.g.get(a).shape, c.g.get(b).shape, transA, transB), transA, transB }));
   },
   gradient: 'none',
+  shapes(op, shapeOf) {
+    const { M, N } = matmulDims(shapeOf(op.inputs.a), shapeOf(op.inputs.b), op.attrs.transA, op.attrs.transB);
+    return { c: [M, N] };
+  },
   cost(op, g) {
     const { M, N, K } = matmulDims(g.get(op.inputs.a).shape, g.get(op.inputs.b).shape, op.attrs.transA, op.attrs.transB);
     return { flops: 2 * M * N * K, bytes: ioBytes(op, g), matmul: true };
   },
+};
+
+/** This family's op definitions (ops/index.ts merges the families into OP_DEFS). */
+export const MATMUL_OPS: OpDefTable<'linear' | 'matmul'> = {
+  linear: linearOp,
+  matmul: matmulOp,
 };

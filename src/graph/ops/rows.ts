@@ -1,6 +1,15 @@
 // CPU references for kernels/rows.wgsl, float64, plain loops: row gather and its adjoint, the
 // weighted scatter-add. src (N, H), idx (R), out (R, H). Then the op definitions.
-import { elementwiseCost, type OpDef } from '../op-def.js';
+import { elementwiseCost, type OpDef, type OpDefTable } from '../op-def.js';
+
+// The row gather/scatter ops' signatures (inputs, outputs, attributes), merged into OpSignatures.
+declare module '../ir.js' {
+  interface OpSignatures {
+    gather_rows: { inputs: { src: TensorId; idx: TensorId; weights: TensorId }; outputs: { out: TensorId }; attrs: NoAttrs };
+    scatter_rows_add: { inputs: { dout: TensorId; idx: TensorId; weights: TensorId }; outputs: { dsrc: TensorId }; attrs: NoAttrs };
+  }
+}
+
 
 /** out[r] = src[idx[r]]. */
 export function gatherRowsReference(src: ArrayLike<number>, idx: ArrayLike<number>, H: number): Float64Array {
@@ -40,6 +49,7 @@ export const gatherRowsOp: OpDef<'gather_rows'> = {
       c.g.op('scatter_rows_add', c.label(), { dout, idx, weights }, { dsrc: t }, {}, ['dsrc']);
     }, true);
   },
+  shapes: (op, shapeOf) => ({ out: [shapeOf(op.inputs.idx).reduce((a, b) => a * b, 1), shapeOf(op.inputs.src)[1]!] }),
   cost: (op, g) => elementwiseCost(op, g, op.outputs.out, 0),
 };
 
@@ -50,5 +60,12 @@ export const scatterRowsAddOp: OpDef<'scatter_rows_add'> = {
     c.set(op, 'dsrc', scatterRowsAddReference(c.get(op.inputs.dout), c.get(op.inputs.idx), c.get(op.inputs.weights), N, H));
   },
   gradient: 'none',
+  shapes: () => ({}), // writes rows of a table the inputs do not size
   cost: (op, g) => elementwiseCost(op, g, op.inputs.dout, 2),
+};
+
+/** This family's op definitions (ops/index.ts merges the families into OP_DEFS). */
+export const ROWS_OPS: OpDefTable<'gather_rows' | 'scatter_rows_add'> = {
+  gather_rows: gatherRowsOp,
+  scatter_rows_add: scatterRowsAddOp,
 };
