@@ -43,58 +43,9 @@
 // Overrides: WG invocations per workgroup (multiple of the subgroup size, >= 8; default 64).
 // Launch: workgroups enumerate tiles linearly over x and y (grid1d); every entry guards the tail.
 
-struct Params {
-  B: u32,
-  T: u32,
-  H: u32,
-  heads: u32,
-  D: u32,
-  stream: u32,
-  p: f32,
-  scale: f32,
-}
-
-override WG: u32 = 64u;
+// #include attention-common.wgsl
 
 const R: u32 = 2u;
-const NEG_INF: f32 = -3.4028234e38;
-const MASK_BIAS: f32 = -10000.0;
-
-@group(0) @binding(0) var<uniform> params: Params;
-// Binding 1
-@group(0) @binding(1) var<storage, read> qkv: array<T>;
-@group(0) @binding(1) var<storage, read> d_out: array<T>;
-@group(0) @binding(1) var<storage, read> qkv_v4: array<vec4<T>>;
-@group(0) @binding(1) var<storage, read> d_out_v4: array<vec4<T>>;
-// Binding 2
-@group(0) @binding(2) var<storage, read> mask: array<i32>;
-@group(0) @binding(2) var<storage, read> probs: array<T>;
-@group(0) @binding(2) var<storage, read_write> probs_rw2: array<T>;
-// Binding 3
-@group(0) @binding(3) var<storage, read_write> probs_rw3: array<T>;
-@group(0) @binding(3) var<storage, read> step_state: StepState;
-@group(0) @binding(3) var<storage, read_write> d_qkv3: array<T>;
-// Binding 4
-@group(0) @binding(4) var<storage, read_write> out_rw: array<T>;
-@group(0) @binding(4) var<storage, read_write> d_qkv4: array<T>;
-@group(0) @binding(4) var<storage, read> qkv4: array<T>;
-@group(0) @binding(4) var<storage, read> qkv4_v4: array<vec4<T>>;
-// Binding 5
-@group(0) @binding(5) var<storage, read> out_ro: array<T>;
-@group(0) @binding(5) var<storage, read> out_ro_v4: array<vec4<T>>;
-
-// The dropout RNG (rng_hash, dropout_keep) comes from kernels/prelude.wgsl.
-// dropout_keep with its index-independent part (`site` = rng_hash(stream ^ rng_hash(micro_step ^
-// rng_hash(seed)))) hoisted out of the loops; returns the factor keep/(1 − p), 1 when p = 0.
-fn drop_factor(site: u32, index: u32) -> f32 {
-  if (params.p <= 0.0) { return 1.0; }
-  let r = rng_hash(index ^ site);
-  return select(0.0, 1.0 / (1.0 - params.p), f32(r >> 8u) * (1.0 / 16777216.0) >= params.p);
-}
-
-fn drop_site(seed: u32, micro_step: u32) -> u32 {
-  return rng_hash(params.stream ^ rng_hash(micro_step ^ rng_hash(seed)));
-}
 
 // The 16 column values of a tile: lane l (of 8) loaded x0 = column l and x1 = column l + 8.
 fn share(x0: f32, x1: f32) -> array<vec4<f32>, 4> {
@@ -121,9 +72,6 @@ fn fma_tile(acc: ptr<function, array<vec4<f32>, 8>>, a0: f32, a1: f32, bv: array
 fn acc_at(acc: ptr<function, array<vec4<f32>, 8>>, row: u32, c: u32) -> f32 {
   return (*acc)[row * 4u + c / 4u][c % 4u];
 }
-
-fn vmax(v: vec4<f32>) -> f32 { return max(max(v.x, v.y), max(v.z, v.w)); }
-fn vsum(v: vec4<f32>) -> f32 { return v.x + v.y + v.z + v.w; }
 
 // Tile coordinates shared by the entry points.
 struct RowTile {

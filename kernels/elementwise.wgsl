@@ -105,6 +105,31 @@ fn dropout_mul(i: u32) -> f32 {
   return select(0.0, params.alpha, dropout_keep(step_state.seed, params.stream, step_state.micro_step, i, params.p));
 }
 
+// out[i] = v, or += v with ACCUMULATE: the store every accumulating entry ends with.
+fn store_out2(i: u32, v: f32) {
+  var x = v;
+  if (ACCUMULATE) { x += f32(out2[i]); }
+  out2[i] = T(x);
+}
+
+fn store_out2v(i: u32, v: vec4<f32>) {
+  var x = v;
+  if (ACCUMULATE) { x += vec4<f32>(out2v[i]); }
+  out2v[i] = vec4<T>(x);
+}
+
+fn store_out3(i: u32, v: f32) {
+  var x = v;
+  if (ACCUMULATE) { x += f32(out3[i]); }
+  out3[i] = T(x);
+}
+
+fn store_out3v(i: u32, v: vec4<f32>) {
+  var x = v;
+  if (ACCUMULATE) { x += vec4<f32>(out3v[i]); }
+  out3v[i] = vec4<T>(x);
+}
+
 fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
   return (wid.x + wid.y * nwg.x) * WG + lid;
 }
@@ -129,18 +154,14 @@ fn fill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 fn add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n) { return; }
-  var v = f32(in1[i]) + f32(in2[i]);
-  if (ACCUMULATE) { v += f32(out3[i]); }
-  out3[i] = T(v);
+  store_out3(i, f32(in1[i]) + f32(in2[i]));
 }
 
 @compute @workgroup_size(WG)
 fn scale(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n) { return; }
-  var v = params.alpha * f32(in1[i]);
-  if (ACCUMULATE) { v += f32(out2[i]); }
-  out2[i] = T(v);
+  store_out2(i, params.alpha * f32(in1[i]));
 }
 
 @compute @workgroup_size(WG)
@@ -154,18 +175,14 @@ fn scale_inplace(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 fn act_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n) { return; }
-  var v = act(vec4<f32>(f32(in1[i]))).x;
-  if (ACCUMULATE) { v += f32(out2[i]); }
-  out2[i] = T(v);
+  store_out2(i, act(vec4<f32>(f32(in1[i]))).x);
 }
 
 @compute @workgroup_size(WG)
 fn act_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n) { return; }
-  var v = f32(in1[i]) * act_grad(vec4<f32>(f32(in2[i]))).x;
-  if (ACCUMULATE) { v += f32(out3[i]); }
-  out3[i] = T(v);
+  store_out3(i, f32(in1[i]) * act_grad(vec4<f32>(f32(in2[i]))).x);
 }
 
 @compute @workgroup_size(WG)
@@ -176,9 +193,7 @@ fn geglu_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   for (var j = lid; j < f; j += WG) {
     let i = r * f + j;
     let base = r * 2u * f + j;
-    var v = f32(in1[base]) * act(vec4<f32>(f32(in1[base + f]))).x;
-    if (ACCUMULATE) { v += f32(out2[i]); }
-    out2[i] = T(v);
+    store_out2(i, f32(in1[base]) * act(vec4<f32>(f32(in1[base + f]))).x);
   }
 }
 
@@ -208,18 +223,14 @@ fn geglu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
 fn dropout_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n) { return; }
-  var v = f32(in2[i]) * dropout_mul(i);
-  if (ACCUMULATE) { v += f32(out3[i]); }
-  out3[i] = T(v);
+  store_out3(i, f32(in2[i]) * dropout_mul(i));
 }
 
 @compute @workgroup_size(WG)
 fn dropout_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n) { return; }
-  var v = f32(in2[i]) * dropout_mul(i);
-  if (ACCUMULATE) { v += f32(out3[i]); }
-  out3[i] = T(v);
+  store_out3(i, f32(in2[i]) * dropout_mul(i));
 }
 
 // ---- vec4 entries: one invocation = 4 consecutive elements (n % 4 == 0) ----
@@ -242,18 +253,14 @@ fn fill_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
 fn add_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n / 4u) { return; }
-  var v = vec4<f32>(in1v[i]) + vec4<f32>(in2v[i]);
-  if (ACCUMULATE) { v += vec4<f32>(out3v[i]); }
-  out3v[i] = vec4<T>(v);
+  store_out3v(i, vec4<f32>(in1v[i]) + vec4<f32>(in2v[i]));
 }
 
 @compute @workgroup_size(WG)
 fn scale_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n / 4u) { return; }
-  var v = params.alpha * vec4<f32>(in1v[i]);
-  if (ACCUMULATE) { v += vec4<f32>(out2v[i]); }
-  out2v[i] = vec4<T>(v);
+  store_out2v(i, params.alpha * vec4<f32>(in1v[i]));
 }
 
 @compute @workgroup_size(WG)
@@ -267,18 +274,14 @@ fn scale_inplace_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
 fn act_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n / 4u) { return; }
-  var v = act(vec4<f32>(in1v[i]));
-  if (ACCUMULATE) { v += vec4<f32>(out2v[i]); }
-  out2v[i] = vec4<T>(v);
+  store_out2v(i, act(vec4<f32>(in1v[i])));
 }
 
 @compute @workgroup_size(WG)
 fn act_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n / 4u) { return; }
-  var v = vec4<f32>(in1v[i]) * act_grad(vec4<f32>(in2v[i]));
-  if (ACCUMULATE) { v += vec4<f32>(out3v[i]); }
-  out3v[i] = vec4<T>(v);
+  store_out3v(i, vec4<f32>(in1v[i]) * act_grad(vec4<f32>(in2v[i])));
 }
 
 @compute @workgroup_size(WG)
@@ -289,9 +292,7 @@ fn geglu_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
   for (var j = lid; j < f; j += WG) {
     let i = r * f + j;
     let base = r * 2u * f + j;
-    var v = vec4<f32>(in1v[base]) * act(vec4<f32>(in1v[base + f]));
-    if (ACCUMULATE) { v += vec4<f32>(out2v[i]); }
-    out2v[i] = vec4<T>(v);
+    store_out2v(i, vec4<f32>(in1v[base]) * act(vec4<f32>(in1v[base + f])));
   }
 }
 
@@ -321,16 +322,12 @@ fn geglu_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workg
 fn dropout_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n / 4u) { return; }
-  var v = vec4<f32>(in2v[i]) * dropout_mul4(i * 4u);
-  if (ACCUMULATE) { v += vec4<f32>(out3v[i]); }
-  out3v[i] = vec4<T>(v);
+  store_out3v(i, vec4<f32>(in2v[i]) * dropout_mul4(i * 4u));
 }
 
 @compute @workgroup_size(WG)
 fn dropout_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n / 4u) { return; }
-  var v = vec4<f32>(in2v[i]) * dropout_mul4(i * 4u);
-  if (ACCUMULATE) { v += vec4<f32>(out3v[i]); }
-  out3v[i] = vec4<T>(v);
+  store_out3v(i, vec4<f32>(in2v[i]) * dropout_mul4(i * 4u));
 }

@@ -44,24 +44,7 @@
 // Launch: workgroups enumerate (row tile, column tile) linearly, column tile fastest, spread
 // over x and y (grid1d); batch in z. Accumulation is f32.
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  batch: u32,
-  stride_a: u32,
-  stride_b: u32,
-  stride_c: u32,
-  alpha: f32,
-}
-
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override HAS_BIAS: bool = false;
-override ACCUMULATE: bool = false;
-override EPILOGUE: u32 = 0u;
-override STORE_PRE: bool = false;
-override WG: u32 = 64u;
+// #include matmul-common.wgsl
 
 const R: u32 = 4u;    // rows of C per invocation
 const CN: u32 = 16u;  // columns of C per workgroup (= per invocation)

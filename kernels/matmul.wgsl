@@ -31,24 +31,7 @@
 //                   64×64 tile, staging 16-deep k-slices of A and B in workgroup memory (2 × 4 KiB)
 //                   between barriers; one invocation = a 4×4 block. Any layout, scalar loads.
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  batch: u32,
-  stride_a: u32,
-  stride_b: u32,
-  stride_c: u32,
-  alpha: f32,
-}
-
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override HAS_BIAS: bool = false;
-override ACCUMULATE: bool = false;
-override EPILOGUE: u32 = 0u;
-override STORE_PRE: bool = false;
-override WG: u32 = 64u;
+// #include matmul-common.wgsl
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> a: array<T>;

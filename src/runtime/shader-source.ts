@@ -1,6 +1,8 @@
 // Turns a PipelineSpec into WGSL text: a fixed header (STYLE.md 9; the only generated text:
 // `enable` lines and the element alias), then kernels/prelude.wgsl (declarations shared by every
-// kernel, since WGSL has no includes), then the kernel file from kernels/.
+// kernel, since WGSL has no includes), then the files the kernel file names on lines of their own
+// as `// #include <name>.wgsl` (declarations shared by one family's modules, e.g. the attention
+// variants that cannot share a module; no nesting), then the kernel file from kernels/.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../package-root.js';
@@ -27,15 +29,40 @@ export function wgslHeader(spec: Pick<PipelineSpec, 'dtype' | 'features'>): stri
 
 export const PRELUDE = 'prelude';
 
+const INCLUDE = /^\/\/ #include ([a-z0-9-]+)\.wgsl$/;
+
+/** The files a kernel file includes, in order. */
+export function kernelIncludes(kernel: string): string[] {
+  return kernelFile(kernel)
+    .split('\n')
+    .map((line) => INCLUDE.exec(line.trim())?.[1])
+    .filter((name): name is string => name !== undefined);
+}
+
+/** The parts of a module in order: [where, text]. */
+function segments(spec: PipelineSpec): Array<[string, string]> {
+  return [
+    ['(generated header)', wgslHeader(spec)],
+    [`kernels/${PRELUDE}.wgsl`, kernelFile(PRELUDE)],
+    ...kernelIncludes(spec.kernel).map((name): [string, string] => [`kernels/${name}.wgsl`, kernelFile(name)]),
+    [`kernels/${spec.kernel}.wgsl`, kernelFile(spec.kernel)],
+  ];
+}
+
 export function shaderSource(spec: PipelineSpec): string {
-  return wgslHeader(spec) + kernelFile(PRELUDE) + kernelFile(spec.kernel);
+  return segments(spec)
+    .map(([, text]) => text)
+    .join('');
 }
 
 /** Maps a line of shaderSource(spec) back to the file it came from: `kernels/x.wgsl:line`. */
 export function sourceLocation(spec: PipelineSpec, line: number): string {
-  const header = wgslHeader(spec).split('\n').length - 1;
-  const prelude = kernelFile(PRELUDE).split('\n').length - 1;
-  if (line <= header) return `(generated header):${line}`;
-  if (line <= header + prelude) return `kernels/${PRELUDE}.wgsl:${line - header}`;
-  return `kernels/${spec.kernel}.wgsl:${line - header - prelude}`;
+  let start = 0;
+  const parts = segments(spec);
+  for (const [i, [where, text]] of parts.entries()) {
+    const lines = text.split('\n').length - 1;
+    if (line <= start + lines || i === parts.length - 1) return `${where}:${line - start}`;
+    start += lines;
+  }
+  return `?:${line}`;
 }
