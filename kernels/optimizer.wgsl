@@ -152,6 +152,16 @@ fn in_range(q: u32) -> vec4<bool> {
 fn vec_start() -> u32 { return params.offset / 4u; }
 fn vec_end() -> u32 { return (params.offset + params.length + 3u) / 4u; }
 
+// A skipped step (non-finite gradient norm) updates nothing; with ZERO_GRAD this invocation's
+// share of the gradient range [start, stop) (vec4s) is still zeroed. Returns whether it skipped.
+fn skipped(c: StepConsts, start: u32, stop: u32, lid: u32) -> bool {
+  if (!c.skip) { return false; }
+  if (ZERO_GRAD) {
+    for (var q = start + lid; q < stop; q += WG) { g[q] = select(g[q], vec4<T>(T(0.0)), in_range(q)); }
+  }
+  return true;
+}
+
 @compute @workgroup_size(WG)
 fn adamw_update_scalar(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                        @builtin(local_invocation_index) lid: u32) {
@@ -183,12 +193,7 @@ fn adamw_update_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   let stop = min(start + params.chunk, vec_end());
   let c = step_consts();
   let zero = vec4<T>(T(0.0));
-  if (c.skip) {
-    if (ZERO_GRAD) {
-      for (var q = start + lid; q < stop; q += WG) { g[q] = select(g[q], zero, in_range(q)); }
-    }
-    return;
-  }
+  if (skipped(c, start, stop, lid)) { return; }
   for (var q = start + lid; q < stop; q += WG) {
     let keep = in_range(q);
     let g0 = g[q];
@@ -266,12 +271,7 @@ fn lamb_apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
   let stop = min(start + params.apply_chunk, vec_end());
   let c = step_consts();
   let zero = vec4<T>(T(0.0));
-  if (c.skip) {
-    if (ZERO_GRAD) {
-      for (var q = start + lid; q < stop; q += WG) { g[q] = select(g[q], zero, in_range(q)); }
-    }
-    return;
-  }
+  if (skipped(c, start, stop, lid)) { return; }
   // Every lane sums the partials itself, in slot order: no barrier, and every lane of every
   // workgroup gets bit-identical norms.
   var pp = 0.0;
