@@ -19,11 +19,15 @@
 //     0 params      uniform  Params
 //     1 partials    storage, read        array<f32>  reads [slot, slot + count)
 //     2 norm_state  storage, read_write  array<f32>  (4), `=`:
-//                     [0] global_norm = sqrt(Σ partials)
-//                     [1] clip_scale  = max_norm > 0 ? min(1, max_norm / (global_norm + 1e-6)) : 1
+//                     [0] global_norm = sqrt(Σ partials) / S, the norm of the unscaled gradients
+//                     [1] clip_scale  = (max_norm > 0 ? min(1, max_norm / (global_norm + 1e-6)) : 1) / S:
+//                                       the factor the updates multiply the (scaled) gradients by
 //                     [2] nonfinite   = 1.0 if Σ partials is NaN or ±Inf (a NaN/Inf gradient, or a
 //                                       sum of squares past f32 range), else 0.0
-//                     [3] sumsq       = Σ partials
+//                     [3] sumsq       = Σ partials (of the scaled gradients)
+//     3 step_state  storage, read        StepState: loss_scale = S, the dynamic loss scale the
+//                                       gradients carry (1 without loss scaling; a power of two, so
+//                                       dividing by it is exact)
 // Uniforms (Params, 32-bit words): 0 offset u32, 1 length u32, 2 chunk u32 (vec4s per workgroup,
 //   sumsq_partial), 3 slot u32, 4 count u32 (partials written by / summed by the dispatch),
 //   5 max_norm f32 (finalize; 0 = no clipping), 6–7 unused.
@@ -57,6 +61,7 @@ override WG: u32 = 64u;
 // grad_norm_finalize
 @group(0) @binding(1) var<storage, read> partials_in: array<f32>;
 @group(0) @binding(2) var<storage, read_write> norm_state: array<f32>;
+@group(0) @binding(3) var<storage, read> step_state: StepState;
 
 var<workgroup> red: array<f32, WG>;
 
@@ -111,12 +116,13 @@ fn grad_norm_finalize(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invo
   }
   let sumsq = workgroup_sum(lid, acc);
   if (lid == 0u) {
-    let norm = sqrt(sumsq);
+    let scale = step_state.loss_scale;
+    let norm = sqrt(sumsq) / scale;
     let bad = nonfinite(sumsq);
     var clip = 1.0;
     if (params.max_norm > 0.0 && !bad) { clip = min(1.0, params.max_norm / (norm + 1e-6)); }
     norm_state[0] = norm;
-    norm_state[1] = clip;
+    norm_state[1] = clip / scale;
     norm_state[2] = select(0.0, 1.0, bad);
     norm_state[3] = sumsq;
   }

@@ -14,7 +14,7 @@ struct StepState {
   micro_step: u32,
   mlm_scale: f32,
   nsp_scale: f32,
-  pad0: u32,
+  loss_scale: f32,
   pad1: u32,
 }
 

@@ -110,7 +110,7 @@ export function optimizerCases(tensors: { label: string; length: number }[], lim
     variant: 'serial',
     shape: `${partialsForNorm} partials`,
     launch: gradNormFinalizeLaunch({ count: partialsForNorm, maxNorm: 1 }, limits),
-    bindingBytes: [4 * partialsForNorm, NORM_STATE_WORDS * 4],
+    bindingBytes: [4 * partialsForNorm, NORM_STATE_WORDS * 4, STEP_STATE_BYTES],
   });
   return cases;
 }

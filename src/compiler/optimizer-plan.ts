@@ -49,7 +49,7 @@ export function lowerOptimizer(ctx: LowerContext, _memory: MemoryPlan): void {
     ctx.dispatch(`optimizer.grad_norm.${param.name}`, sumsqPartialLaunch({ ...ranges[i]!, slot }, limits), [vec4Slice(ctx.slice(t.id)), partials]);
     slot += sumsqPartialSlots(ranges[i]!, limits);
   });
-  ctx.dispatch('optimizer.grad_norm.finalize', gradNormFinalizeLaunch({ slot: 0, count: totalSlots, maxNorm: schedule.clip_grad_norm }, limits), [partials, normState]);
+  ctx.dispatch('optimizer.grad_norm.finalize', gradNormFinalizeLaunch({ slot: 0, count: totalSlots, maxNorm: schedule.clip_grad_norm }, limits), [partials, normState, ctx.stepState()]);
 
   // 3. Updates, one tensor at a time (weight decay per tensor from schedule.no_decay).
   const lambSlots = lamb ? grads.reduce((s, t) => s + 2 * lambPartialSlots({ offset: 0, length: g.size(t.id) }, limits), 0) : 0;

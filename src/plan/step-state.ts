@@ -9,7 +9,7 @@
 //     micro_step: u32,  // global micro-batch counter: dropout masks differ per micro-batch
 //     mlm_scale: f32,   // MLM task weight / predicted tokens in the whole accumulated batch
 //     nsp_scale: f32,   // NSP task weight / sequences in the whole accumulated batch
-//     pad0: u32,
+//     loss_scale: f32,  // S: the scales above include it; the norm pass divides the gradients by it
 //     pad1: u32,
 //   }
 //   @group(0) @binding(k) var<storage, read> step_state: StepState;
@@ -24,6 +24,8 @@ export interface StepState {
   microStep: number;
   mlmScale: number;
   nspScale: number;
+  /** Dynamic loss scale S (already folded into mlmScale and nspScale); default 1. */
+  lossScale?: number;
 }
 
 /** The id of the one buffer holding the step state, shared by every plan of a run. */
@@ -33,10 +35,10 @@ export const STEP_STATE_WORDS = 8;
 export const STEP_STATE_BYTES = STEP_STATE_WORDS * 4;
 
 export function encodeStepState(s: StepState): Uint32Array {
-  return new Uint32Array([s.step >>> 0, f32Bits(s.lr), s.seed >>> 0, s.microStep >>> 0, f32Bits(s.mlmScale), f32Bits(s.nspScale), 0, 0]);
+  return new Uint32Array([s.step >>> 0, f32Bits(s.lr), s.seed >>> 0, s.microStep >>> 0, f32Bits(s.mlmScale), f32Bits(s.nspScale), f32Bits(s.lossScale ?? 1), 0]);
 }
 
 export function decodeStepState(words: Uint32Array): StepState {
   const f = new Float32Array(words.buffer, words.byteOffset, words.length);
-  return { step: words[0]!, lr: f[1]!, seed: words[2]!, microStep: words[3]!, mlmScale: f[4]!, nspScale: f[5]! };
+  return { step: words[0]!, lr: f[1]!, seed: words[2]!, microStep: words[3]!, mlmScale: f[4]!, nspScale: f[5]!, lossScale: f[6]! };
 }

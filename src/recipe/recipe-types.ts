@@ -309,4 +309,17 @@ export interface Runtime {
   out: string;
   /** Record per-step GPU timestamps. */
   profile: boolean;
+  /** Dynamic loss scaling, as NVIDIA's and PyTorch's AMP do it: the loss is multiplied by S before the backward and the gradients unscaled in the norm pass; a step whose gradients overflow is skipped and S halves; after growth_interval clean steps S doubles. Powers of two scale exactly, so in f32 it changes no result except by skipping overflowing steps. */
+  loss_scale: {
+    /** auto: on with precision f16, off with f32 (S stays 1). */
+    dynamic: 'auto' | 'on' | 'off';
+    /** S at the first step (2^16). */
+    initial: number;
+    /** Clean steps in a row after which S grows by factor. */
+    growth_interval: number;
+    /** S shrinks by this on overflow and grows by it after growth_interval clean steps. */
+    factor: number;
+    /** Loss-scale collapse: S below this stops the run with one line (gradients overflow even nearly unscaled). */
+    min: number;
+  };
 }

@@ -13,6 +13,8 @@ export interface StepReport {
   tokens_per_s: number;
   skipped: number;
   eta_s: number;
+  /** Dynamic loss scale, when on. */
+  loss_scale?: number;
 }
 
 export function formatDuration(seconds: number): string {
@@ -42,7 +44,8 @@ export class Progress {
       `step ${r.step}/${r.total} | loss ${r.loss.toFixed(4)} | mlm acc ${r.mlm_acc.toFixed(3)}` +
       (r.nsp_acc !== undefined ? ` | nsp acc ${r.nsp_acc.toFixed(3)}` : '') +
       ` | lr ${r.lr.toExponential(2)} | ${Math.round(r.tokens_per_s)} tok/s | ETA ${formatDuration(r.eta_s)}` +
-      (r.skipped > 0 ? ` | skipped ${r.skipped}` : '');
+      (r.skipped > 0 ? ` | skipped ${r.skipped}` : '') +
+      (r.loss_scale !== undefined ? ` | scale ${r.loss_scale}` : '');
     if (this.json) {
       if (logLine) console.log(JSON.stringify({ event: 'step', ...r }));
       return;

@@ -29,6 +29,7 @@ import { listCheckpoints, saveCheckpoint, writeModelFiles, type LoadedCheckpoint
 import { checkResume, removeStaleTemporaries, truncateMetrics } from './run-dir.js';
 import { checkInitCheckpoint, initWeightsFile } from './preflight.js';
 import { DivergenceWatch } from './divergence.js';
+import { LossScaler } from './loss-scale.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { bertConfig, fromHuggingFace } from './checkpoint/hf-names.js';
 import { readSafetensors, writeFileAtomic } from './checkpoint/safetensors.js';
@@ -65,6 +66,8 @@ export interface StepLog {
   lr: number;
   grad_norm: number;
   skipped: boolean;
+  /** The dynamic loss scale the step ran with (absent without loss scaling). */
+  loss_scale?: number;
 }
 
 export interface TrainResult {
@@ -88,6 +91,8 @@ interface PhasePrograms {
 interface PendingStep {
   step: number;
   lr: number;
+  /** The loss scale S its losses and gradients carry. */
+  scale: number;
   tokens: number;
   predictions: number;
   sequences: number;
@@ -125,6 +130,7 @@ class TrainingRun {
   private readonly config: Record<string, unknown>;
   private readonly logEvery: number;
   private readonly divergence: DivergenceWatch;
+  private readonly scaler: LossScaler;
   /** Masked-token counts of everything trained on: the unigram baseline of the evaluations. */
   private readonly unigram: Float64Array;
   private readonly history: StepLog[] = [];
@@ -160,6 +166,7 @@ class TrainingRun {
     this.config = bertConfig(recipe, vocab);
     this.logEvery = Math.max(1, recipe.schedule.log.every);
     this.divergence = new DivergenceWatch(recipe.schedule.divergence.factor, recipe.schedule.divergence.window);
+    this.scaler = LossScaler.fromRecipe(recipe, state.loss_scale);
     this.unigram = new Float64Array(vocab);
     for (const [id, c] of Object.entries(state.unigram ?? {})) this.unigram[Number(id)] = c;
   }
@@ -264,9 +271,21 @@ class TrainingRun {
     const predictions = batches.reduce((s, b) => s + b.num_predictions, 0);
     const tokens = batches.reduce((s, b) => s + b.num_tokens, 0);
     const lr = learningRate(this.lrSchedule, state.step);
+    // The loss scale of this whole step, micro-batches and update (S = 1 without loss scaling).
+    // Dynamic scaling decides S from every earlier step, so the previous one settles first.
+    if (this.scaler.dynamic) await this.settle();
+    const scale = this.scaler.scale;
     // Read at each call: state.updates changes when the previous step settles.
     const stepState = (microStep: number) =>
-      encodeStepState({ step: state.updates + 1, lr, seed: recipe.seed, microStep, mlmScale: recipe.tasks.mlm.weight / Math.max(1, predictions), nspScale: this.nspWeight / phase.batch });
+      encodeStepState({
+        step: state.updates + 1,
+        lr,
+        seed: recipe.seed,
+        microStep,
+        mlmScale: (recipe.tasks.mlm.weight / Math.max(1, predictions)) * scale,
+        nspScale: (this.nspWeight / phase.batch) * scale,
+        lossScale: scale,
+      });
     programs.train.resetMetrics();
     const firstOfRun = state.step === this.startStep;
     const validate = Boolean(this.o.validate) && firstOfRun;
@@ -294,7 +313,7 @@ class TrainingRun {
       (await programs.train.profile('optimizer')).forEach((t, k) => timings.push({ ...t, kernel: kernels[k]! }));
       this.progress.info(profileReport(timings, programs.train.plan, this.runtime.hasTimestamps));
     } else await programs.train.run('optimizer');
-    this.pending = { step: state.step, lr, tokens, predictions, sequences: phase.batch, snapshot: programs.train.snapshot(), programs, first: batches[0]!, words: stepState(state.microStep - batches.length) };
+    this.pending = { step: state.step, lr, scale, tokens, predictions, sequences: phase.batch, snapshot: programs.train.snapshot(), programs, first: batches[0]!, words: stepState(state.microStep - batches.length) };
     state.step++;
     if (this.o.validate) await this.settle();
   }
@@ -322,28 +341,34 @@ class TrainingRun {
     this.pending = undefined;
     const { state, total } = this;
     const { metrics, norm } = await p.snapshot;
-    const nonfinite = !norm || norm.nonFinite || !Number.isFinite(metrics.mlm_loss!);
+    // The loss kernels wrote S·loss: unscale (exact, S is a power of two).
+    const mlmLoss = metrics.mlm_loss! / p.scale;
+    const nspLoss = metrics.nsp_loss !== undefined ? metrics.nsp_loss / p.scale : undefined;
+    const nonfinite = !norm || norm.nonFinite || !Number.isFinite(mlmLoss);
     if (nonfinite) {
       state.skipped++;
-      this.consecutiveSkips++;
+      // With dynamic loss scaling an overflow is expected now and then: it shrinks S instead.
+      if (!this.scaler.dynamic) this.consecutiveSkips++;
       if (this.o.validate) await this.diagnoseNonFinite(p);
     } else {
       state.updates++;
       this.consecutiveSkips = 0;
     }
+    this.observeLossScale(p, nonfinite);
     this.tokensSeen += p.tokens;
     const elapsed = (performance.now() - this.t0) / 1000;
     const doneThisRun = p.step + 1 - this.startStep;
     const remaining = (this.o.stopAfter !== undefined ? Math.min(total, this.startStep + this.o.stopAfter) : total) - (p.step + 1);
     const log: StepLog = {
       step: p.step + 1,
-      loss: metrics.mlm_loss! + (metrics.nsp_loss ?? 0),
-      mlm_loss: metrics.mlm_loss!,
+      loss: mlmLoss + (nspLoss ?? 0),
+      mlm_loss: mlmLoss,
       mlm_acc: metrics.mlm_correct! / Math.max(1, p.predictions),
-      ...(metrics.nsp_loss !== undefined ? { nsp_loss: metrics.nsp_loss, nsp_acc: metrics.nsp_correct! / p.sequences } : {}),
+      ...(nspLoss !== undefined ? { nsp_loss: nspLoss, nsp_acc: metrics.nsp_correct! / p.sequences } : {}),
       lr: p.lr,
       grad_norm: norm?.gradNorm ?? NaN,
       skipped: nonfinite,
+      ...(this.scaler.dynamic ? { loss_scale: p.scale } : {}),
     };
     this.history.push(log);
     if (!nonfinite) this.watchDivergence(log);
@@ -358,6 +383,20 @@ class TrainingRun {
           (this.diagnosis ? `${this.diagnosis}` : 'run with BERT_VALIDATE=1 to name the first op that goes non-finite, or lower the learning rate'),
         'diverged',
         1,
+      );
+    }
+  }
+
+  /** Dynamic loss scaling: shrink on overflow, grow after clean steps, stop on collapse. */
+  private observeLossScale(p: PendingStep, overflowed: boolean): void {
+    const change = this.scaler.observe(overflowed);
+    if (change === 'shrank') this.progress.info(`step ${p.step + 1}: gradients overflowed at loss scale ${p.scale}; step skipped, loss scale now ${this.scaler.scale}`);
+    if (this.scaler.collapsed) {
+      throw new UserError(
+        `training stopped: the loss scale collapsed to ${this.scaler.scale} (below runtime.loss_scale.min ${this.scaler.floor}) after ${this.scaler.state.overflows} overflowing steps: the gradients overflow even nearly unscaled`,
+        'loss_scale_collapse',
+        1,
+        'lower the learning rate, or run BERT_VALIDATE=1 to name the op that goes non-finite',
       );
     }
   }
@@ -406,6 +445,7 @@ class TrainingRun {
     const { state, data, recipe } = this;
     state.data = data.train.state();
     state.unigram = Object.fromEntries([...this.unigram.entries()].filter(([, c]) => c > 0));
+    if (this.scaler.dynamic) state.loss_scale = this.scaler.state;
     state.time = new Date().toISOString();
     const params = await this.store.download('param');
     const moments = [...(await this.store.download('m')), ...(await this.store.download('v'))];

@@ -213,7 +213,7 @@ test('adamw_update vec4: GPU split (many chunks), grid folded over y by a small 
 });
 
 /** sumsq_partial over each range into consecutive slots, then grad_norm_finalize. */
-async function gradNorm(grads: { data: Float32Array; offset: number; length: number }[], maxNorm: number, limits: DeviceLimits): Promise<{ norm: Float32Array; partials: Float32Array }> {
+async function gradNorm(grads: { data: Float32Array; offset: number; length: number }[], maxNorm: number, limits: DeviceLimits, lossScale = 1): Promise<{ norm: Float32Array; partials: Float32Array }> {
   const total = grads.reduce((n, r) => n + sumsqPartialSlots(r, limits), 0);
   let partials: Float32Array = new Float32Array(total + 2).fill(-1);
   let slot = 0;
@@ -222,7 +222,8 @@ async function gradNorm(grads: { data: Float32Array; offset: number; length: num
     partials = out.get(1) as Float32Array;
     slot += sumsqPartialSlots(r, limits);
   }
-  const fin = await runLaunch(gradNormFinalizeLaunch({ count: total, maxNorm }, limits), [{ data: partials }, { data: new Float32Array(4), read: 'f32' }]);
+  const state = encodeStepState({ step: 1, lr: 0, seed: 0, microStep: 0, mlmScale: 1, nspScale: 1, lossScale });
+  const fin = await runLaunch(gradNormFinalizeLaunch({ count: total, maxNorm }, limits), [{ data: partials }, { data: new Float32Array(4), read: 'f32' }, { data: state }]);
   return { norm: fin.get(1) as Float32Array, partials };
 }
 
@@ -251,6 +252,25 @@ test('grad norm: sumsq_partial + grad_norm_finalize, clipping on and off, CPU an
     const { chunk, count } = reductionChunks({ offset: 3, length }, 1024);
     assert.ok(count >= 1 && count <= 1024 && chunk * count * 4 >= length, `split of ${length}: ${chunk}×${count}`);
   }
+});
+
+test('grad norm with a loss scale S: the norm of the unscaled gradients, the clip factor divided by S, exactly', async () => {
+  const { gpu } = await testGpu();
+  const grads = gradRanges(350);
+  const S = 2 ** 12;
+  const scaled = grads.map((r) => ({ ...r, data: r.data.map((x) => x * S) }));
+  for (const maxNorm of [0, 1]) {
+    const plain = (await gradNorm(grads, maxNorm, gpu.limits)).norm;
+    const { norm } = await gradNorm(scaled, maxNorm, gpu.limits, S);
+    // Scaling by a power of two is exact, so the unscaled norm is bit for bit the plain one.
+    assertBitsEqual(norm.subarray(0, 1), plain.subarray(0, 1), `norm maxNorm=${maxNorm}`);
+    assertBitsEqual(norm.subarray(1, 2), new Float32Array([plain[1]! / S]), `clip maxNorm=${maxNorm}`);
+    const ref = gradNormReference(scaled, maxNorm, S);
+    assertClose(norm.subarray(0, 2), [ref.norm, ref.clipScale], { atol: 0, rtol: 1e-5 }, `reference maxNorm=${maxNorm}`);
+  }
+  // A scale too large overflows the f32 sum of squares: the step is flagged (and skipped).
+  const { norm } = await gradNorm(grads.map((r) => ({ ...r, data: r.data.map((x) => x * 2 ** 70) })), 1, gpu.limits, 2 ** 70);
+  assert.is(norm[2], 1);
 });
 
 test('grad norm: NaN or Inf gradients set the nonfinite flag; the update then leaves everything untouched', async () => {

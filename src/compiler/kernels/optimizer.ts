@@ -33,7 +33,7 @@ export interface OptimizerRange {
 export { NORM_STATE, NORM_STATE_WORDS } from '../../plan/norm-state.js';
 
 export const SUMSQ_PARTIAL_BINDINGS = ['x', 'partials'] as const;
-export const GRAD_NORM_FINALIZE_BINDINGS = ['partials', 'norm_state'] as const;
+export const GRAD_NORM_FINALIZE_BINDINGS = ['partials', 'norm_state', 'step_state'] as const;
 export const ADAMW_BINDINGS = ['params', 'grads', 'm', 'v', 'step_state', 'norm_state'] as const;
 /** Both LAMB stages bind the same list. */
 export const LAMB_BINDINGS = ['params', 'grads', 'm', 'v', 'step_state', 'norm_state', 'partials'] as const;

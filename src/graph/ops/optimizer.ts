@@ -27,7 +27,7 @@ export interface RangeRef {
 
 export interface NormState {
   norm: number;
-  /** max_norm > 0 and finite: min(1, max_norm / (norm + 1e-6)), as torch.nn.utils.clip_grad_norm_. */
+  /** max_norm > 0 and finite: min(1, max_norm / (norm + 1e-6)), as torch.nn.utils.clip_grad_norm_; divided by the loss scale. */
   clipScale: number;
   /** The sum of squares is NaN/Inf or past the f32 range (the kernels sum in f32). */
   nonfinite: boolean;
@@ -36,15 +36,18 @@ export interface NormState {
 
 const F32_MAX = 3.4028234663852886e38;
 
-/** Σ g² over every range of every gradient array; the norm state the update kernels read. */
-export function gradNormReference(grads: { data: ArrayLike<number>; offset: number; length: number }[], maxNorm: number): NormState {
+/**
+ * Σ g² over every range of every gradient array; the norm state the update kernels read. The
+ * gradients carry the loss scale S: the norm is that of g / S, and the clip factor includes 1/S.
+ */
+export function gradNormReference(grads: { data: ArrayLike<number>; offset: number; length: number }[], maxNorm: number, lossScale = 1): NormState {
   let sumsq = 0;
   for (const { data, offset, length } of grads) {
     for (let i = offset; i < offset + length; i++) sumsq += data[i]! * data[i]!;
   }
   const nonfinite = !(sumsq <= F32_MAX);
-  const norm = Math.sqrt(sumsq);
-  const clipScale = maxNorm > 0 && !nonfinite ? Math.min(1, maxNorm / (norm + 1e-6)) : 1;
+  const norm = Math.sqrt(sumsq) / lossScale;
+  const clipScale = (maxNorm > 0 && !nonfinite ? Math.min(1, maxNorm / (norm + 1e-6)) : 1) / lossScale;
   return { norm, clipScale, nonfinite, sumsq };
 }
 

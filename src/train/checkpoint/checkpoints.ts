@@ -12,6 +12,7 @@ import { readRegularFile } from '../../read-file.js';
 import type { BertTokenizer } from '../../data/index.js';
 import { readSafetensors, writeFileAtomic, writeSafetensors, type NamedTensor } from './safetensors.js';
 import { toHuggingFace } from './hf-names.js';
+import type { LossScaleState } from '../loss-scale.js';
 
 export interface TrainState {
   format: 'bert-webgpu.state/1';
@@ -26,6 +27,8 @@ export interface TrainState {
   data: unknown;
   /** Masked-token counts trained on so far (token id → count), for the unigram baseline. */
   unigram?: Record<string, number>;
+  /** Dynamic loss scaling's state (absent without it). */
+  loss_scale?: LossScaleState;
   seed: number;
   recipe: string;
   time: string;
@@ -118,6 +121,12 @@ export function validateState(state: unknown, file: string): TrainState {
   if (state.unigram !== undefined) {
     if (!isRecord(state.unigram) || !Object.entries(state.unigram).every(([k, v]) => /^\d+$/.test(k) && typeof v === 'number' && v >= 0 && Number.isFinite(v))) {
       bad('unigram must map token ids to non-negative counts');
+    }
+  }
+  if (state.loss_scale !== undefined) {
+    const ls = state.loss_scale;
+    if (!isRecord(ls) || !(typeof ls.scale === 'number' && ls.scale > 0 && Number.isFinite(ls.scale)) || !Number.isSafeInteger(ls.goodSteps) || (ls.goodSteps as number) < 0 || !Number.isSafeInteger(ls.overflows) || (ls.overflows as number) < 0) {
+      bad('loss_scale must be { scale > 0, goodSteps ≥ 0, overflows ≥ 0 }');
     }
   }
   if (typeof state.recipe !== 'string') bad('recipe must be the recipe name');
