@@ -10,8 +10,57 @@ export type HostArray = Float32Array | Int32Array | Uint32Array;
 export interface Binding {
   /** Initial contents; outputs may give zeros or a length. */
   data: HostArray | number;
-  /** Read back after the run, as this array type. */
-  read?: 'f32' | 'i32' | 'u32';
+  /** Read back after the run, as this array type ('f16': halves decoded to a Float32Array). */
+  read?: 'f32' | 'i32' | 'u32' | 'f16';
+  /** The buffer holds f16: Float32Array data is rounded to halves on upload (a length counts halves). */
+  f16?: boolean;
+}
+
+/** float → IEEE half bits, round to nearest even (overflow to ±Inf). */
+export function floatToHalf(value: number): number {
+  const f = new Float32Array([value]);
+  const x = new Uint32Array(f.buffer)[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let h = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && (h & 1))) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
+  return sign | h;
+}
+
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+}
+
+/** Values as f16 would hold them (for references computed on the same inputs the GPU sees). */
+export function roundToHalf(values: ArrayLike<number>): Float32Array {
+  return Float32Array.from(values, (v) => halfToFloat(floatToHalf(v)));
+}
+
+function toHalves(data: Float32Array): Uint32Array {
+  const words = new Uint32Array(Math.ceil(data.length / 2));
+  const halves = new Uint16Array(words.buffer);
+  for (let i = 0; i < data.length; i++) halves[i] = floatToHalf(data[i]!);
+  return words;
 }
 
 /** Runs the launch with bindings in WGSL order (1..n) and returns the read-back arrays by index. */
@@ -22,9 +71,10 @@ export async function runLaunch(launch: KernelLaunch, bindings: Binding[], label
     const slices: BufferSlice[] = [];
     for (let i = 0; i < bindings.length; i++) {
       const b = bindings[i]!;
-      const bytes = typeof b.data === 'number' ? b.data * 4 : b.data.byteLength;
-      const buffer = await runtime.createBuffer(`${label}.b${i + 1}`, bytes);
-      if (typeof b.data !== 'number') runtime.write(buffer, b.data);
+      const upload = typeof b.data !== 'number' && b.f16 ? toHalves(b.data as Float32Array) : b.data;
+      const bytes = typeof upload === 'number' ? (b.f16 ? Math.ceil(upload / 2) * 4 : upload * 4) : upload.byteLength;
+      const buffer = await runtime.createBuffer(`${label}.b${i + 1}`, Math.max(4, bytes));
+      if (typeof upload !== 'number') runtime.write(buffer, upload);
       buffers.push(buffer);
       slices.push({ buffer: String(i), offset: 0, size: Math.max(4, bytes) });
     }
@@ -35,7 +85,7 @@ export async function runLaunch(launch: KernelLaunch, bindings: Binding[], label
       const kind = bindings[i]!.read;
       if (!kind) continue;
       const bytes = await runtime.read(buffers[i]!);
-      out.set(i, kind === 'f32' ? new Float32Array(bytes) : kind === 'i32' ? new Int32Array(bytes) : new Uint32Array(bytes));
+      out.set(i, kind === 'f16' ? Float32Array.from(new Uint16Array(bytes), halfToFloat) : kind === 'f32' ? new Float32Array(bytes) : kind === 'i32' ? new Int32Array(bytes) : new Uint32Array(bytes));
     }
     return out;
   } finally {

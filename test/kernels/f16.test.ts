@@ -1,0 +1,139 @@
+// f16 kernels (the element type T = f16 through the generated header) against the float64
+// references, computed on the same f16-rounded inputs the GPU reads. Accumulation is f32 in every
+// kernel, so the error is the output's own rounding (half an f16 ulp, 2^-11 relative) plus f32
+// accumulation; tolerances per op below. Covers every variant of the families whose bindings are
+// all activations (elementwise, matmul forward and input-gradient products, layernorm forward,
+// the attention core forward and backward); families that write f32 parameter gradients from f16
+// inputs come with the mixed-precision plan (issue 14).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { elementwiseLaunch, usableElementwiseVariants, type ElementwiseShape } from '../../src/compiler/kernels/elementwise.js';
+import { matmulLaunch, usableMatmulVariants, type MatmulShape } from '../../src/compiler/kernels/matmul.js';
+import { layernormLaunch, usableLayernormVariants } from '../../src/compiler/kernels/layernorm.js';
+import { attentionLaunch, usableAttentionVariants, type AttentionShape, type AttentionStage } from '../../src/compiler/kernels/attention.js';
+import { activationBackwardReference, activationForwardReference, addReference, dropoutReference } from '../../src/graph/ops/elementwise.js';
+import { matmulReference } from '../../src/graph/ops/matmul.js';
+import { layernormForwardReference } from '../../src/graph/ops/layernorm.js';
+import { attentionBackwardReference, attentionForwardReference } from '../../src/graph/ops/attention.js';
+import { encodeStepState } from '../../src/plan/step-state.js';
+import { testGpu } from '../support/gpu.js';
+import { assertClose, roundToHalf, runLaunch } from '../support/harness.js';
+import { randomF32 } from '../support/random.js';
+
+/** f16 outputs: half an ulp relative (2^-11 ≈ 4.9e-4), with headroom for f32 accumulation order. */
+const ELEMENTWISE_TOL = { atol: 1e-4, rtol: 1.5e-3 };
+/** Products of K terms: the output rounding plus f32 sums of f16 products. */
+const matmulTol = (K: number) => ({ atol: 2e-3 * Math.sqrt(K), rtol: 2e-3 });
+const LAYERNORM_TOL = { atol: 4e-3, rtol: 2e-3 };
+/** Attention chains rounding through probs (f16) and scores: looser. */
+const ATTENTION_TOL = { atol: 6e-3, rtol: 6e-3 };
+const STEP = { step: 1, lr: 0, seed: 99, microStep: 3, mlmScale: 1, nspScale: 1 };
+
+const half = (n: number, seed: number, scale = 1) => roundToHalf(randomF32(n, seed, scale));
+
+test('f16 elementwise: add, activations and their gradients, dropout, every variant, odd sizes', async () => {
+  const { gpu } = await testGpu();
+  if (!gpu.limits.features.includes('shader-f16')) assert.unreachable('this adapter lacks shader-f16');
+  for (const n of [1, 7, 64, 1001]) {
+    const x = half(n, n, 3);
+    const y = half(n, n + 1);
+    const shapes: ElementwiseShape[] = [
+      { op: 'add', n, dtype: 'f16' },
+      { op: 'act_forward', n, activation: 'gelu', dtype: 'f16' },
+      { op: 'act_forward', n, activation: 'tanh', dtype: 'f16' },
+      { op: 'act_backward', n, activation: 'gelu', dtype: 'f16' },
+      { op: 'dropout_forward', n, p: 0.25, stream: 5, dtype: 'f16' },
+    ];
+    for (const shape of shapes) {
+      for (const variant of usableElementwiseVariants(shape)) {
+        const launch = elementwiseLaunch(shape, gpu.limits, variant);
+        const ctx = `f16 ${shape.op} ${shape.activation ?? ''} ${variant} n=${n}`;
+        if (shape.op === 'add') {
+          const got = await runLaunch(launch, [{ data: x, f16: true }, { data: y, f16: true }, { data: n, f16: true, read: 'f16' }]);
+          assertClose(got.get(2)!, addReference(x, y), ELEMENTWISE_TOL, ctx);
+        } else if (shape.op === 'act_forward') {
+          const got = await runLaunch(launch, [{ data: x, f16: true }, { data: n, f16: true, read: 'f16' }]);
+          assertClose(got.get(1)!, activationForwardReference(shape.activation!, x), ELEMENTWISE_TOL, ctx);
+        } else if (shape.op === 'act_backward') {
+          const got = await runLaunch(launch, [{ data: y, f16: true }, { data: x, f16: true }, { data: n, f16: true, read: 'f16' }]);
+          assertClose(got.get(2)!, activationBackwardReference('gelu', y, x), ELEMENTWISE_TOL, ctx);
+        } else {
+          const got = await runLaunch(launch, [{ data: encodeStepState(STEP) }, { data: x, f16: true }, { data: n, f16: true, read: 'f16' }]);
+          assertClose(got.get(2)!, dropoutReference(x, { p: 0.25, stream: 5, seed: STEP.seed, microStep: STEP.microStep }), ELEMENTWISE_TOL, ctx);
+        }
+      }
+    }
+  }
+});
+
+test('f16 matmul: every usable variant, odd and aligned shapes, transposes, bias and epilogue', async () => {
+  const { gpu } = await testGpu();
+  const shapes: MatmulShape[] = [
+    { M: 1, N: 1, K: 1 },
+    { M: 17, N: 29, K: 31, transB: true, bias: true },
+    { M: 33, N: 40, K: 24, transB: true, bias: true, epilogue: 'gelu' },
+    { M: 64, N: 48, K: 72, transA: true },
+    { M: 32, N: 64, K: 128 },
+  ];
+  for (const base of shapes) {
+    const shape: MatmulShape = { ...base, dtype: 'f16' };
+    const { M, N, K } = shape;
+    const a = half(M * K, M + K, 1);
+    const b = half(K * N, N + K, 1);
+    const bias = half(N, N);
+    for (const variant of usableMatmulVariants(shape, gpu.limits)) {
+      const launch = matmulLaunch(shape, gpu.limits, variant);
+      const out = await runLaunch(launch, [{ data: a, f16: true }, { data: b, f16: true }, { data: bias, f16: true }, { data: M * N, f16: true, read: 'f16' }, { data: 8, f16: true }]);
+      const ref = matmulReference(a, b, { ...shape, epilogue: shape.epilogue }, shape.bias ? bias : undefined);
+      assertClose(out.get(3)!, ref, matmulTol(K), `f16 matmul ${variant} ${JSON.stringify(base)}`);
+    }
+  }
+});
+
+test('f16 layernorm forward: both variants; statistics stay f32', async () => {
+  const { gpu } = await testGpu();
+  for (const [N, H] of [[3, 8], [5, 33], [16, 128]] as const) {
+    const x = half(N * H, H, 2);
+    const gamma = half(H, H + 1);
+    const beta = half(H, H + 2);
+    for (const variant of usableLayernormVariants({ H })) {
+      const launch = layernormLaunch({ op: 'layernorm_forward', N, H, eps: 1e-12, dtype: 'f16' }, gpu.limits, variant);
+      const got = await runLaunch(launch, [{ data: x, f16: true }, { data: gamma, f16: true }, { data: beta, f16: true }, { data: N * H, f16: true, read: 'f16' }, { data: 2 * N, read: 'f32' }]);
+      const ref = layernormForwardReference(x, gamma, beta, N, H, 1e-12);
+      assertClose(got.get(3)!, ref.y, LAYERNORM_TOL, `f16 layernorm ${variant} ${N}x${H}`);
+      const stats = got.get(4)!;
+      assertClose(Array.from({ length: N }, (_, i) => stats[2 * i]!), ref.mean, { atol: 1e-5, rtol: 1e-5 }, `f16 layernorm ${variant} mean`);
+    }
+  }
+});
+
+test('f16 attention core: scores, context and the backward stages, every usable variant, with dropout', async () => {
+  const { gpu } = await testGpu();
+  for (const shape of [{ B: 2, T: 5, H: 8, heads: 2 }, { B: 1, T: 16, H: 32, heads: 4 }] as AttentionShape[]) {
+    const { B, T, H, heads } = shape;
+    const qkv = half(B * T * 3 * H, T + H, 1);
+    const dOut = half(B * T * H, T + H + 1, 1);
+    const mask = new Int32Array(B * T).fill(1);
+    mask[T - 1] = 0;
+    const drop = { p: 0.1, stream: 3, seed: STEP.seed, microStep: STEP.microStep };
+    const state = encodeStepState(STEP);
+    const full = { ...shape, dropout: drop.p, stream: drop.stream };
+    const nProbs = B * heads * T * T;
+    const ref = attentionForwardReference(qkv, mask, shape, drop);
+    const dRef = attentionBackwardReference(dOut, qkv, mask, shape, drop);
+    for (const variant of usableAttentionVariants(full, gpu.limits)) {
+      const launch = (stage: AttentionStage) => attentionLaunch({ ...full, dtype: 'f16' }, gpu.limits, stage, variant);
+      const ctx = `f16 attention ${variant} ${JSON.stringify(shape)}`;
+      const probs = (await runLaunch(launch('scores'), [{ data: qkv, f16: true }, { data: mask }, { data: nProbs, f16: true, read: 'f16' }])).get(2)! as Float32Array;
+      assertClose(probs, ref.probs, ATTENTION_TOL, `${ctx} probs`);
+      const out = (await runLaunch(launch('context'), [{ data: qkv, f16: true }, { data: probs, f16: true }, { data: state }, { data: B * T * H, f16: true, read: 'f16' }])).get(3)! as Float32Array;
+      assertClose(out, ref.out, ATTENTION_TOL, `${ctx} out`);
+      const afterV = (await runLaunch(launch('grad_v'), [{ data: dOut, f16: true }, { data: probs, f16: true }, { data: state }, { data: B * T * 3 * H, f16: true, read: 'f16' }])).get(3)! as Float32Array;
+      const dS = (await runLaunch(launch('grad_scores'), [{ data: dOut, f16: true }, { data: probs, f16: true, read: 'f16' }, { data: state }, { data: qkv, f16: true }, { data: out, f16: true }])).get(1)! as Float32Array;
+      const dQkv = (await runLaunch(launch('grad_qk'), [{ data: qkv, f16: true }, { data: dS, f16: true }, { data: afterV, f16: true, read: 'f16' }])).get(2)!;
+      assertClose(dQkv, dRef, { atol: 2e-2, rtol: 2e-2 }, `${ctx} d_qkv`);
+    }
+  }
+});
+
+test.run();
