@@ -17,6 +17,9 @@
 //   dropout_forward  out (=|+=) x · keep(i) / (1 − p)          bindings: 1 step_state, 2 x, 3 out
 //   dropout_backward dx (=|+=) dy · keep(i) / (1 − p), the same mask regenerated
 //                                                              bindings: 1 step_state, 2 dy, 3 dx
+//   convert         out = T(x), x of element type TI: f32 master weights → f16 copies (T = f16),
+//                   saturating at ±65504
+//                                                              bindings: 1 x (array<TI>), 2 out
 // Bindings (group 0): 0 params uniform Params; storage bindings 1.. per entry as listed, every
 //   tensor array<T> (array<vec4<T>> in the _vec4 entries), flat, n elements (GEGLU: n = rows·F
 //   output elements); step_state is the StepState block (src/plan/step-state.ts), read-only.
@@ -61,8 +64,13 @@ override WG: u32 = 64u;
 @group(0) @binding(2) var<storage, read_write> out2v: array<vec4<T>>;
 @group(0) @binding(3) var<storage, read_write> out3v: array<vec4<T>>;
 @group(0) @binding(1) var<storage, read_write> out1v: array<vec4<T>>;
+// convert's input: another element type (TI), e.g. f32 master weights read for their f16 copies.
+@group(0) @binding(1) var<storage, read> in_cast: array<TI>;
+@group(0) @binding(1) var<storage, read> in_castv: array<vec4<TI>>;
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
+// convert saturates: WGSL leaves an out-of-range float conversion's value undefined.
+const F16_MAX: f32 = 65504.0;
 const INV_SQRT_2PI: f32 = 0.3989422804014327;
 
 // erf by Abramowitz–Stegun 7.1.26 has 1.5e-7 absolute error: below f32 resolution for GELU.
@@ -233,6 +241,13 @@ fn dropout_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   store_out3(i, f32(in2[i]) * dropout_mul(i));
 }
 
+@compute @workgroup_size(WG)
+fn convert(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n) { return; }
+  out2[i] = T(clamp(f32(in_cast[i]), -F16_MAX, F16_MAX));
+}
+
 // ---- vec4 entries: one invocation = 4 consecutive elements (n % 4 == 0) ----
 
 @compute @workgroup_size(WG)
@@ -330,4 +345,11 @@ fn dropout_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n / 4u) { return; }
   store_out3v(i, vec4<f32>(in2v[i]) * dropout_mul4(i * 4u));
+}
+
+@compute @workgroup_size(WG)
+fn convert_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = linear_id(wid, nwg, lid);
+  if (i >= params.n / 4u) { return; }
+  out2v[i] = vec4<T>(clamp(vec4<f32>(in_castv[i]), vec4<f32>(-F16_MAX), vec4<f32>(F16_MAX)));
 }

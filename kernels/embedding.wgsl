@@ -24,6 +24,8 @@
 //   gradients: one invocation = one (row, column or vec4) of d_pos / d_type, looping tokens.
 //   Each output element is written by exactly one invocation, whose sum runs in a fixed order:
 //   bitwise deterministic. Workgroups enumerate linearly over x/y (grid1d).
+// Element types: tables, output and d_out are T; the table gradients are TG (T, or f32 where
+// mixed precision keeps parameter gradients in f32).
 
 struct Params {
   N: u32,        // token rows
@@ -59,15 +61,15 @@ override WG: u32 = 64u;
 @group(0) @binding(2) var<storage, read> w_unique: array<i32>;
 @group(0) @binding(3) var<storage, read> w_offsets: array<i32>;
 @group(0) @binding(4) var<storage, read> w_rows: array<i32>;
-@group(0) @binding(5) var<storage, read_write> w_dword: array<T>;
-@group(0) @binding(5) var<storage, read_write> w_dword4: array<vec4<T>>;
+@group(0) @binding(5) var<storage, read_write> w_dword: array<TG>;
+@group(0) @binding(5) var<storage, read_write> w_dword4: array<vec4<TG>>;
 // embedding_backward_position
-@group(0) @binding(2) var<storage, read_write> p_dpos: array<T>;
-@group(0) @binding(2) var<storage, read_write> p_dpos4: array<vec4<T>>;
+@group(0) @binding(2) var<storage, read_write> p_dpos: array<TG>;
+@group(0) @binding(2) var<storage, read_write> p_dpos4: array<vec4<TG>>;
 // embedding_backward_type
 @group(0) @binding(2) var<storage, read> t_types: array<i32>;
-@group(0) @binding(3) var<storage, read_write> t_dtype: array<T>;
-@group(0) @binding(3) var<storage, read_write> t_dtype4: array<vec4<T>>;
+@group(0) @binding(3) var<storage, read_write> t_dtype: array<TG>;
+@group(0) @binding(3) var<storage, read_write> t_dtype4: array<vec4<TG>>;
 
 fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
   return (wid.x + wid.y * nwg.x) * WG + lid;
@@ -116,7 +118,7 @@ fn embedding_backward_word(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_w
   for (var c = lid; c < H; c += WG) {
     var acc = 0.0;
     for (var k = k0; k < k1; k++) { acc += f32(d_out[u32(w_rows[k]) * H + c]); }
-    w_dword[dst + c] = T(f32(w_dword[dst + c]) + acc);
+    w_dword[dst + c] = TG(f32(w_dword[dst + c]) + acc);
   }
 }
 
@@ -133,7 +135,7 @@ fn embedding_backward_word_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(
   for (var c = lid; c < h4; c += WG) {
     var acc = vec4<f32>(0.0);
     for (var k = k0; k < k1; k++) { acc += vec4<f32>(d_out4[u32(w_rows[k]) * h4 + c]); }
-    w_dword4[dst + c] = vec4<T>(vec4<f32>(w_dword4[dst + c]) + acc);
+    w_dword4[dst + c] = vec4<TG>(vec4<f32>(w_dword4[dst + c]) + acc);
   }
 }
 
@@ -147,7 +149,7 @@ fn embedding_backward_position(@builtin(workgroup_id) wid: vec3<u32>, @builtin(n
   let c = i % H;
   var acc = 0.0;
   for (var n = t; n < params.N; n += params.seq) { acc += f32(d_out[n * H + c]); }
-  p_dpos[i] = T(f32(p_dpos[i]) + acc);
+  p_dpos[i] = TG(f32(p_dpos[i]) + acc);
 }
 
 @compute @workgroup_size(WG)
@@ -160,7 +162,7 @@ fn embedding_backward_position_vec4(@builtin(workgroup_id) wid: vec3<u32>, @buil
   let c = i % h4;
   var acc = vec4<f32>(0.0);
   for (var n = t; n < params.N; n += params.seq) { acc += vec4<f32>(d_out4[n * h4 + c]); }
-  p_dpos4[i] = vec4<T>(vec4<f32>(p_dpos4[i]) + acc);
+  p_dpos4[i] = vec4<TG>(vec4<f32>(p_dpos4[i]) + acc);
 }
 
 @compute @workgroup_size(WG)
@@ -174,7 +176,7 @@ fn embedding_backward_type(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_w
   for (var n = 0u; n < params.N; n++) {
     if (clamp_row(t_types[n], params.TV) == k) { acc += f32(d_out[n * H + c]); }
   }
-  t_dtype[i] = T(f32(t_dtype[i]) + acc);
+  t_dtype[i] = TG(f32(t_dtype[i]) + acc);
 }
 
 @compute @workgroup_size(WG)
@@ -188,5 +190,5 @@ fn embedding_backward_type_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(
   for (var n = 0u; n < params.N; n++) {
     if (clamp_row(t_types[n], params.TV) == k) { acc += vec4<f32>(d_out4[n * h4 + c]); }
   }
-  t_dtype4[i] = vec4<T>(vec4<f32>(t_dtype4[i]) + acc);
+  t_dtype4[i] = vec4<TG>(vec4<f32>(t_dtype4[i]) + acc);
 }

@@ -26,6 +26,8 @@
 //   barriers, no workgroup memory); params: one invocation = one column (or vec4 of columns)
 //   of one chunk; finish: one invocation = one column (vec4). Workgroups linear over x/y (grid1d).
 // Variance: one pass of shifted sums (shift = the row's first value), var = E[(x−k)²] − E[x−k]².
+// Element types: everything is T except the statistics and partials (f32) and the parameter
+// gradients dgamma/dbeta (TG: T, or f32 where mixed precision keeps parameter gradients in f32).
 
 struct Params {
   N: u32,
@@ -88,11 +90,11 @@ override WG: u32 = 64u;
 
 // layernorm_backward_params_finish
 @group(0) @binding(1) var<storage, read> q_partials: array<f32>;
-@group(0) @binding(2) var<storage, read_write> q_dgamma: array<T>;
-@group(0) @binding(3) var<storage, read_write> q_dbeta: array<T>;
+@group(0) @binding(2) var<storage, read_write> q_dgamma: array<TG>;
+@group(0) @binding(3) var<storage, read_write> q_dbeta: array<TG>;
 @group(0) @binding(1) var<storage, read> q_partials4: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> q_dgamma4: array<vec4<T>>;
-@group(0) @binding(3) var<storage, read_write> q_dbeta4: array<vec4<T>>;
+@group(0) @binding(2) var<storage, read_write> q_dgamma4: array<vec4<TG>>;
+@group(0) @binding(3) var<storage, read_write> q_dbeta4: array<vec4<TG>>;
 
 fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
   return (wid.x + wid.y * nwg.x) * WG + lid;
@@ -317,8 +319,8 @@ fn layernorm_backward_params_finish(@builtin(workgroup_id) wid: vec3<u32>, @buil
     dg += q_partials[k * 2u * H + c];
     db += q_partials[k * 2u * H + H + c];
   }
-  q_dgamma[c] = T(f32(q_dgamma[c]) + dg);
-  q_dbeta[c] = T(f32(q_dbeta[c]) + db);
+  q_dgamma[c] = TG(f32(q_dgamma[c]) + dg);
+  q_dbeta[c] = TG(f32(q_dbeta[c]) + db);
 }
 
 @compute @workgroup_size(WG)
@@ -332,6 +334,6 @@ fn layernorm_backward_params_finish_vec4(@builtin(workgroup_id) wid: vec3<u32>, 
     dg += q_partials4[k * 2u * h4 + c];
     db += q_partials4[k * 2u * h4 + h4 + c];
   }
-  q_dgamma4[c] = vec4<T>(vec4<f32>(q_dgamma4[c]) + dg);
-  q_dbeta4[c] = vec4<T>(vec4<f32>(q_dbeta4[c]) + db);
+  q_dgamma4[c] = vec4<TG>(vec4<f32>(q_dgamma4[c]) + dg);
+  q_dbeta4[c] = vec4<TG>(vec4<f32>(q_dbeta4[c]) + db);
 }

@@ -19,6 +19,7 @@
 // Why vec4: on lavapipe each storage load costs about the same whether scalar or vec4, so
 // 4 columns per load is 4× fewer loads (DESIGN.md, runtime facts).
 // Overrides: WG (invocations per workgroup, 64), ACCUMULATE (bool, stage 2 only).
+// Element types: dy is T; db is TG (T, or f32 where mixed precision keeps parameter gradients in f32).
 
 struct Params {
   M: u32,
@@ -36,7 +37,7 @@ override ACCUMULATE: bool = false;
 @group(0) @binding(1) var<storage, read> dy4: array<vec4<T>>;
 @group(0) @binding(2) var<storage, read_write> part4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> part_in: array<f32>;
-@group(0) @binding(2) var<storage, read_write> db: array<T>;
+@group(0) @binding(2) var<storage, read_write> db: array<TG>;
 
 @compute @workgroup_size(WG)
 fn bias_grad_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -76,5 +77,5 @@ fn bias_grad_final(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
   if (n >= params.N) { return; }
   var s = 0.0;
   for (var i = 0u; i < params.chunks; i++) { s += part_in[i * params.N + n]; }
-  if (ACCUMULATE) { db[n] = T(f32(db[n]) + s); } else { db[n] = T(s); }
+  if (ACCUMULATE) { db[n] = TG(f32(db[n]) + s); } else { db[n] = TG(s); }
 }

@@ -10,8 +10,9 @@
 //   1 a       storage  array<vec4<T>>  op(A) (batch, M, K); stored (M, K), or (K, M) when TRANS_A
 //   2 b       storage  array<vec4<T>>  op(B) (batch, K, N); stored (K, N), or (N, K) when TRANS_B
 //   3 bias    storage  array<T>        (N); read only when HAS_BIAS (bind any buffer otherwise)
-//   4 c       storage  array<T>        (batch, M, N) row-major; `=`, or `+=` with ACCUMULATE
-//                                      (matmul_subgroup_c4: array<vec4<T>>, N and stride_c
+//   4 c       storage  array<TC>       (batch, M, N) row-major; `=`, or `+=` with ACCUMULATE; TC as
+//                                      in kernels/matmul.wgsl
+//                                      (matmul_subgroup_c4: array<vec4<TC>>, N and stride_c
 //                                      multiples of 4, so each row's 16 columns are 4 vec4s)
 //   5 pre     storage  array<T>        (batch, M, N) like c (matmul_subgroup_c4: vec4s);
 //                                      `=` (never accumulated), only when STORE_PRE; statically
@@ -54,11 +55,11 @@ const CV: u32 = 4u;   // vec4s per row of the tile (CN / 4)
 @group(0) @binding(1) var<storage, read> a: array<vec4<T>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<T>>;
 @group(0) @binding(3) var<storage, read> bias: array<T>;
-@group(0) @binding(4) var<storage, read_write> c: array<T>;
+@group(0) @binding(4) var<storage, read_write> c: array<TC>;
 @group(0) @binding(5) var<storage, read_write> pre: array<T>;
 // The same bindings 4 and 5 seen as vec4s, for matmul_subgroup_c4 only (an entry point uses
 // one view).
-@group(0) @binding(4) var<storage, read_write> c4: array<vec4<T>>;
+@group(0) @binding(4) var<storage, read_write> c4: array<vec4<TC>>;
 @group(0) @binding(5) var<storage, read_write> pre4: array<vec4<T>>;
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
@@ -223,7 +224,7 @@ fn matmul_subgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
         if (n >= N) { break; }
         let index = t.base_c + m * N + n;
         if (STORE_PRE) { pre[index] = T(x[i]); }
-        if (ACCUMULATE) { c[index] = T(f32(c[index]) + e[i]); } else { c[index] = T(e[i]); }
+        if (ACCUMULATE) { c[index] = TC(f32(c[index]) + e[i]); } else { c[index] = TC(e[i]); }
       }
     }
   }
@@ -248,7 +249,7 @@ fn matmul_subgroup_c4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
       let e = activate(x);
       let index = (t.base_c + m * N + n) / 4u;
       if (STORE_PRE) { pre4[index] = vec4<T>(x); }
-      if (ACCUMULATE) { c4[index] = vec4<T>(vec4<f32>(c4[index]) + e); } else { c4[index] = vec4<T>(e); }
+      if (ACCUMULATE) { c4[index] = vec4<TC>(vec4<f32>(c4[index]) + e); } else { c4[index] = vec4<TC>(e); }
     }
   }
 }

@@ -7,7 +7,8 @@
 //   1 a       storage  array<T>  op(A) is (batch, M, K); stored (M, K), or (K, M) when TRANS_A
 //   2 b       storage  array<T>  op(B) is (batch, K, N); stored (K, N), or (N, K) when TRANS_B
 //   3 bias    storage  array<T>  (N); read only when HAS_BIAS (bind any buffer otherwise)
-//   4 c       storage  array<T>  (batch, M, N), row-major; `=` or, with ACCUMULATE, `+=`
+//   4 c       storage  array<TC> (batch, M, N), row-major; `=` or, with ACCUMULATE, `+=`; TC is T, or
+//                                f32 where mixed precision accumulates a parameter gradient
 //   5 pre     storage  array<T>  (batch, M, N) like c; `=` (never accumulated) the value after
 //                                alpha and bias, before the epilogue, only when STORE_PRE. It
 //                                is statically used by every entry: bind a spare writable
@@ -37,7 +38,7 @@
 @group(0) @binding(1) var<storage, read> a: array<T>;
 @group(0) @binding(2) var<storage, read> b: array<T>;
 @group(0) @binding(3) var<storage, read> bias: array<T>;
-@group(0) @binding(4) var<storage, read_write> c: array<T>;
+@group(0) @binding(4) var<storage, read_write> c: array<TC>;
 @group(0) @binding(5) var<storage, read_write> pre: array<T>;
 // The same bindings 1 and 2 seen as vec4s, for matmul_vec4 only (an entry point uses one view).
 @group(0) @binding(1) var<storage, read> a4: array<vec4<T>>;
@@ -88,7 +89,7 @@ fn store(index: u32, v: f32, n: u32) {
   let x = scale_bias(v, n);
   if (STORE_PRE) { pre[index] = T(x); }
   let y = activate(x);
-  if (ACCUMULATE) { c[index] = T(f32(c[index]) + y); } else { c[index] = T(y); }
+  if (ACCUMULATE) { c[index] = TC(f32(c[index]) + y); } else { c[index] = TC(y); }
 }
 
 @compute @workgroup_size(WG)

@@ -4,6 +4,10 @@
 
 export type DType = 'f32' | 'f16';
 
+/** The element-type aliases a kernel may use besides T (see PipelineSpec.types). */
+export const ELEMENT_ALIASES = ['TC', 'TG', 'TI'] as const;
+export type ElementAlias = (typeof ELEMENT_ALIASES)[number];
+
 /** Optional WGSL features a kernel may use; the header enables them. */
 export type ShaderFeature = 'shader-f16' | 'subgroups';
 
@@ -13,8 +17,13 @@ export interface PipelineSpec {
   kernel: string;
   /** WGSL entry point. */
   entry: string;
-  /** Element type of storage tensors (accumulation is always f32). */
+  /** Element type of storage tensors (accumulation is always f32): the WGSL alias T. */
   dtype: DType;
+  /**
+   * Element types of the bindings a kernel declares with another alias (mixed precision): TC a
+   * matmul's output, TG parameter-gradient outputs, TI a cast's input. Absent: the same as dtype.
+   */
+  types?: Partial<Record<ElementAlias, DType>>;
   /** WGSL `override` constants (tile sizes, workgroup size, transposes, epilogues). */
   overrides: Record<string, number>;
   features: ShaderFeature[];
@@ -97,7 +106,8 @@ export function pipelineKey(p: PipelineSpec): string {
     .sort()
     .map((k) => `${k}=${p.overrides[k]}`)
     .join(',');
-  return `${p.kernel}:${p.entry}:${p.dtype}:${[...p.features].sort().join('+')}:${overrides}`;
+  const types = ELEMENT_ALIASES.filter((a) => p.types?.[a] !== undefined && p.types[a] !== p.dtype).map((a) => `${a}=${p.types![a]}`).join(',');
+  return `${p.kernel}:${p.entry}:${p.dtype}:${[...p.features].sort().join('+')}:${overrides}${types ? `:${types}` : ''}`;
 }
 
 /**

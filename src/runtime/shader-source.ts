@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../package-root.js';
-import type { PipelineSpec } from '../plan/types.js';
+import { ELEMENT_ALIASES, type PipelineSpec } from '../plan/types.js';
 
 const files = new Map<string, string>();
 
@@ -19,11 +19,15 @@ export function kernelFile(kernel: string): string {
   return text;
 }
 
-export function wgslHeader(spec: Pick<PipelineSpec, 'dtype' | 'features'>): string {
+export function wgslHeader(spec: Pick<PipelineSpec, 'dtype' | 'features' | 'types'>): string {
   const lines: string[] = [];
-  if (spec.dtype === 'f16' || spec.features.includes('shader-f16')) lines.push('enable f16;');
+  const f16 = spec.dtype === 'f16' || ELEMENT_ALIASES.some((a) => spec.types?.[a] === 'f16');
+  if (f16 || spec.features.includes('shader-f16')) lines.push('enable f16;');
   if (spec.features.includes('subgroups')) lines.push('enable subgroups;');
   lines.push(`alias T = ${spec.dtype};`);
+  // The other element aliases, always declared (T's type unless the spec says otherwise), so a
+  // kernel file can name them whatever the precision.
+  lines.push(ELEMENT_ALIASES.map((a) => `alias ${a} = ${spec.types?.[a] ?? spec.dtype};`).join(' '));
   return lines.join('\n') + '\n';
 }
 

@@ -3,22 +3,28 @@
 // kernel, so the error is the output's own rounding (half an f16 ulp, 2^-11 relative) plus f32
 // accumulation; tolerances per op below. Covers every variant of the families whose bindings are
 // all activations (elementwise, matmul forward and input-gradient products, layernorm forward,
-// the attention core forward and backward); families that write f32 parameter gradients from f16
-// inputs come with the mixed-precision plan (issue 14).
+// the attention core forward and backward), and the mixed kernels of mixed precision: f16 inputs
+// accumulated into f32 parameter gradients (matmul's C as TC, bias, LayerNorm and embedding
+// gradients as TG) and the f32 → f16 cast of master weights to their copies (TI).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { elementwiseLaunch, usableElementwiseVariants, type ElementwiseShape } from '../../src/compiler/kernels/elementwise.js';
+import { biasGradLaunch, usableBiasGradVariants } from '../../src/compiler/kernels/matmul-bias-grad.js';
+import { embeddingGroups, embeddingLaunch, usableEmbeddingVariants } from '../../src/compiler/kernels/embedding.js';
+import { layernormChunks } from '../../src/compiler/kernels/layernorm.js';
 import { matmulLaunch, usableMatmulVariants, type MatmulShape } from '../../src/compiler/kernels/matmul.js';
 import { layernormLaunch, usableLayernormVariants } from '../../src/compiler/kernels/layernorm.js';
 import { attentionLaunch, usableAttentionVariants, type AttentionShape, type AttentionStage } from '../../src/compiler/kernels/attention.js';
 import { activationBackwardReference, activationForwardReference, addReference, dropoutReference } from '../../src/graph/ops/elementwise.js';
 import { matmulReference } from '../../src/graph/ops/matmul.js';
-import { layernormForwardReference } from '../../src/graph/ops/layernorm.js';
+import { layernormBackwardReference, layernormForwardReference } from '../../src/graph/ops/layernorm.js';
+import { biasGradReference } from '../../src/graph/ops/matmul-bias-grad.js';
+import { embeddingBackwardReference, groupRowsById, paddedRowGroups } from '../../src/graph/ops/embedding.js';
 import { attentionBackwardReference, attentionForwardReference } from '../../src/graph/ops/attention.js';
 import { encodeStepState } from '../../src/plan/step-state.js';
 import { testGpu } from '../support/gpu.js';
 import { assertClose, roundToHalf, runLaunch } from '../support/harness.js';
-import { randomF32 } from '../support/random.js';
+import { randomF32, randomInt } from '../support/random.js';
 
 /** f16 outputs: half an ulp relative (2^-11 ≈ 4.9e-4), with headroom for f32 accumulation order. */
 const ELEMENTWISE_TOL = { atol: 1e-4, rtol: 1.5e-3 };
@@ -133,6 +139,89 @@ test('f16 attention core: scores, context and the backward stages, every usable 
       const dQkv = (await runLaunch(launch('grad_qk'), [{ data: qkv, f16: true }, { data: dS, f16: true }, { data: afterV, f16: true, read: 'f16' }])).get(2)!;
       assertClose(dQkv, dRef, { atol: 2e-2, rtol: 2e-2 }, `${ctx} d_qkv`);
     }
+  }
+});
+
+test('convert: f32 master weights to f16 copies, exactly the rounded values, both variants', async () => {
+  const { gpu } = await testGpu();
+  for (const n of [1, 5, 64, 1003]) {
+    const x = randomF32(n, n, 4);
+    x[0] = 70000; // past the f16 range: saturates (WGSL leaves the plain conversion undefined)
+    for (const variant of usableElementwiseVariants({ op: 'convert', n })) {
+      const launch = elementwiseLaunch({ op: 'convert', n, dtype: 'f16', inDtype: 'f32' }, gpu.limits, variant);
+      assert.equal(launch.pipeline.types, { TI: 'f32' });
+      const got = (await runLaunch(launch, [{ data: x }, { data: n, f16: true, read: 'f16' }])).get(1)!;
+      assert.equal(Array.from(got.subarray(0, n)), Array.from(roundToHalf(x.map((v) => Math.min(v, 65504)))), `convert ${variant} n=${n}`);
+    }
+  }
+});
+
+test('mixed: f16 inputs accumulated into f32 parameter gradients (matmul dW as TC, bias, LayerNorm, embedding as TG)', async () => {
+  const { gpu } = await testGpu();
+  // dW (out, in) += dYᵀ (out, rows) · X (rows, in): f16 operands, f32 C accumulated in place.
+  for (const [rows, out, inF] of [[13, 7, 9], [64, 32, 48]] as const) {
+    const shape: MatmulShape = { M: out, N: inF, K: rows, transA: true, accumulate: true, dtype: 'f16', cDtype: 'f32' };
+    const dy = half(rows * out, rows + 1);
+    const x = half(rows * inF, rows + 2);
+    const c0 = randomF32(out * inF, rows + 3);
+    for (const variant of usableMatmulVariants(shape, gpu.limits)) {
+      const launch = matmulLaunch(shape, gpu.limits, variant);
+      assert.equal(launch.pipeline.types, { TC: 'f32' });
+      const got = await runLaunch(launch, [{ data: dy, f16: true }, { data: x, f16: true }, { data: 8, f16: true }, { data: c0, read: 'f32' }, { data: 8, f16: true }]);
+      const ref = matmulReference(dy, x, shape, undefined, c0);
+      // f32 output: only the f32 accumulation of exact f16 products remains.
+      assertClose(got.get(3)!, ref, { atol: 1e-5 * Math.sqrt(rows), rtol: 1e-5 }, `f16→f32 matmul ${variant} ${rows}x${out}x${inF}`);
+    }
+  }
+  // db (N) += Σ_m dY[m, :] with dY f16.
+  for (const [M, N] of [[9, 7], [100, 64]] as const) {
+    const dy = half(M * N, M + N);
+    const db0 = randomF32(N, M);
+    for (const variant of usableBiasGradVariants({ M, N })) {
+      const launch = biasGradLaunch({ M, N, accumulate: true, dtype: 'f16', gradDtype: 'f32' }, gpu.limits, variant);
+      const partial = await runLaunch(launch.partial, [{ data: dy, f16: true }, { data: launch.scratchElements, read: 'f32' }]);
+      const out = await runLaunch(launch.final, [{ data: partial.get(1)! }, { data: db0, read: 'f32' }]);
+      assertClose(out.get(1)!, biasGradReference(dy, M, N, db0), { atol: 1e-5 * Math.sqrt(M), rtol: 1e-5 }, `f16→f32 bias_grad ${variant}`);
+    }
+  }
+  // LayerNorm backward: dx in f16, dgamma/dbeta accumulated in f32.
+  for (const [N, H] of [[5, 12], [70, 32]] as const) {
+    const x = half(N * H, N, 2);
+    const gamma = half(H, H);
+    const dy = half(N * H, N + 1);
+    const fwd = layernormForwardReference(x, gamma, new Float64Array(H), N, H, 1e-12);
+    const stats = new Float32Array(2 * N);
+    for (let i = 0; i < N; i++) [stats[2 * i], stats[2 * i + 1]] = [fwd.mean[i]!, fwd.rstd[i]!];
+    const ref = layernormBackwardReference(dy, x, gamma, stats.filter((_, i) => i % 2 === 0), stats.filter((_, i) => i % 2 === 1), N, H);
+    const dg0 = randomF32(H, 5);
+    const db0 = randomF32(H, 6);
+    for (const variant of usableLayernormVariants({ H })) {
+      const dx = await runLaunch(layernormLaunch({ op: 'layernorm_backward', N, H, dtype: 'f16' }, gpu.limits, variant), [{ data: dy, f16: true }, { data: x, f16: true }, { data: gamma, f16: true }, { data: stats }, { data: N * H, f16: true, read: 'f16' }]);
+      assertClose(dx.get(4)!, ref.dx, { atol: 4e-3, rtol: 4e-3 }, `f16 layernorm_backward ${variant} dx`);
+      const partials = await runLaunch(layernormLaunch({ op: 'layernorm_backward_params', N, H, dtype: 'f16' }, gpu.limits, variant), [{ data: dy, f16: true }, { data: x, f16: true }, { data: stats }, { data: layernormChunks(N) * 2 * H, read: 'f32' }]);
+      const finish = layernormLaunch({ op: 'layernorm_backward_params_finish', N, H, dtype: 'f16', gradDtype: 'f32' }, gpu.limits, variant);
+      assert.equal(finish.pipeline.types, { TG: 'f32' });
+      const fin = await runLaunch(finish, [{ data: partials.get(3)! as Float32Array }, { data: dg0, read: 'f32' }, { data: db0, read: 'f32' }]);
+      const tol = { atol: 1e-4 * Math.sqrt(N), rtol: 1e-4 };
+      assertClose(fin.get(1)!, ref.dgamma.map((v, i) => v + dg0[i]!), tol, `f16→f32 layernorm ${variant} dgamma`);
+      assertClose(fin.get(2)!, ref.dbeta.map((v, i) => v + db0[i]!), tol, `f16→f32 layernorm ${variant} dbeta`);
+    }
+  }
+  // Embedding tables' gradients in f32 from an f16 upstream gradient.
+  const c = { N: 20, H: 8, seq: 5, V: 11, P: 6, TV: 2 };
+  const ids = randomInt(c.N, 3, 4);
+  const types = randomInt(c.N, 4, c.TV);
+  const dOut = half(c.N * c.H, 7);
+  const ref = embeddingBackwardReference(dOut, ids, types, c.N, c.H, c.seq, c.V, c.P, c.TV);
+  const g = paddedRowGroups(groupRowsById(ids), embeddingGroups(c));
+  for (const variant of usableEmbeddingVariants(c)) {
+    const launch = (op: 'embedding_backward_word' | 'embedding_backward_position' | 'embedding_backward_type') => embeddingLaunch({ op, ...c, dtype: 'f16', gradDtype: 'f32' }, gpu.limits, variant);
+    const word = await runLaunch(launch('embedding_backward_word'), [{ data: dOut, f16: true }, { data: g.unique }, { data: g.offsets }, { data: g.rows }, { data: c.V * c.H, read: 'f32' }]);
+    assertClose(word.get(4)!, ref.dWord, { atol: 1e-5, rtol: 1e-5 }, `f16→f32 embedding ${variant} d_word`);
+    const pos = await runLaunch(launch('embedding_backward_position'), [{ data: dOut, f16: true }, { data: c.P * c.H, read: 'f32' }]);
+    assertClose(pos.get(1)!, ref.dPos, { atol: 1e-5, rtol: 1e-5 }, `f16→f32 embedding ${variant} d_pos`);
+    const type = await runLaunch(launch('embedding_backward_type'), [{ data: dOut, f16: true }, { data: types }, { data: c.TV * c.H, read: 'f32' }]);
+    assertClose(type.get(2)!, ref.dType, { atol: 1e-5, rtol: 1e-5 }, `f16→f32 embedding ${variant} d_type`);
   }
 });
 

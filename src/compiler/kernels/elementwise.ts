@@ -6,7 +6,7 @@ import { grid1d, f32Bits, ceilDiv } from '../../plan/types.js';
 import type { DType, DeviceLimits } from '../../plan/types.js';
 import type { ActivationName } from '../../graph/ops/activation.js';
 import type { KernelLaunch } from './kernel.js';
-import { chooseVariant } from './kernel.js';
+import { chooseVariant, otherTypes } from './kernel.js';
 import type { LowerContext, LoweringTable } from '../lower-context.js';
 import type { Op } from '../../graph/ir.js';
 import type { BufferSlice } from '../../plan/types.js';
@@ -23,6 +23,7 @@ export const ELEMENTWISE_OPS = [
   'geglu_backward',
   'dropout_forward',
   'dropout_backward',
+  'convert',
 ] as const;
 export type ElementwiseOp = (typeof ELEMENTWISE_OPS)[number];
 
@@ -40,6 +41,8 @@ export const ELEMENTWISE_BINDINGS: Record<ElementwiseOp, readonly string[]> = {
   geglu_backward: ['dy', 'inp', 'd_in'],
   dropout_forward: ['step_state', 'x', 'out'],
   dropout_backward: ['step_state', 'dy', 'dx'],
+  // x is the input element type (alias TI, shape.inDtype), out is T: f32 master weights to f16 copies.
+  convert: ['x', 'out'],
 };
 
 export const ELEMENTWISE_VARIANTS = ['scalar', 'vec4'] as const;
@@ -57,6 +60,8 @@ export interface ElementwiseShape {
   alpha?: number;
   /** Dropout probability (dropout ops). */
   p?: number;
+  /** convert: the input's element type (alias TI); the output is dtype. */
+  inDtype?: DType;
   /** Dropout stream: a per-call-site constant assigned by the compiler. */
   stream?: number;
   /** act_* and geglu_* (GEGLU default gelu). */
@@ -84,7 +89,8 @@ export function pickElementwiseVariant(shape: ElementwiseShape, forced?: Record<
 function elementsMoved(op: ElementwiseOp, accumulate: boolean): number {
   const acc = accumulate ? 1 : 0;
   switch (op) {
-    case 'copy': return 2;
+    case 'copy':
+    case 'convert': return 2;
     case 'fill': return 1;
     case 'add': return 3 + acc;
     case 'scale': return 2 + acc;
@@ -102,6 +108,7 @@ function flopsPerElement(op: ElementwiseOp, activation: ActivationName): number 
   const actFlops = activation === 'relu' ? 1 : 20; // erf/tanh polynomials, roughly
   switch (op) {
     case 'copy':
+    case 'convert':
     case 'fill': return 0;
     case 'act_forward': return actFlops;
     case 'act_backward': return actFlops + 1;
@@ -124,13 +131,15 @@ export function elementwiseLaunch(shape: ElementwiseShape, limits: DeviceLimits,
   const invocations = variant === 'vec4' ? n / 4 : n;
   const p = shape.p ?? 0;
   if (op.startsWith('dropout') && !(p >= 0 && p < 1)) throw new Error(`dropout p must be in [0, 1) (got ${p})`);
+  if (op === 'convert' && !(dtype === 'f16' && shape.inDtype === 'f32')) throw new Error(`elementwise convert: f32 to f16 only (got ${shape.inDtype} to ${dtype})`);
   const alpha = op.startsWith('dropout') ? 1 / (1 - p) : shape.alpha ?? (op === 'fill' ? 0 : 1);
   return {
     pipeline: {
       kernel: 'elementwise',
       entry: variant === 'vec4' ? `${op}_vec4` : op,
       dtype,
-      features: dtype === 'f16' ? ['shader-f16'] : [],
+      ...otherTypes(dtype, { TI: op === 'convert' ? shape.inDtype : undefined }),
+      features: dtype === 'f16' || shape.inDtype === 'f16' ? ['shader-f16'] : [],
       overrides: { ACT: ACTIVATION_CODES[activation], ACCUMULATE: accumulate ? 1 : 0, WG: wg },
     },
     uniforms: [n, shape.cols ?? 0, f32Bits(alpha), f32Bits(p), (shape.stream ?? 0) >>> 0, 0, 0, 0],

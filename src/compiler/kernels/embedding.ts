@@ -5,7 +5,7 @@
 import { grid1d, ceilDiv } from '../../plan/types.js';
 import type { DType, DeviceLimits } from '../../plan/types.js';
 import type { KernelLaunch } from './kernel.js';
-import { chooseVariant } from './kernel.js';
+import { chooseVariant, otherTypes } from './kernel.js';
 import type { LoweringTable } from '../lower-context.js';
 
 export const EMBEDDING_OPS = ['embedding_forward', 'embedding_backward_word', 'embedding_backward_position', 'embedding_backward_type'] as const;
@@ -39,6 +39,8 @@ export interface EmbeddingShape {
    */
   groups?: number;
   dtype?: DType;
+  /** Element type of the table gradients (alias TG), when it differs: f32 for an f16 plan. */
+  gradDtype?: DType;
 }
 
 const WG = 64;
@@ -85,7 +87,7 @@ export function embeddingLaunch(shape: EmbeddingShape, limits: DeviceLimits, var
       break;
   }
   return {
-    pipeline: { kernel: 'embedding', entry: variant === 'vec4' ? `${op}_vec4` : op, dtype, features: dtype === 'f16' ? ['shader-f16'] : [], overrides: { WG } },
+    pipeline: { kernel: 'embedding', entry: variant === 'vec4' ? `${op}_vec4` : op, dtype, ...otherTypes(dtype, { TG: op === 'embedding_forward' ? undefined : shape.gradDtype }), features: dtype === 'f16' ? ['shader-f16'] : [], overrides: { WG } },
     uniforms: [N, H, seq, V, P, TV, groups, 0],
     // Forward and word gradient: a workgroup per row; position/type: an invocation per element.
     workgroups: grid1d(op === 'embedding_forward' || op === 'embedding_backward_word' ? rows : ceilDiv(rows * cols, WG), limits),

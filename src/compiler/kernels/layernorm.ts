@@ -6,7 +6,7 @@
 import { grid1d, f32Bits, ceilDiv } from '../../plan/types.js';
 import type { DType, DeviceLimits } from '../../plan/types.js';
 import type { KernelLaunch } from './kernel.js';
-import { chooseVariant } from './kernel.js';
+import { chooseVariant, otherTypes } from './kernel.js';
 import type { LowerContext, LoweringTable } from '../lower-context.js';
 import type { Op } from '../../graph/ir.js';
 import type { BufferSlice } from '../../plan/types.js';
@@ -40,6 +40,8 @@ export interface LayernormShape {
   /** layernorm_backward: `+=` into dx (post-LN: the residual branch already wrote it). */
   accumulate?: boolean;
   dtype?: DType;
+  /** Element type of dgamma/dbeta (alias TG), when it differs: f32 for an f16 plan's parameter gradients. */
+  gradDtype?: DType;
 }
 
 const WG = 64;
@@ -119,6 +121,7 @@ export function layernormLaunch(shape: LayernormShape, limits: DeviceLimits, var
       kernel: 'layernorm',
       entry: variant === 'vec4' ? `${op}_vec4` : op,
       dtype,
+      ...otherTypes(dtype, { TG: op === 'layernorm_backward_params_finish' ? shape.gradDtype : undefined }),
       features: dtype === 'f16' ? ['shader-f16'] : [],
       overrides: { ACCUMULATE: accumulate ? 1 : 0, WG },
     },

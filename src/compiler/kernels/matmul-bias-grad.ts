@@ -5,7 +5,7 @@
 import { grid1d, ceilDiv } from '../../plan/types.js';
 import type { DType, DeviceLimits, ShaderFeature } from '../../plan/types.js';
 import type { KernelLaunch } from './kernel.js';
-import { chooseVariant } from './kernel.js';
+import { chooseVariant, otherTypes } from './kernel.js';
 import type { LoweringTable } from '../lower-context.js';
 
 export interface BiasGradShape {
@@ -16,6 +16,8 @@ export interface BiasGradShape {
   /** db += instead of db = (gradient accumulation over micro-batches). */
   accumulate?: boolean;
   dtype?: DType;
+  /** Element type of db (alias TG), when it differs: f32 for an f16 plan's parameter gradient. */
+  gradDtype?: DType;
 }
 
 /** scalar: one column per invocation, any N. vec4: 4 columns per load, N % 4 == 0. */
@@ -82,7 +84,7 @@ export function biasGradLaunch(shape: BiasGradShape, limits: DeviceLimits, varia
       bytes: elementBytes * M * N + 4 * chunks * N,
     },
     final: {
-      pipeline: { kernel: 'matmul-bias-grad', entry: 'bias_grad_final', dtype, features, overrides: { WG, ACCUMULATE: shape.accumulate ? 1 : 0 } },
+      pipeline: { kernel: 'matmul-bias-grad', entry: 'bias_grad_final', dtype, ...otherTypes(dtype, { TG: shape.gradDtype }), features, overrides: { WG, ACCUMULATE: shape.accumulate ? 1 : 0 } },
       uniforms,
       workgroups: grid1d(ceilDiv(N, WG), limits),
       flops: chunks * N,

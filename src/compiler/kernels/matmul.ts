@@ -10,7 +10,7 @@
 import { grid1d, f32Bits, ceilDiv } from '../../plan/types.js';
 import type { DType, DeviceLimits, ShaderFeature } from '../../plan/types.js';
 import type { KernelLaunch } from './kernel.js';
-import { chooseVariant, hasSubgroups } from './kernel.js';
+import { chooseVariant, hasSubgroups, otherTypes } from './kernel.js';
 import type { LowerContext, LoweringTable } from '../lower-context.js';
 import type { Op } from '../../graph/ir.js';
 import { matmulDims } from '../../graph/ops/matmul.js';
@@ -36,6 +36,8 @@ export interface MatmulShape {
   storePre?: boolean;
   accumulate?: boolean;
   dtype?: DType;
+  /** Element type of C (alias TC), when it differs: f32 where an f16 plan accumulates a parameter gradient. */
+  cDtype?: DType;
 }
 
 /**
@@ -181,7 +183,7 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
   // tiled's workgroup size is a const in WGSL (its workgroup arrays are sized by it).
   if (variant !== 'tiled') overrides.WG = g.wg;
   return {
-    pipeline: { kernel: g.kernel, entry: matmulEntry(variant, shape), dtype, features, overrides },
+    pipeline: { kernel: g.kernel, entry: matmulEntry(variant, shape), dtype, ...otherTypes(dtype, { TC: shape.cDtype }), features, overrides },
     uniforms: [M, N, K, batch, shape.strideA ?? M * K, shape.strideB ?? K * N, shape.strideC ?? M * N, f32Bits(shape.alpha ?? 1)],
     workgroups: [x, y, batch],
     flops: 2 * batch * M * N * K,
