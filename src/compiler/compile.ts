@@ -6,13 +6,14 @@ import { buildModelGraph, type MicroBatchShape, type ModelGraph } from '../graph
 import { appendBackward } from '../graph/autodiff.js';
 import { fuseForwardEpilogues, fuseTrainingEpilogues } from '../graph/fusion.js';
 import { checkShapes } from '../graph/check-shapes.js';
+import { applyMixedPrecision } from '../graph/precision.js';
 import { planMemory, type MemoryPlan } from './memory.js';
 import type { BufferDecl, BufferSlice, DeviceLimits, IoSlot, KernelPlan, PipelineSpec, PlanParam, PlanStep } from '../plan/types.js';
 import { pipelineKey } from '../plan/types.js';
 import { STEP_STATE_BUFFER, STEP_STATE_BYTES } from '../plan/step-state.js';
 import type { LowerContext, Lowering } from './lower-context.js';
 import { LOWER } from './lower.js';
-import { appliesWeightDecay, lowerOptimizer, optimizerSlots, normStateSlice } from './optimizer-plan.js';
+import { appliesWeightDecay, lowerCopies, lowerOptimizer, optimizerSlots, normStateSlice } from './optimizer-plan.js';
 
 export interface CompileOptions {
   training: boolean;
@@ -45,11 +46,14 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
     fuseTrainingEpilogues(g);
     appendBackward(g);
   } else fuseForwardEpilogues(g);
+  // Mixed precision for training and evaluation plans; inference stays f32 (its outputs are read as f32).
+  const mixed = recipe.runtime.precision === 'f16' && !options.inference;
+  if (mixed) applyMixedPrecision(g);
   checkShapes(g);
   const slots = options.training ? optimizerSlots(recipe) : [];
   const memory = planMemory(g, limits, { optimizerSlots: slots });
   // Plan-private buffers carry the plan's name; shared ones (params, grads, optimizer) do not.
-  const privateId = (id: string) => (/^(params|grads|m|v)\./.test(id) || id === STEP_STATE_BUFFER ? id : `${name}.${id}`);
+  const privateId = (id: string) => (/^(params|params16|grads|m|v)\./.test(id) || id === STEP_STATE_BUFFER ? id : `${name}.${id}`);
   const buffers: BufferDecl[] = memory.buffers.map((b) => ({ ...b, id: privateId(b.id) }));
   const scratchSizes = new Map<string, number>();
   const steps: PlanStep[] = [];
@@ -67,6 +71,7 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
       if (!p) throw new Error(`compile: tensor ${g.get(tensor).name} has no placement`);
       return { buffer: privateId(p.buffer), offset: p.offset, size: p.size };
     },
+    dtype: (tensor) => (g.get(tensor).dtype === 'f16' ? 'f16' : 'f32'),
     scratch(scratchName, bytes) {
       const id = `${name}.scratch.${scratchName}`;
       scratchSizes.set(id, Math.max(scratchSizes.get(id) ?? 0, bytes, 16));
@@ -89,6 +94,8 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
   }
   stage = 'optimizer';
   if (options.training) lowerOptimizer(ctx, memory);
+  stage = 'copies';
+  if (mixed) lowerCopies(ctx);
 
   buffers.push({ id: STEP_STATE_BUFFER, bytes: STEP_STATE_BYTES, role: 'state' });
   buffers.push({ id: `${name}.dummy`, bytes: 16, role: 'scratch' });

@@ -4,7 +4,7 @@
 // lowerings and compile.ts do not import each other.
 import type { Graph, Op, OpKind } from '../graph/ir.js';
 import type { Recipe } from '../recipe/index.js';
-import type { BufferSlice, DeviceLimits, PlanStep } from '../plan/types.js';
+import type { BufferSlice, DeviceLimits, DType, PlanStep } from '../plan/types.js';
 import type { KernelLaunch } from './kernels/kernel.js';
 
 export interface LowerContext {
@@ -14,6 +14,8 @@ export interface LowerContext {
   recipe: Recipe;
   training: boolean;
   slice(tensor: number): BufferSlice;
+  /** The storage element type of a tensor (i32 tensors report f32: kernels declare them i32 themselves). */
+  dtype(tensor: number): DType;
   /** A scratch buffer private to this plan, by name (sized at the largest request). */
   scratch(name: string, bytes: number): BufferSlice;
   stepState(): BufferSlice;

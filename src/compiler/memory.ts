@@ -16,11 +16,12 @@ export interface MemoryPlan {
   /** Tensor id → where it lives. */
   placements: Map<number, Placement>;
   /** Param tensor id → its slot in the optimizer arenas (same buffer index and offset). */
-  bytes: { params: number; grads: number; optimizer: number; activations_peak: number; activations_unplanned: number; inputs: number };
+  bytes: { params: number; grads: number; optimizer: number; activations_peak: number; activations_unplanned: number; inputs: number; param_copies?: number };
 }
 
-const bytesOf = (t: Tensor) => Math.max(4, t.shape.reduce((a, b) => a * b, 1) * 4);
 const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
+/** Bytes of a tensor's storage: 2 per f16 element, 4 otherwise, rounded up to 4 (binding sizes must be). */
+const bytesOf = (t: Tensor) => Math.max(4, alignUp(t.shape.reduce((a, b) => a * b, 1) * (t.dtype === 'f16' ? 2 : 4), 4));
 
 /** Op-index lifetime [first, last] of every activation tensor, in-place outputs merged into their base. */
 function lifetimes(g: Graph): Map<number, [number, number]> {
@@ -113,6 +114,16 @@ export function planMemory(g: Graph, limits: DeviceLimits, options: MemoryOption
       for (const b of paramBuffers) plan.buffers.push({ id: b.id.replace('params', slot), bytes: b.bytes, role: 'optimizer' });
       plan.bytes.optimizer += plan.bytes.params;
     }
+  }
+
+  // Mixed precision: the f16 parameter copies the ops read, in their own persistent arenas.
+  const copies = g.tensors.filter((t) => t.role === 'param_copy');
+  if (copies.length > 0) {
+    packSequential(copies, 'params16', capacity, align, limits, plan, 'param').forEach((slot, i) => {
+      const t = copies[i]!;
+      plan.placements.set(t.id, { tensor: t.id, buffer: slot.id, offset: slot.offset, size: bytesOf(t) });
+    });
+    plan.bytes.param_copies = plan.buffers.filter((b) => b.id.startsWith('params16.')).reduce((s, b) => s + b.bytes, 0);
   }
 
   // Inputs and metrics: small, persistent.

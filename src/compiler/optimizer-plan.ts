@@ -6,6 +6,7 @@ import type { Recipe } from '../recipe/index.js';
 import type { LowerContext } from './lower-context.js';
 import type { MemoryPlan } from './memory.js';
 import type { BufferSlice } from '../plan/types.js';
+import { elementwiseLaunch, pickElementwiseVariant } from './kernels/elementwise.js';
 import {
   adamwUpdateLaunch,
   gradNormFinalizeLaunch,
@@ -81,5 +82,19 @@ export function lowerOptimizer(ctx: LowerContext, _memory: MemoryPlan): void {
       const variant = pickAdamwVariant(shape, limits, ctx.variants);
       ctx.dispatch(`optimizer.adamw.${param.name}`, adamwUpdateLaunch(shape, limits, variant), [...bindings, ctx.stepState(), normState]);
     }
+  }
+}
+
+/**
+ * Mixed precision: one f32 → f16 conversion per parameter, master into its copy (the `copies`
+ * stage, run after each update and once after the masters are loaded).
+ */
+export function lowerCopies(ctx: LowerContext): void {
+  const { g, limits } = ctx;
+  for (const copy of g.tensors.filter((t) => t.role === 'param_copy' && t.copyOf !== undefined)) {
+    const master = g.get(copy.copyOf!);
+    const n = g.size(copy.id);
+    const shape = { op: 'convert' as const, n, dtype: 'f16' as const, inDtype: 'f32' as const };
+    ctx.dispatch(`copies.${master.name}`, elementwiseLaunch(shape, limits, pickElementwiseVariant(shape, ctx.variants)), [ctx.slice(master.id), ctx.slice(copy.id)]);
   }
 }

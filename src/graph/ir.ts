@@ -3,13 +3,14 @@
 // compiler lowers the whole list to kernel dispatches and the CPU evaluator runs it in float64.
 // No GPU code and no recipe parsing here.
 
-export type TensorDType = 'f32' | 'i32';
+export type TensorDType = 'f32' | 'f16' | 'i32';
 /**
- * param: trained weights; grad: their gradients (accumulated over micro-batches); input: data
- * uploaded per micro-batch; activation: intermediate values (planned by liveness);
- * metric: small accumulators read back by the runner.
+ * param: trained weights (f32 masters); param_copy: their f16 copies in mixed precision, which
+ * the ops read (refreshed after every update); grad: the params' gradients (accumulated over
+ * micro-batches); input: data uploaded per micro-batch; activation: intermediate values (planned
+ * by liveness); metric: small accumulators read back by the runner.
  */
-export type TensorRole = 'param' | 'grad' | 'input' | 'activation' | 'metric';
+export type TensorRole = 'param' | 'param_copy' | 'grad' | 'input' | 'activation' | 'metric';
 
 export type Init =
   | { kind: 'normal'; std: number } // truncated at ±2 std, as BERT does
@@ -30,6 +31,8 @@ export interface Tensor {
   inPlaceOf?: number;
   /** Stays readable after the program ends (inference outputs): never shares memory. */
   keep?: boolean;
+  /** param_copy only: the master param this is the f16 copy of. */
+  copyOf?: number;
 }
 
 /** A tensor id in the graph (in op signatures). */

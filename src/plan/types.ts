@@ -132,15 +132,19 @@ export interface IoSlot {
   offset: number;
   /** Bytes. */
   size: number;
-  dtype: 'f32' | 'i32';
+  dtype: 'f32' | 'i32' | 'f16';
   /** Elements. */
   length: number;
 }
 
 /** A dispatch tagged with the stage it belongs to. */
 export interface PlanStep extends Dispatch {
-  /** microbatch: forward + backward of one micro-batch; optimizer: once per step after accumulation. */
-  stage: 'microbatch' | 'optimizer';
+  /**
+   * microbatch: forward + backward of one micro-batch; optimizer: once per step after
+   * accumulation; copies: refreshes the f16 parameter copies from the masters (mixed precision:
+   * after each optimizer stage, and once after the masters are loaded).
+   */
+  stage: 'microbatch' | 'optimizer' | 'copies';
   /** Micro-batch steps: index of the graph op this dispatch belongs to (validation, profiling). */
   op?: number;
 }
@@ -162,7 +166,7 @@ export interface PlanParam {
 export interface PlanSummary {
   steps: number;
   flops: { microbatch: number; optimizer: number };
-  bytes: { params: number; grads: number; optimizer: number; activations_peak: number; activations_unplanned: number; inputs: number };
+  bytes: { params: number; grads: number; optimizer: number; activations_peak: number; activations_unplanned: number; inputs: number; param_copies?: number };
   params: number;
   dispatches: { microbatch: number; optimizer: number };
   pipelines: number;

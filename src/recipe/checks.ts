@@ -98,11 +98,6 @@ export function crossFieldChecks(r: Recipe): Blame[] {
     }
   });
 
-  // Settings the schema names ahead of their implementation: refused here, so `check` and training agree.
-  if (r.runtime.precision !== 'f32') {
-    out.push({ code: 'not_implemented', path: ['runtime', 'precision'], message: `${r.runtime.precision} (mixed precision) is not implemented yet; use f32` });
-  }
-
   // A trained vocabulary must fit the embedding.
   const target = data.tokenizer.wordpiece?.train.vocab_size;
   if (typeof model.vocab_size === 'number' && target !== undefined && target > model.vocab_size) {

@@ -30,8 +30,7 @@ export type RecipeIssueCode =
   | 'warmup_exceeds_steps'
   | 'graph_order'
   | 'nsp_needs_pooler'
-  | 'vocab_too_small'
-  | 'not_implemented';
+  | 'vocab_too_small';
 
 /** Where a value was written. `set` is the `--set a.b=c` text when a flag wrote it. */
 export interface SourceLoc {

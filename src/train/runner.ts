@@ -190,12 +190,17 @@ class TrainingRun {
         throw new UserError(`${join(resumeFrom.dir, 'state.json')}: data position does not fit this corpus (${(e as Error).message.split('\n')[0]})`, 'checkpoint_mismatch', 1);
       }
     }
+    if (recipe.runtime.precision === 'f16' && !gpu.limits.features.includes('shader-f16')) {
+      throw new UserError(`runtime.precision f16 needs the WebGPU feature shader-f16, which ${gpu.report.description || gpu.report.device} does not offer`, 'unsupported_device', 1, 'set runtime.precision: f32');
+    }
     const runtime = new Runtime(gpu);
     const run = new TrainingRun(o, recipe, recipeText, runDir, data, vocab, runtime, new BufferPool(runtime), progress, state);
     const first = await run.usePhase(phaseAt(run.phases, Math.min(state.step, run.total - 1)));
     run.store = new ParamStore(first.train.plan, run.pool);
     if (!resumeFrom) checkInitCheckpoint(recipe, run.store.params, vocab, data.tokenizer);
     await initializeParams(run.store, recipe, resumeFrom, progress);
+    // Mixed precision: the f16 copies the ops read, from the masters just loaded.
+    await first.train.run('copies');
 
     // The inputs are accepted: from here on the run directory holds this run.
     mkdirSync(runDir, { recursive: true });
@@ -313,6 +318,8 @@ class TrainingRun {
       (await programs.train.profile('optimizer')).forEach((t, k) => timings.push({ ...t, kernel: kernels[k]! }));
       this.progress.info(profileReport(timings, programs.train.plan, this.runtime.hasTimestamps));
     } else await programs.train.run('optimizer');
+    // Mixed precision: refresh the f16 copies from the updated masters (no-op in f32 plans).
+    await programs.train.run('copies');
     this.pending = { step: state.step, lr, scale, tokens, predictions, sequences: phase.batch, snapshot: programs.train.snapshot(), programs, first: batches[0]!, words: stepState(state.microStep - batches.length) };
     state.step++;
     if (this.o.validate) await this.settle();

@@ -7,6 +7,7 @@ import type { PlanExecutor } from '../runtime/executor.js';
 import type { StepState } from '../plan/step-state.js';
 import { evaluate, type Values } from '../graph/cpu-eval.js';
 import { UserError } from '../errors.js';
+import { decodeHalves } from './f16.js';
 
 export interface ValidationResult {
   ops: number;
@@ -20,7 +21,7 @@ export async function validateMicroBatch(compiled: Compiled, exec: PlanExecutor,
     const t = g.get(id);
     const s = compiled.slice(id);
     const bytes = await exec.runtime.read(exec.pool.get(s.buffer), s.offset, s.size);
-    return Float64Array.from(t.dtype === 'i32' ? new Int32Array(bytes) : new Float32Array(bytes));
+    return Float64Array.from(t.dtype === 'i32' ? new Int32Array(bytes) : t.dtype === 'f16' ? decodeHalves(bytes).subarray(0, g.size(id)) : new Float32Array(bytes));
   };
   let worst = { label: '', rel: 0 };
   let cursor = 0;
@@ -80,9 +81,11 @@ export async function firstNonFinite(compiled: Compiled, exec: PlanExecutor): Pr
     cursor = end;
     const op = g.ops[i]!;
     for (const [name, id] of Object.entries(op.outputs)) {
-      if (g.get(id).dtype !== 'f32') continue;
+      const dtype = g.get(id).dtype;
+      if (dtype === 'i32') continue;
       const s = compiled.slice(id);
-      const values = new Float32Array(await exec.runtime.read(exec.pool.get(s.buffer), s.offset, s.size));
+      const bytes = await exec.runtime.read(exec.pool.get(s.buffer), s.offset, s.size);
+      const values = dtype === 'f16' ? decodeHalves(bytes) : new Float32Array(bytes);
       const index = values.findIndex((v) => !Number.isFinite(v));
       if (index >= 0) return { label: op.label, output: name, index };
     }

@@ -99,13 +99,14 @@ test('an unknown key created by --set is blamed on the --set, not on a line of t
   assert.is(got[0]!.line, undefined);
 });
 
-test('settings training refuses are refused by the loader, so check and training agree', async () => {
-  const got = await issues(recipePath('tiny.yaml'), ['runtime.precision=f16']);
-  assert.equal(got.map((i) => [i.code, i.path]), [['not_implemented', 'runtime.precision']]);
+test('mixed precision is a recipe setting check accepts, reporting the activation memory of both precisions', async () => {
+  const { recipe } = await loadRecipe(recipePath('tiny.yaml'), { cwd: root, sets: ['runtime.precision=f16'] });
+  assert.is(recipe.runtime.precision, 'f16');
   const cli = spawnSync(process.execPath, [join(root, 'bin/bert-run.js'), 'check', recipePath('tiny.yaml'), '--set', 'runtime.precision=f16'], { encoding: 'utf8' });
-  assert.is(cli.status, 2);
-  assert.is(cli.stderr.trim().split('\n').length, 1, cli.stderr);
-  assert.match(cli.stderr, /runtime\.precision: f16 \(mixed precision\) is not implemented yet/);
+  assert.is(cli.status, 0, cli.stderr);
+  const line = cli.stdout.split('\n').find((l) => l.startsWith('compiled plan'))!;
+  const [f16, f32] = [/f16\): activations ([\d.]+) MiB/.exec(line), /precision f32: ([\d.]+) MiB/.exec(line)].map((m) => Number(m?.[1]));
+  assert.ok(f16 > 0 && f32 > 0 && f16 < 0.6 * f32, line);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

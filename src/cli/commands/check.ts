@@ -13,12 +13,17 @@ import { kernelVariantsFromEnv } from '../env.js';
 import { REFERENCE_LIMITS, type PlanSummary } from '../../plan/types.js';
 import { phasesOf } from '../../train/phases.js';
 
-/** The compiled plan's memory for the first phase (liveness-planned), or why it cannot be planned. */
-function plannedMemory(recipe: Recipe, vocab: number): { bytes?: PlanSummary['bytes']; problem?: string } {
+/**
+ * The compiled plan's memory for the first phase (liveness-planned), in the recipe's precision and
+ * in the other one (f32 vs f16 mixed precision), or why it cannot be planned.
+ */
+function plannedMemory(recipe: Recipe, vocab: number): { bytes?: PlanSummary['bytes']; other?: { precision: 'f32' | 'f16'; bytes: PlanSummary['bytes'] }; problem?: string } {
   const phase = phasesOf(recipe)[0]!;
+  const planFor = (r: Recipe) =>
+    compile(r, vocab, { batch: phase.microBatch, seq: phase.seq, predictions: phase.predictions }, REFERENCE_LIMITS, { training: true, variants: forcedVariants(r, kernelVariantsFromEnv()) }).plan.summary.bytes;
   try {
-    const { plan } = compile(recipe, vocab, { batch: phase.microBatch, seq: phase.seq, predictions: phase.predictions }, REFERENCE_LIMITS, { training: true, variants: forcedVariants(recipe, kernelVariantsFromEnv()) });
-    return { bytes: plan.summary.bytes };
+    const precision = recipe.runtime.precision === 'f16' ? 'f32' : 'f16';
+    return { bytes: planFor(recipe), other: { precision, bytes: planFor({ ...recipe, runtime: { ...recipe.runtime, precision } }) } };
   } catch (e) {
     if (e instanceof UserError) return { problem: e.message };
     throw e;
@@ -76,7 +81,11 @@ export function formatReport(recipe: Recipe, file: string, stats: ModelStats, pl
     `training FLOPs per token: ${flops(stats.flops.trainingPerToken)} (forward ${flops(stats.flops.forwardPerToken)}, seq_len ${stats.flops.seqLen}); per step: ${flops(stats.flops.trainingPerStep)}`,
     `memory estimate, micro-batch ${m.microBatch} x ${m.seqLen}: ${bytes(m.total)} = params ${bytes(m.params)} + grads ${bytes(m.grads)} + optimizer ${bytes(m.optimizer)} + activations ${bytes(m.activations)}`,
     ...(planned?.bytes
-      ? [`compiled plan (WebGPU default limits): activations ${bytes(planned.bytes.activations_peak)} with liveness reuse (${bytes(planned.bytes.activations_unplanned)} without); see bert-run plan`]
+      ? [
+          `compiled plan (WebGPU default limits, ${recipe.runtime.precision}): activations ${bytes(planned.bytes.activations_peak)} with liveness reuse (${bytes(planned.bytes.activations_unplanned)} without)` +
+            (planned.other ? `; with runtime.precision ${planned.other.precision}: ${bytes(planned.other.bytes.activations_peak)}` : '') +
+            '; see bert-run plan',
+        ]
       : planned?.problem
         ? [`warning: cannot plan the first phase under WebGPU's default limits: ${planned.problem} (bert-run plan --device checks this machine)`]
         : []),

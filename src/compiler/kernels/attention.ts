@@ -187,7 +187,7 @@ export function attentionBackwardLaunches(shape: AttentionShape, limits: DeviceL
 
 function attentionShapeOf(ctx: LowerContext, attrs: AttentionAttrs, qkv: number): AttentionShape {
   const H = ctx.g.get(qkv).shape[1]! / 3;
-  return { B: attrs.batch, T: attrs.seq, H, heads: attrs.heads, dropout: attrs.p, stream: attrs.stream };
+  return { B: attrs.batch, T: attrs.seq, H, heads: attrs.heads, dropout: attrs.p, stream: attrs.stream, dtype: ctx.dtype(qkv) };
 }
 
 export const ATTENTION_LOWERING: LoweringTable<'attention' | 'attention_backward'> = {

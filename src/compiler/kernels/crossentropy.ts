@@ -80,7 +80,7 @@ export const CROSSENTROPY_LOWERING: LoweringTable<'crossentropy'> = {
   crossentropy(op, ctx) {
     const { logits, labels, weights } = op.inputs;
     const [R, V] = ctx.g.get(logits).shape as [number, number];
-    const launch = crossentropyLaunch({ R, V, scale: op.attrs.slot === 0 ? 'mlm' : 'nsp', writeGrad: op.attrs.grad }, ctx.limits);
+    const launch = crossentropyLaunch({ R, V, scale: op.attrs.slot === 0 ? 'mlm' : 'nsp', writeGrad: op.attrs.grad, dtype: ctx.dtype(logits) }, ctx.limits);
     ctx.dispatch(op, launch, [logits, labels, weights].map((t) => ctx.slice(t)).concat([ctx.stepState(), ctx.slice(op.outputs.loss), ctx.slice(op.outputs.correct)]));
   },
 };

@@ -158,34 +158,34 @@ function dispatchElementwise(ctx: LowerContext, op: Op, shape: ElementwiseShape,
 
 export const ELEMENTWISE_LOWERING: LoweringTable<'activation' | 'activation_backward' | 'geglu' | 'geglu_backward' | 'dropout' | 'dropout_backward' | 'add' | 'fill'> = {
   activation(op, ctx) {
-    dispatchElementwise(ctx, op, { op: 'act_forward', n: ctx.g.size(op.inputs.x), activation: op.attrs.fn }, [ctx.slice(op.inputs.x), ctx.slice(op.outputs.y)]);
+    dispatchElementwise(ctx, op, { op: 'act_forward', n: ctx.g.size(op.inputs.x), activation: op.attrs.fn, dtype: ctx.dtype(op.inputs.x) }, [ctx.slice(op.inputs.x), ctx.slice(op.outputs.y)]);
   },
   activation_backward(op, ctx) {
     // tanh's derivative is taken from its output y; the others from the input x.
     const source = op.attrs.fn === 'tanh' ? op.inputs.y : op.inputs.x;
-    const shape: ElementwiseShape = { op: 'act_backward', n: ctx.g.size(op.inputs.dy), activation: op.attrs.fn, accumulate: op.accumulate.includes('dx') };
+    const shape: ElementwiseShape = { op: 'act_backward', n: ctx.g.size(op.inputs.dy), activation: op.attrs.fn, accumulate: op.accumulate.includes('dx'), dtype: ctx.dtype(op.inputs.dy) };
     dispatchElementwise(ctx, op, shape, [ctx.slice(op.inputs.dy), ctx.slice(source), ctx.slice(op.outputs.dx)]);
   },
   geglu(op, ctx) {
     const y = op.outputs.y;
-    dispatchElementwise(ctx, op, { op: 'geglu_forward', n: ctx.g.size(y), cols: ctx.g.get(y).shape[1]!, activation: 'gelu' }, [ctx.slice(op.inputs.x), ctx.slice(y)]);
+    dispatchElementwise(ctx, op, { op: 'geglu_forward', n: ctx.g.size(y), cols: ctx.g.get(y).shape[1]!, activation: 'gelu', dtype: ctx.dtype(y) }, [ctx.slice(op.inputs.x), ctx.slice(y)]);
   },
   geglu_backward(op, ctx) {
     const dy = op.inputs.dy;
-    const shape: ElementwiseShape = { op: 'geglu_backward', n: ctx.g.size(dy), cols: ctx.g.get(dy).shape[1]!, activation: 'gelu', accumulate: op.accumulate.includes('dx') };
+    const shape: ElementwiseShape = { op: 'geglu_backward', n: ctx.g.size(dy), cols: ctx.g.get(dy).shape[1]!, activation: 'gelu', accumulate: op.accumulate.includes('dx'), dtype: ctx.dtype(dy) };
     dispatchElementwise(ctx, op, shape, [ctx.slice(dy), ctx.slice(op.inputs.x), ctx.slice(op.outputs.dx)]);
   },
   dropout(op, ctx) {
-    dispatchElementwise(ctx, op, { op: 'dropout_forward', n: ctx.g.size(op.inputs.x), p: op.attrs.p, stream: op.attrs.stream }, [ctx.stepState(), ctx.slice(op.inputs.x), ctx.slice(op.outputs.y)]);
+    dispatchElementwise(ctx, op, { op: 'dropout_forward', n: ctx.g.size(op.inputs.x), p: op.attrs.p, stream: op.attrs.stream, dtype: ctx.dtype(op.inputs.x) }, [ctx.stepState(), ctx.slice(op.inputs.x), ctx.slice(op.outputs.y)]);
   },
   dropout_backward(op, ctx) {
-    const shape: ElementwiseShape = { op: 'dropout_backward', n: ctx.g.size(op.inputs.dy), p: op.attrs.p, stream: op.attrs.stream, accumulate: op.accumulate.includes('dx') };
+    const shape: ElementwiseShape = { op: 'dropout_backward', n: ctx.g.size(op.inputs.dy), p: op.attrs.p, stream: op.attrs.stream, accumulate: op.accumulate.includes('dx'), dtype: ctx.dtype(op.inputs.dy) };
     dispatchElementwise(ctx, op, shape, [ctx.stepState(), ctx.slice(op.inputs.dy), ctx.slice(op.outputs.dx)]);
   },
   add(op, ctx) {
-    dispatchElementwise(ctx, op, { op: 'add', n: ctx.g.size(op.outputs.y) }, [ctx.slice(op.inputs.a), ctx.slice(op.inputs.b), ctx.slice(op.outputs.y)]);
+    dispatchElementwise(ctx, op, { op: 'add', n: ctx.g.size(op.outputs.y), dtype: ctx.dtype(op.outputs.y) }, [ctx.slice(op.inputs.a), ctx.slice(op.inputs.b), ctx.slice(op.outputs.y)]);
   },
   fill(op, ctx) {
-    dispatchElementwise(ctx, op, { op: 'fill', n: ctx.g.size(op.outputs.out), alpha: op.attrs.value }, [ctx.slice(op.outputs.out)]);
+    dispatchElementwise(ctx, op, { op: 'fill', n: ctx.g.size(op.outputs.out), alpha: op.attrs.value, dtype: ctx.dtype(op.outputs.out) }, [ctx.slice(op.outputs.out)]);
   },
 };

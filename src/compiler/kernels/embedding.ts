@@ -105,7 +105,7 @@ export const EMBEDDING_LOWERING: LoweringTable<'embedding' | 'embedding_backward
     const [V, H] = ctx.g.get(word).shape as [number, number];
     const P = pos !== undefined ? ctx.g.get(pos).shape[0]! : 1;
     const TV = type !== undefined ? ctx.g.get(type).shape[0]! : 1;
-    const shape: EmbeddingShape = { op: 'embedding_forward', N: ctx.g.size(ids), H, seq: op.attrs.seq, V, P, TV };
+    const shape: EmbeddingShape = { op: 'embedding_forward', N: ctx.g.size(ids), H, seq: op.attrs.seq, V, P, TV, dtype: ctx.dtype(word) };
     // A graph without learned positions or token types binds never-written (zero) tables.
     const posSlice = pos !== undefined ? ctx.slice(pos) : ctx.scratch('zero_positions', P * H * 4);
     const typeSlice = type !== undefined ? ctx.slice(type) : ctx.scratch('zero_types', TV * H * 4);
@@ -120,7 +120,7 @@ export const EMBEDDING_LOWERING: LoweringTable<'embedding' | 'embedding_backward
     const TV = dtype !== undefined ? ctx.g.get(dtype).shape[0]! : 1;
     const groups = ctx.g.size(unique);
     const launch = (which: EmbeddingShape['op']) => {
-      const shape: EmbeddingShape = { op: which, N, H, seq: op.attrs.seq, V, P, TV, groups };
+      const shape: EmbeddingShape = { op: which, N, H, seq: op.attrs.seq, V, P, TV, groups, dtype: ctx.dtype(dout), gradDtype: ctx.dtype((dword ?? dpos ?? dtype)!) };
       return embeddingLaunch(shape, ctx.limits, pickEmbeddingVariant(shape, ctx.variants));
     };
     if (dword !== undefined) ctx.dispatch(op, launch('embedding_backward_word'), [dout, unique, offsets, rows, dword].map((t) => ctx.slice(t)), 'word');

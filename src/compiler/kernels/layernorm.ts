@@ -144,24 +144,24 @@ export const LAYERNORM_LOWERING: LoweringTable<'layernorm' | 'residual_dropout_l
   layernorm(op, ctx) {
     const { x, gamma, beta } = op.inputs;
     const [N, H] = ctx.g.get(x).shape as [number, number];
-    dispatchLayernorm(ctx, op, { op: 'layernorm_forward', N, H, eps: op.attrs.eps }, [x, gamma, beta, op.outputs.y, op.outputs.stats].map((t) => ctx.slice(t)));
+    dispatchLayernorm(ctx, op, { op: 'layernorm_forward', N, H, eps: op.attrs.eps, dtype: ctx.dtype(x) }, [x, gamma, beta, op.outputs.y, op.outputs.stats].map((t) => ctx.slice(t)));
   },
   residual_dropout_layernorm(op, ctx) {
     const { a, residual, gamma, beta } = op.inputs;
     const { s, y, stats } = op.outputs;
     const [N, H] = ctx.g.get(a).shape as [number, number];
-    const shape: LayernormShape = { op: 'residual_dropout_layernorm_forward', N, H, eps: op.attrs.eps, p: op.attrs.p, stream: op.attrs.stream };
+    const shape: LayernormShape = { op: 'residual_dropout_layernorm_forward', N, H, eps: op.attrs.eps, p: op.attrs.p, stream: op.attrs.stream, dtype: ctx.dtype(a) };
     dispatchLayernorm(ctx, op, shape, [ctx.stepState(), ...[residual, a, gamma, beta, s, y, stats].map((t) => ctx.slice(t))]);
   },
   layernorm_backward(op, ctx) {
     const { dy, x, gamma, stats } = op.inputs;
     const [N, H] = ctx.g.get(x).shape as [number, number];
-    dispatchLayernorm(ctx, op, { op: 'layernorm_backward', N, H, accumulate: op.accumulate.includes('dx') }, [dy, x, gamma, stats, op.outputs.dx].map((t) => ctx.slice(t)), 'dx');
+    dispatchLayernorm(ctx, op, { op: 'layernorm_backward', N, H, accumulate: op.accumulate.includes('dx'), dtype: ctx.dtype(x) }, [dy, x, gamma, stats, op.outputs.dx].map((t) => ctx.slice(t)), 'dx');
     const { dgamma, dbeta } = op.outputs;
     if (dgamma !== undefined && dbeta !== undefined) {
       const partials = ctx.scratch('layernorm_partials', layernormPartialsBytes(N, H));
-      dispatchLayernorm(ctx, op, { op: 'layernorm_backward_params', N, H }, [ctx.slice(dy), ctx.slice(x), ctx.slice(stats), partials], 'params');
-      dispatchLayernorm(ctx, op, { op: 'layernorm_backward_params_finish', N, H }, [partials, ctx.slice(dgamma), ctx.slice(dbeta)], 'params_finish');
+      dispatchLayernorm(ctx, op, { op: 'layernorm_backward_params', N, H, dtype: ctx.dtype(x) }, [ctx.slice(dy), ctx.slice(x), ctx.slice(stats), partials], 'params');
+      dispatchLayernorm(ctx, op, { op: 'layernorm_backward_params_finish', N, H, dtype: ctx.dtype(x), gradDtype: ctx.dtype(dgamma) }, [partials, ctx.slice(dgamma), ctx.slice(dbeta)], 'params_finish');
     }
   },
 };

@@ -99,7 +99,7 @@ export const BIAS_GRAD_LOWERING: LoweringTable<'bias_grad'> = {
   bias_grad(op, ctx) {
     const dy = op.inputs.dy;
     const [M, N] = ctx.g.get(dy).shape as [number, number];
-    const shape = { M, N, accumulate: op.accumulate.includes('db') };
+    const shape = { M, N, accumulate: op.accumulate.includes('db'), dtype: ctx.dtype(dy), gradDtype: ctx.dtype(op.outputs.db) };
     const launch = biasGradLaunch(shape, ctx.limits, pickBiasGradVariant(shape, ctx.limits, ctx.variants));
     const scratch = ctx.scratch('bias_grad_partials', launch.scratchElements * 4);
     ctx.dispatch(op, launch.partial, [ctx.slice(dy), scratch], 'partial');

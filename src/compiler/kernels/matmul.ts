@@ -200,7 +200,7 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
  */
 function dispatchMatmul(ctx: LowerContext, op: Op, a: number, b: number, c: number, transA: boolean, transB: boolean, accumulate: boolean, bias?: number, epilogue?: Epilogue, pre?: number): void {
   const { M, N, K } = matmulDims(ctx.g.get(a).shape, ctx.g.get(b).shape, transA, transB);
-  const shape = { M, N, K, transA, transB, accumulate, bias: bias !== undefined, epilogue, storePre: pre !== undefined };
+  const shape: MatmulShape = { M, N, K, transA, transB, accumulate, bias: bias !== undefined, epilogue, storePre: pre !== undefined, dtype: ctx.dtype(a), cDtype: ctx.dtype(c) };
   const variant = pickMatmulVariant(shape, ctx.limits, ctx.variants);
   // Bindings in MATMUL_BINDINGS order: a, b, bias, c, pre (always bound: statically used).
   ctx.dispatch(op, matmulLaunch(shape, ctx.limits, variant), [

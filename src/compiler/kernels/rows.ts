@@ -60,14 +60,14 @@ export const ROWS_LOWERING: LoweringTable<'gather_rows' | 'scatter_rows_add'> = 
   gather_rows(op, ctx) {
     const { src, idx } = op.inputs;
     const [N, H] = ctx.g.get(src).shape as [number, number];
-    const shape = { op: 'gather_rows' as const, R: ctx.g.size(idx), H, N };
+    const shape = { op: 'gather_rows' as const, R: ctx.g.size(idx), H, N, dtype: ctx.dtype(src) };
     ctx.dispatch(op, rowsLaunch(shape, ctx.limits, pickRowsVariant(shape, ctx.variants)), [ctx.slice(src), ctx.slice(idx), ctx.slice(op.outputs.out)]);
   },
   scatter_rows_add(op, ctx) {
     const { dout, idx, weights } = op.inputs;
     const dsrc = op.outputs.dsrc;
     const [N, H] = ctx.g.get(dsrc).shape as [number, number];
-    const shape = { op: 'scatter_rows_add' as const, R: ctx.g.size(idx), H, N };
+    const shape = { op: 'scatter_rows_add' as const, R: ctx.g.size(idx), H, N, dtype: ctx.dtype(dout) };
     ctx.dispatch(op, rowsLaunch(shape, ctx.limits, pickRowsVariant(shape, ctx.variants)), [dout, idx, weights, dsrc].map((t) => ctx.slice(t)));
   },
 };

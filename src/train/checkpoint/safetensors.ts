@@ -4,6 +4,7 @@
 // truncated or corrupt file is refused with a one-line error, never half-loaded.
 import { closeSync, fsyncSync, openSync, readSync, renameSync, writeSync, rmSync } from 'node:fs';
 import { openRegularFile } from '../../read-file.js';
+import { halfToFloat } from '../f16.js';
 import { createHash } from 'node:crypto';
 import { UserError } from '../../errors.js';
 
@@ -92,14 +93,6 @@ function toF32(dtype: string, bytes: Uint8Array): Float32Array {
   return out;
 }
 
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
-}
 
 export interface SafetensorsFile {
   tensors: Map<string, NamedTensor>;
