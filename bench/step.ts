@@ -90,6 +90,7 @@ export const stepSuite: BenchSuite = {
       const accum = Math.max(1, Math.ceil(batchSize / microBatch));
       const tokens = microBatch * seq;
       const shapes = recipeShapes(r, microBatch, seq);
+      const shapeLabel = `B${microBatch}xT${seq}`;
       log(
         `step: ${r.name} micro-batch ${microBatch}×${seq}` +
           (microBatch !== recipeMicro ? ` (recipe: ${recipeMicro}×${r.recipe.data.seq_len}${cpu && options.microBatch === undefined && !quick ? ', reduced on a CPU adapter; --micro-batch N to change' : ''})` : '') +
@@ -102,9 +103,16 @@ export const stepSuite: BenchSuite = {
       for (const row of mm.rows) report(withPeak(row, peaks));
 
       const variants = options.variants && Object.keys(options.variants).length > 0 ? options.variants : undefined;
-      const { plan } = compile(r.recipe, r.vocab, { batch: microBatch, seq, predictions }, gpu.limits, { training: true, variants });
+      // The recipe's precision, then the other one where the device can run it (f16 needs shader-f16).
+      const precisions = [r.recipe.runtime.precision, r.recipe.runtime.precision === 'f16' ? 'f32' : 'f16'].filter((p) => p === 'f32' || gpu.limits.features.includes('shader-f16')) as Array<'f32' | 'f16'>;
+      let last: { executor: PlanExecutor; plan: KernelPlan } | undefined;
+      for (const precision of precisions) {
+      const recipe = { ...r.recipe, runtime: { ...r.recipe.runtime, precision } };
+      const label = precision === r.recipe.runtime.precision ? r.name : `${r.name} ${precision}`;
+      const { plan } = compile(recipe, r.vocab, { batch: microBatch, seq, predictions }, gpu.limits, { training: true, variants, name: `bench-${precision}` });
       const executor = await PlanExecutor.create(plan, pool);
       for (const p of plan.params) runtime.write(pool.get(p.buffer), initParam(p, 1234), p.offset);
+      await executor.run('copies');
       const inputs = randomBatch({ batch: microBatch, seq, predictions, vocab: r.vocab });
       executor.upload(inputs);
       const weights = (inputs.masked_weights as Float32Array).reduce((a, b) => a + b, 0);
@@ -114,18 +122,19 @@ export const stepSuite: BenchSuite = {
         await executor.run('microbatch');
         await runtime.finish();
       }, quick);
+      // The optimizer pass: the update and, in f16, the refresh of the parameter copies.
       const opt = await timeRun('optimizer', async () => {
         await executor.run('optimizer');
+        await executor.run('copies');
         await runtime.finish();
       }, quick);
 
-      const shapeLabel = `B${microBatch}xT${seq}`;
       const hwMicro = plan.summary.flops.microbatch;
       const hwOpt = plan.summary.flops.optimizer;
       const optBytes = plan.steps.filter((s) => s.stage === 'optimizer').reduce((a, s) => a + s.bytes, 0);
-      const microRow: BenchRow = { suite: 'step', name: 'forward_backward', variant: r.name, shape: shapeLabel, ...pick(micro), gflops: hwMicro / (micro.median_ms / 1e3) / 1e9, tokens_per_s: tokens / (micro.median_ms / 1e3) };
+      const microRow: BenchRow = { suite: 'step', name: 'forward_backward', variant: label, shape: shapeLabel, ...pick(micro), gflops: hwMicro / (micro.median_ms / 1e3) / 1e9, tokens_per_s: tokens / (micro.median_ms / 1e3) };
       report({ ...withPeak(microRow, peaks), extra: { dispatches: plan.summary.dispatches.microbatch } });
-      const optRow: BenchRow = { suite: 'step', name: 'optimizer', variant: r.name, shape: `${(plan.summary.params / 1e6).toFixed(1)}M params`, ...pick(opt), gbps: optBytes / (opt.median_ms / 1e3) / 1e9 };
+      const optRow: BenchRow = { suite: 'step', name: 'optimizer', variant: label, shape: `${(plan.summary.params / 1e6).toFixed(1)}M params`, ...pick(opt), gbps: optBytes / (opt.median_ms / 1e3) / 1e9 };
       if (hwOpt > 0) optRow.gflops = hwOpt / (opt.median_ms / 1e3) / 1e9;
       report({ ...withPeak(optRow, peaks), extra: { dispatches: plan.summary.dispatches.optimizer } });
 
@@ -139,7 +148,7 @@ export const stepSuite: BenchSuite = {
       const mfuMatmul = (100 * modelGflops) / mm.gflops;
       const mfuFma = (100 * modelGflops) / peaks.gflops;
       report({
-        suite: 'step', name: 'train_step', variant: r.name, shape: `${batchSize}x${seq} (${accum}x${shapeLabel})`, ...step,
+        suite: 'step', name: 'train_step', variant: label, shape: `${batchSize}x${seq} (${accum}x${shapeLabel})`, ...step,
         gflops: modelGflops, tokens_per_s: (batchSize * seq) / stepSeconds, pct_of_peak: mfuMatmul, peak: 'matmul',
         extra: {
           sequences_per_s: batchSize / stepSeconds,
@@ -150,8 +159,11 @@ export const stepSuite: BenchSuite = {
           hw_gflops: (accum * hwMicro + hwOpt) / stepSeconds / 1e9,
         },
       });
-      log(`step: ${((batchSize * seq) / stepSeconds).toFixed(1)} tokens/s, ${(batchSize / stepSeconds).toFixed(3)} sequences/s, model ${(modelGflops / 1e3).toFixed(4)} TFLOP/s; ` +
+      log(`step (${precision}): ${((batchSize * seq) / stepSeconds).toFixed(1)} tokens/s, ${(batchSize / stepSeconds).toFixed(3)} sequences/s, model ${(modelGflops / 1e3).toFixed(4)} TFLOP/s; ` +
         `MFU ${mfuMatmul.toFixed(1)}% of the best matmul (${mm.gflops.toFixed(2)} GFLOP/s), ${mfuFma.toFixed(1)}% of the FMA peak (${peaks.gflops.toFixed(2)} GFLOP/s)`);
+      last = { executor, plan };
+      }
+      const { executor, plan } = last!;
 
       // Share of step time per op family.
       const profiles = quick || cpu ? 1 : 3;

@@ -163,6 +163,16 @@ export function planMemory(g: Graph, limits: DeviceLimits, options: MemoryOption
   }
   slots.forEach((slot, i) => plan.buffers.push({ id: `activations.${i}`, bytes: Math.max(16, slot.bytes), role: 'activation' }));
   plan.bytes.activations_peak = slots.reduce((s, slot) => s + slot.bytes, 0);
+  // Mixed precision: say per buffer which element types it holds.
+  if (g.tensors.some((t) => t.dtype === 'f16')) {
+    const types = new Map<string, Set<'f32' | 'f16' | 'i32'>>();
+    for (const [id, p] of plan.placements) types.set(p.buffer, (types.get(p.buffer) ?? new Set()).add(g.get(id).dtype));
+    for (const b of plan.buffers) {
+      const grad = /^(grads|m|v)\./.test(b.id) ? 'f32' : undefined;
+      const set = types.get(b.id) ?? (grad ? new Set([grad] as const) : undefined);
+      if (set) b.dtypes = [...set].sort();
+    }
+  }
   // In-place tensors share their base's placement (size of their own shape).
   for (const t of g.tensors) {
     if (t.inPlaceOf === undefined) continue;

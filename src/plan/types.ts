@@ -58,6 +58,12 @@ export interface BufferDecl {
   id: string;
   bytes: number;
   role: BufferRole;
+  /**
+   * Mixed-precision plans: the element types of the tensors placed in the buffer (an activation
+   * buffer reused by liveness may hold both). Absent in f32 plans, where everything is f32 (and
+   * i32 inputs).
+   */
+  dtypes?: Array<'f32' | 'f16' | 'i32'>;
 }
 
 /** Device limits the compiler plans against (a subset of GPUSupportedLimits plus features). */

@@ -75,6 +75,9 @@ test('bert-bench kernels step --quick --json: every row parses with positive fin
   const step = rows.find((r) => r.suite === 'step' && r.name === 'train_step');
   assert.ok(step, 'train_step row');
   assert.ok(positive(step!.tokens_per_s) && positive(step!.extra?.sequences_per_s) && positive(step!.extra?.mfu_matmul_pct) && positive(step!.extra?.model_tflops), 'step napkin math');
+  // Mixed precision next to f32 (the test adapter has shader-f16).
+  const f16 = rows.find((r) => r.suite === 'step' && r.name === 'train_step' && / f16$/.test(String(r.variant)));
+  assert.ok(f16 && positive(f16.tokens_per_s), 'an f16 train_step row');
   const families = rows.filter((r) => r.suite === 'step' && r.variant === 'family');
   assert.ok(families.some((r) => r.name === 'matmul'), 'matmul family');
   const share = families.reduce((a, r) => a + Number(r.extra?.share_pct ?? 0), 0);

@@ -23,7 +23,7 @@ export function plannedVocab(recipe: Recipe): { vocab: number; note?: string } {
 
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
-function summarize(plan: KernelPlan, microBatches: number, steps: number): string {
+function summarize(plan: KernelPlan, microBatches: number, steps: number, other?: { precision: string; activations: number }): string {
   const s = plan.summary;
   const flopsPerStep = s.flops.microbatch * microBatches + s.flops.optimizer;
   const b = s.bytes;
@@ -31,8 +31,9 @@ function summarize(plan: KernelPlan, microBatches: number, steps: number): strin
     `  shape: micro-batch ${plan.shape.batch} x seq ${plan.shape.seq}, ${plan.shape.predictions} predictions per sequence; ${microBatches} micro-batch(es) per step; ${steps} steps`,
     `  dispatches: ${s.dispatches.microbatch} per micro-batch, ${s.dispatches.optimizer} per update; ${s.pipelines} pipelines`,
     `  FLOPs: ${(s.flops.microbatch / 1e9).toFixed(2)} G per micro-batch, ${(flopsPerStep / 1e12).toFixed(3)} T per step`,
-    `  memory: params ${mib(b.params)}, grads ${mib(b.grads)}, optimizer ${mib(b.optimizer)}, inputs ${mib(b.inputs)}`,
-    `  activations: ${mib(b.activations_peak)} planned vs ${mib(b.activations_unplanned)} without reuse (${b.activations_unplanned > 0 ? (100 * (1 - b.activations_peak / b.activations_unplanned)).toFixed(1) : '0'}% saved)`,
+    `  memory: params ${mib(b.params)}${b.param_copies ? ` (+ f16 copies ${mib(b.param_copies)})` : ''}, grads ${mib(b.grads)}, optimizer ${mib(b.optimizer)}, inputs ${mib(b.inputs)}`,
+    `  activations: ${mib(b.activations_peak)} planned vs ${mib(b.activations_unplanned)} without reuse (${b.activations_unplanned > 0 ? (100 * (1 - b.activations_peak / b.activations_unplanned)).toFixed(1) : '0'}% saved)` +
+      (other ? `; ${mib(other.activations)} with runtime.precision ${other.precision}` : ''),
   ].join('\n');
 }
 
@@ -58,19 +59,22 @@ export const planCommand: Command = {
     const { vocab, note } = plannedVocab(recipe);
     const phases = phasesOf(recipe);
     const variants = forcedVariants(recipe, kernelVariantsFromEnv());
+    const otherPrecision = recipe.runtime.precision === 'f16' ? 'f32' : 'f16';
     const plans = phases.map((p) => {
       const mb = micro ?? p.microBatch;
-      return { phase: p, mb, plan: compile(recipe, vocab, { batch: mb, seq: p.seq, predictions: p.predictions }, limits, { training: true, variants }).plan };
+      const shape = { batch: mb, seq: p.seq, predictions: p.predictions };
+      const other = compile({ ...recipe, runtime: { ...recipe.runtime, precision: otherPrecision } }, vocab, shape, limits, { training: true, variants }).plan.summary.bytes.activations_peak;
+      return { phase: p, mb, plan: compile(recipe, vocab, shape, limits, { training: true, variants }).plan, other };
     });
     if (flags.json) {
       console.log(JSON.stringify(plans[0]!.plan));
       return 0;
     }
-    console.log(`plan for ${recipe.name} (vocab ${vocab}; limits: ${limits.adapter?.description ?? 'device'})`);
+    console.log(`plan for ${recipe.name} (vocab ${vocab}; precision ${recipe.runtime.precision}; limits: ${limits.adapter?.description ?? 'device'})`);
     if (note) console.log(`note: ${note}`);
-    for (const { phase, mb, plan } of plans) {
+    for (const { phase, mb, plan, other } of plans) {
       console.log(`phase steps ${phase.from + 1}..${phase.until}:`);
-      console.log(summarize(plan, Math.ceil(phase.batch / mb), phase.until - phase.from));
+      console.log(summarize(plan, Math.ceil(phase.batch / mb), phase.until - phase.from, { precision: otherPrecision, activations: other }));
     }
     return 0;
   },
