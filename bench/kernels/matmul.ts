@@ -1,4 +1,5 @@
-// matmul benchmark cases: every usable variant at 1024³ and at BERT-base's training shapes.
+// matmul benchmark cases: every usable variant at 1024³ and at BERT-base's training shapes, in
+// f32 and, where the device has shader-f16, in f16 (mixed precision's operands; shape label " f16").
 import { matmulLaunch, usableMatmulVariants, type MatmulShape } from '../../src/compiler/kernels/matmul.js';
 import type { KernelCase, KernelCaseFactory } from '../kernel-case.js';
 
@@ -6,6 +7,7 @@ export function matmulCases(shapes: { label: string; shape: MatmulShape }[], lim
   const cases: KernelCase[] = [];
   for (const { label, shape } of shapes) {
     const batch = shape.batch ?? 1;
+    const e = shape.dtype === 'f16' ? 2 : 4;
     for (const variant of usableMatmulVariants(shape, limits)) {
       if (variant === 'tiled' && shape.M * shape.N * shape.K > skipTiledAbove) continue;
       cases.push({
@@ -14,7 +16,7 @@ export function matmulCases(shapes: { label: string; shape: MatmulShape }[], lim
         shape: label,
         launch: matmulLaunch(shape, limits, variant),
         // a, b, bias, c, pre (a spare 16 bytes unless storePre).
-        bindingBytes: [batch * shape.M * shape.K * 4, batch * shape.K * shape.N * 4, shape.N * 4, batch * shape.M * shape.N * 4, shape.storePre ? batch * shape.M * shape.N * 4 : 16],
+        bindingBytes: [batch * shape.M * shape.K * e, batch * shape.K * shape.N * e, shape.N * e, batch * shape.M * shape.N * e, shape.storePre ? batch * shape.M * shape.N * e : 16],
         baseline: variant === 'naive',
       });
     }
@@ -22,16 +24,22 @@ export function matmulCases(shapes: { label: string; shape: MatmulShape }[], lim
   return cases;
 }
 
+/** The same shapes again in f16, labelled so, where the device can run them. */
+function withF16(shapes: { label: string; shape: MatmulShape }[], limits: Parameters<KernelCaseFactory>[1]): { label: string; shape: MatmulShape }[] {
+  if (!limits.features.includes('shader-f16')) return shapes;
+  return [...shapes, ...shapes.map(({ label, shape }) => ({ label: `${label} f16`, shape: { ...shape, dtype: 'f16' as const } }))];
+}
+
 export const matmulBenchCases: KernelCaseFactory = (s, limits, quick) => {
-  if (quick) return matmulCases([{ label: '128x128x128', shape: { M: 128, N: 128, K: 128 } }], limits);
-  return matmulCases(
+  if (quick) return matmulCases(withF16([{ label: '128x128x128', shape: { M: 128, N: 128, K: 128 } }], limits), limits);
+  return matmulCases(withF16(
     [
       { label: '1024x1024x1024', shape: { M: 1024, N: 1024, K: 1024 } },
       // M×N×K = tokens × out × in, as the forward projections of BERT-base run them.
       { label: `${s.tokens}x${s.hidden}x${s.hidden}`, shape: { M: s.tokens, N: s.hidden, K: s.hidden, transB: true } },
       { label: `${s.tokens}x${s.inner}x${s.hidden}`, shape: { M: s.tokens, N: s.inner, K: s.hidden, transB: true } },
       { label: `${s.tokens}x${s.hidden}x${s.inner}`, shape: { M: s.tokens, N: s.hidden, K: s.inner, transB: true } },
-    ],
+    ], limits),
     limits,
     // The tiled variant is for real GPUs; on a CPU rasterizer it runs below 1 GFLOP/s, so the
     // BERT-base shapes would take minutes per sample: there it is timed at 1024³ only.

@@ -72,6 +72,7 @@ test('bert-bench kernels step --quick --json: every row parses with positive fin
   const naive = rows.find((r) => r.suite === 'kernels' && r.name === 'matmul' && r.variant === 'naive');
   assert.is(naive?.vs_baseline, 1, 'the naive matmul is the baseline');
   assert.ok(rows.some((r) => r.suite === 'kernels' && r.name === 'matmul' && r.variant !== 'naive' && positive(r.vs_baseline)), 'faster matmuls carry a ratio');
+  assert.ok(rows.some((r) => r.suite === 'kernels' && r.name === 'matmul' && / f16$/.test(r.shape) && positive(r.gflops)), 'f16 matmul rows next to f32');
   const step = rows.find((r) => r.suite === 'step' && r.name === 'train_step');
   assert.ok(step, 'train_step row');
   assert.ok(positive(step!.tokens_per_s) && positive(step!.extra?.sequences_per_s) && positive(step!.extra?.mfu_matmul_pct) && positive(step!.extra?.model_tflops), 'step napkin math');
