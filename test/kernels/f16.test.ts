@@ -12,14 +12,18 @@ import { elementwiseLaunch, usableElementwiseVariants, type ElementwiseShape } f
 import { biasGradLaunch, usableBiasGradVariants } from '../../src/compiler/kernels/matmul-bias-grad.js';
 import { embeddingGroups, embeddingLaunch, usableEmbeddingVariants } from '../../src/compiler/kernels/embedding.js';
 import { layernormChunks } from '../../src/compiler/kernels/layernorm.js';
+import { crossentropyLaunch } from '../../src/compiler/kernels/crossentropy.js';
+import { rowsLaunch, usableRowsVariants } from '../../src/compiler/kernels/rows.js';
 import { matmulLaunch, usableMatmulVariants, type MatmulShape } from '../../src/compiler/kernels/matmul.js';
 import { layernormLaunch, usableLayernormVariants } from '../../src/compiler/kernels/layernorm.js';
 import { attentionLaunch, usableAttentionVariants, type AttentionShape, type AttentionStage } from '../../src/compiler/kernels/attention.js';
-import { activationBackwardReference, activationForwardReference, addReference, dropoutReference } from '../../src/graph/ops/elementwise.js';
+import { activationBackwardReference, activationForwardReference, addReference, dropoutReference, gegluBackwardReference, gegluForwardReference } from '../../src/graph/ops/elementwise.js';
+import { crossentropyReference } from '../../src/graph/ops/crossentropy.js';
+import { gatherRowsReference, scatterRowsAddReference } from '../../src/graph/ops/rows.js';
 import { matmulReference } from '../../src/graph/ops/matmul.js';
-import { layernormBackwardReference, layernormForwardReference } from '../../src/graph/ops/layernorm.js';
+import { layernormBackwardReference, layernormForwardReference, residualDropoutLayernormForwardReference } from '../../src/graph/ops/layernorm.js';
 import { biasGradReference } from '../../src/graph/ops/matmul-bias-grad.js';
-import { embeddingBackwardReference, groupRowsById, paddedRowGroups } from '../../src/graph/ops/embedding.js';
+import { embeddingBackwardReference, embeddingForwardReference, groupRowsById, paddedRowGroups } from '../../src/graph/ops/embedding.js';
 import { attentionBackwardReference, attentionForwardReference } from '../../src/graph/ops/attention.js';
 import { encodeStepState } from '../../src/plan/step-state.js';
 import { testGpu } from '../support/gpu.js';
@@ -139,6 +143,67 @@ test('f16 attention core: scores, context and the backward stages, every usable 
       const dQkv = (await runLaunch(launch('grad_qk'), [{ data: qkv, f16: true }, { data: dS, f16: true }, { data: afterV, f16: true, read: 'f16' }])).get(2)!;
       assertClose(dQkv, dRef, { atol: 2e-2, rtol: 2e-2 }, `${ctx} d_qkv`);
     }
+  }
+});
+
+test('f16 GEGLU forward and backward, the fused post-LN residual + dropout + LayerNorm, the input embeddings', async () => {
+  const { gpu } = await testGpu();
+  for (const [rows, F] of [[3, 5], [4, 16]] as const) {
+    const inp = half(rows * 2 * F, F, 2);
+    const dy = half(rows * F, F + 1);
+    for (const variant of usableElementwiseVariants({ op: 'geglu_forward', n: rows * F, cols: F })) {
+      const fwd = await runLaunch(elementwiseLaunch({ op: 'geglu_forward', n: rows * F, cols: F, dtype: 'f16' }, gpu.limits, variant), [{ data: inp, f16: true }, { data: rows * F, f16: true, read: 'f16' }]);
+      assertClose(fwd.get(1)!, gegluForwardReference(inp, rows, F), ELEMENTWISE_TOL, `f16 geglu_forward ${variant}`);
+      const bwd = await runLaunch(elementwiseLaunch({ op: 'geglu_backward', n: rows * F, cols: F, dtype: 'f16' }, gpu.limits, variant), [{ data: dy, f16: true }, { data: inp, f16: true }, { data: rows * 2 * F, f16: true, read: 'f16' }]);
+      assertClose(bwd.get(2)!, gegluBackwardReference(dy, inp, rows, F), ELEMENTWISE_TOL, `f16 geglu_backward ${variant}`);
+    }
+  }
+  for (const [N, H] of [[3, 9], [8, 64]] as const) {
+    const res = half(N * H, N);
+    const a = half(N * H, N + 1);
+    const gamma = half(H, H);
+    const beta = half(H, H + 1);
+    for (const variant of usableLayernormVariants({ H })) {
+      const launch = layernormLaunch({ op: 'residual_dropout_layernorm_forward', N, H, eps: 1e-12, p: 0.1, stream: 4, dtype: 'f16' }, gpu.limits, variant);
+      const got = await runLaunch(launch, [{ data: encodeStepState(STEP) }, { data: res, f16: true }, { data: a, f16: true }, { data: gamma, f16: true }, { data: beta, f16: true }, { data: N * H, f16: true, read: 'f16' }, { data: N * H, f16: true, read: 'f16' }, { data: 2 * N, read: 'f32' }]);
+      const ref = residualDropoutLayernormForwardReference(res, a, gamma, beta, N, H, 1e-12, { p: 0.1, seed: STEP.seed, stream: 4, microStep: STEP.microStep });
+      assertClose(got.get(5)!, ref.s, ELEMENTWISE_TOL, `f16 residual_dropout_layernorm ${variant} s`);
+      // y is normalized from the f16-stored s the kernel keeps in f32: LayerNorm's tolerance.
+      assertClose(got.get(6)!, ref.y, LAYERNORM_TOL, `f16 residual_dropout_layernorm ${variant} y`);
+    }
+  }
+  const c = { N: 12, H: 8, seq: 4, V: 9, P: 4, TV: 2 };
+  const ids = randomInt(c.N, 1, c.V);
+  const types = randomInt(c.N, 2, c.TV);
+  const [word, pos, type] = [half(c.V * c.H, 3), half(c.P * c.H, 4), half(c.TV * c.H, 5)];
+  for (const variant of usableEmbeddingVariants(c)) {
+    const got = await runLaunch(embeddingLaunch({ op: 'embedding_forward', ...c, dtype: 'f16' }, gpu.limits, variant), [{ data: ids }, { data: types }, { data: word, f16: true }, { data: pos, f16: true }, { data: type, f16: true }, { data: c.N * c.H, f16: true, read: 'f16' }]);
+    assertClose(got.get(5)!, embeddingForwardReference(ids, types, word, pos, type, c.N, c.H, c.seq), ELEMENTWISE_TOL, `f16 embedding_forward ${variant}`);
+  }
+});
+
+test('f16 rows (gather, weighted scatter-add) and the fused softmax cross-entropy (f16 logits, f32 losses)', async () => {
+  const { gpu } = await testGpu();
+  const [N, H] = [7, 8];
+  const idx = [6, 0, 3, 3];
+  const weights = Float32Array.from([1, 0, 1, 1]);
+  const src = half(N * H, 1);
+  const dOut = half(idx.length * H, 2);
+  for (const variant of usableRowsVariants({ H })) {
+    const gathered = await runLaunch(rowsLaunch({ op: 'gather_rows', R: idx.length, H, N, dtype: 'f16' }, gpu.limits, variant), [{ data: src, f16: true }, { data: Int32Array.from(idx) }, { data: idx.length * H, f16: true, read: 'f16' }]);
+    assertClose(gathered.get(2)!, gatherRowsReference(src, idx, H), { atol: 0, rtol: 0 }, `f16 gather ${variant}`);
+    const scattered = await runLaunch(rowsLaunch({ op: 'scatter_rows_add', R: idx.length, H, N, dtype: 'f16' }, gpu.limits, variant), [{ data: dOut, f16: true }, { data: Int32Array.from(idx) }, { data: weights }, { data: N * H, f16: true, read: 'f16' }]);
+    assertClose(scattered.get(3)!, scatterRowsAddReference(dOut, idx, weights, N, H), ELEMENTWISE_TOL, `f16 scatter ${variant}`);
+  }
+  for (const [R, V] of [[5, 2], [6, 300]] as const) {
+    const logits = half(R * V, V, 4);
+    const labels = randomInt(R, V, V);
+    const w = Float32Array.from({ length: R }, (_, i) => (i === 1 ? 0 : 1));
+    const state = encodeStepState({ ...STEP, mlmScale: 0.25 });
+    const out = await runLaunch(crossentropyLaunch({ R, V, scale: 'mlm', dtype: 'f16' }, gpu.limits), [{ data: logits, f16: true, read: 'f16' }, { data: labels }, { data: w }, { data: state }, { data: R, read: 'f32' }, { data: R, read: 'f32' }]);
+    const ref = crossentropyReference(logits, labels, w, { R, V }, 0.25);
+    assertClose(out.get(4)!, ref.losses, { atol: 1e-4, rtol: 1e-4 }, `f16 crossentropy ${R}x${V} losses (f32)`);
+    assertClose(out.get(0)!, ref.dLogits, { atol: 1e-4, rtol: 2e-3 }, `f16 crossentropy ${R}x${V} d_logits (f16)`);
   }
 });
 
