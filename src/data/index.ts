@@ -22,6 +22,7 @@ export * from './corpus.js';
 export * from '../glob.js';
 export * from './instance-set.js';
 export * from './instances.js';
+export * from './labelled.js';
 export * from './pretraining-data.js';
 export * from './rng.js';
 export * from './sentences.js';
