@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import type { KernelLaunch } from '../../src/compiler/kernels/kernel.js';
 import type { BufferSlice } from '../../src/plan/types.js';
 import { testGpu } from './gpu.js';
+import { halfToFloat } from '../../src/train/f16.js';
 
 export type HostArray = Float32Array | Int32Array | Uint32Array;
 
@@ -42,14 +43,6 @@ export function floatToHalf(value: number): number {
   return sign | h;
 }
 
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
-}
 
 /** Values as f16 would hold them (for references computed on the same inputs the GPU sees). */
 export function roundToHalf(values: ArrayLike<number>): Float32Array {

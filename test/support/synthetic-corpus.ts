@@ -1,7 +1,8 @@
 // A small synthetic corpus with strong regularities, so a tiny model learns measurably in a
 // few hundred steps: documents of sentences in Google's one-sentence-per-line
 // format, blank lines between documents.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rng } from './random.js';
 
@@ -81,4 +82,24 @@ runtime: { out: ${JSON.stringify(join(dir, 'run'))} }
 `,
   );
   return file;
+}
+
+/**
+ * A temporary run root with the synthetic corpus and tiny recipe, for a uvu suite: --json progress
+ * lines are silenced while it runs (they would flood the output) and the folder is removed after.
+ */
+export function syntheticRunRoot(suite: { before: (fn: () => void) => void; after: (fn: () => void) => void }, prefix: string, documents: number, seed: number): { root: string; recipe: string } {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  writeSyntheticCorpus(root, documents, seed);
+  const recipe = writeTinyRecipe(root);
+  let log = console.log;
+  suite.before(() => {
+    log = console.log;
+    console.log = () => {};
+  });
+  suite.after(() => {
+    console.log = log;
+    rmSync(root, { recursive: true, force: true });
+  });
+  return { root, recipe };
 }

@@ -3,27 +3,14 @@
 // without shader-f16 is refused in one line naming the feature.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { train } from '../../src/train/runner.js';
 import { openGpu } from '../../src/runtime/device.js';
 import { UserError } from '../../src/errors.js';
 import { testGpu } from '../support/gpu.js';
-import { writeSyntheticCorpus, writeTinyRecipe } from '../support/synthetic-corpus.js';
+import { syntheticRunRoot } from '../support/synthetic-corpus.js';
 
-const root = mkdtempSync(join(tmpdir(), 'bert-f16-train-'));
-writeSyntheticCorpus(root, 30, 21);
-const recipe = writeTinyRecipe(root);
-let log = console.log;
-test.before(() => {
-  log = console.log;
-  console.log = () => {};
-});
-test.after(() => {
-  console.log = log;
-  rmSync(root, { recursive: true, force: true });
-});
+const { root, recipe } = syntheticRunRoot(test, 'bert-f16-train-', 30, 21);
 
 const sets = ['schedule.steps=24', 'schedule.log.every=1', 'schedule.lr.warmup_steps=4', 'schedule.eval.every=0'];
 

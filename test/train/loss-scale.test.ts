@@ -4,8 +4,7 @@
 // S, a stop and resume restores S exactly, and a collapse stops the run with one line.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { train } from '../../src/train/runner.js';
 import { LossScaler } from '../../src/train/loss-scale.js';
@@ -13,20 +12,9 @@ import { listCheckpoints, loadCheckpoint } from '../../src/train/checkpoint/chec
 import { loadRecipe } from '../../src/recipe/index.js';
 import { UserError } from '../../src/errors.js';
 import { testGpu } from '../support/gpu.js';
-import { writeSyntheticCorpus, writeTinyRecipe } from '../support/synthetic-corpus.js';
+import { syntheticRunRoot } from '../support/synthetic-corpus.js';
 
-const root = mkdtempSync(join(tmpdir(), 'bert-loss-scale-test-'));
-writeSyntheticCorpus(root, 30, 5);
-const recipe = writeTinyRecipe(root);
-let log = console.log;
-test.before(() => {
-  log = console.log;
-  console.log = () => {};
-});
-test.after(() => {
-  console.log = log;
-  rmSync(root, { recursive: true, force: true });
-});
+const { root, recipe } = syntheticRunRoot(test, 'bert-loss-scale-test-', 30, 5);
 
 async function scaler(sets: string[], saved?: Parameters<typeof LossScaler.fromRecipe>[1]) {
   return LossScaler.fromRecipe((await loadRecipe(recipe, { sets })).recipe, saved);
