@@ -127,15 +127,19 @@ export class Runtime {
     if (cached) return cached;
     const code = shaderSource(spec);
     debugLog('wgsl', `pipeline ${key} (first used by ${label}):\n${code}`);
-    const module = await this.scoped(`${label} (shader ${spec.kernel}.wgsl)`, () =>
-      this.device.createShaderModule({ label: `${spec.kernel}.wgsl`, code }),
-    );
+    // The compilation messages carry the line, which maps back to the kernel file: read them
+    // before the error scope's unlocated message.
+    this.checkAlive(label);
+    this.device.pushErrorScope('validation');
+    const module = this.device.createShaderModule({ label: `${spec.kernel}.wgsl`, code });
+    const scopeError = await this.device.popErrorScope();
     const info = await module.getCompilationInfo();
     const errors = info.messages.filter((m) => m.type === 'error');
     if (errors.length > 0) {
       const first = errors[0]!;
       throw new GpuError(`${sourceLocation(spec, first.lineNum)}:${first.linePos}: ${first.message}`, label, 'validation');
     }
+    if (scopeError) throw new GpuError(scopeError.message, `${label} (shader ${spec.kernel}.wgsl)`, 'validation');
     const pipeline = await this.scoped(`${label} (pipeline ${key})`, () =>
       this.device.createComputePipeline({
         label: key,
