@@ -2,7 +2,7 @@
 // fills the buffers with small random values, dispatches the launch and times it, so a kernel
 // family only has to list its launches at the shapes that matter.
 import type { KernelLaunch } from '../src/compiler/kernels/kernel.js';
-import type { DeviceLimits } from '../src/plan/types.js';
+import type { DeviceLimits, DType } from '../src/plan/types.js';
 
 export interface KernelCase {
   /** Op name, e.g. 'matmul' or 'layernorm_forward'. */
@@ -40,3 +40,12 @@ export interface BenchShapes {
 export const BERT_BASE_SHAPES: BenchShapes = { tokens: 32 * 128, batch: 32, seq: 128, hidden: 768, heads: 12, inner: 3072, vocab: 30522, predictions: 32 * 20 };
 
 export type KernelCaseFactory = (shapes: BenchShapes, limits: DeviceLimits, quick: boolean) => KernelCase[];
+
+/**
+ * The same shapes again in f16 (labels suffixed " f16"; mixed precision's operand type), where
+ * the device has shader-f16. `extra` adds what the f16 form of a shape needs (e.g. f32 gradients).
+ */
+export function withF16<S extends { dtype?: DType }>(shapes: { label: string; shape: S }[], limits: DeviceLimits, extra: (shape: S) => Partial<S> = () => ({})): { label: string; shape: S }[] {
+  if (!limits.features.includes('shader-f16')) return shapes;
+  return [...shapes, ...shapes.map(({ label, shape }) => ({ label: `${label} f16`, shape: { ...shape, dtype: 'f16' as const, ...extra(shape) } }))];
+}

@@ -3,7 +3,7 @@
 // variant the device can run; the scalar-load `plain` variant (no subgroups, any device) is the
 // baseline of every stage.
 import { attentionLaunch, ATTENTION_STAGES, usableAttentionVariants, type AttentionShape } from '../../src/compiler/kernels/attention.js';
-import type { KernelCase, KernelCaseFactory } from '../kernel-case.js';
+import { withF16, type KernelCase, type KernelCaseFactory } from '../kernel-case.js';
 
 /** Byte size of every binding of a stage, in its WGSL order. */
 function bindingBytes(shape: AttentionShape, stage: (typeof ATTENTION_STAGES)[number]): number[] {
@@ -50,7 +50,7 @@ export function attentionCases(shapes: { label: string; shape: AttentionShape }[
 }
 
 export const attentionBenchCases: KernelCaseFactory = (s, limits, quick) => {
-  if (quick) return attentionCases([{ label: 'B2xT64xH128x2', shape: { B: 2, T: 64, H: 128, heads: 2, dropout: 0.1 } }], limits);
+  if (quick) return attentionCases(withF16([{ label: 'B2xT64xH128x2', shape: { B: 2, T: 64, H: 128, heads: 2, dropout: 0.1 } as AttentionShape }], limits), limits);
   const shape: AttentionShape = { B: s.batch, T: s.seq, H: s.hidden, heads: s.heads, dropout: 0.1, stream: 1 };
-  return attentionCases([{ label: `B${s.batch}xT${s.seq}xH${s.hidden}x${s.heads}`, shape }], limits);
+  return attentionCases(withF16([{ label: `B${s.batch}xT${s.seq}xH${s.hidden}x${s.heads}`, shape }], limits), limits);
 };

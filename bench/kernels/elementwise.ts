@@ -2,7 +2,7 @@
 // every memory-bound kernel is compared with; the scalar forms are the baselines of vec4.
 import { elementwiseLaunch, usableElementwiseVariants, ELEMENTWISE_BINDINGS, type ElementwiseShape } from '../../src/compiler/kernels/elementwise.js';
 import { STEP_STATE_BYTES } from '../../src/plan/step-state.js';
-import type { KernelCase, KernelCaseFactory } from '../kernel-case.js';
+import { withF16, type KernelCase, type KernelCaseFactory } from '../kernel-case.js';
 
 function bindingBytes(shape: ElementwiseShape): number[] {
   const n = shape.n * 4;
@@ -24,13 +24,13 @@ export function elementwiseCases(shapes: { label: string; shape: ElementwiseShap
 }
 
 export const elementwiseBenchCases: KernelCaseFactory = (s, limits, quick) => {
-  if (quick) return elementwiseCases([{ label: '256x128', shape: { op: 'copy', n: 256 * 128 } }], limits);
+  if (quick) return elementwiseCases(withF16([{ label: '256x128', shape: { op: 'copy', n: 256 * 128 } as ElementwiseShape }], limits), limits);
   const hidden = s.tokens * s.hidden;
   const inner = s.tokens * s.inner;
   const H = `${s.tokens}x${s.hidden}`;
   const I = `${s.tokens}x${s.inner}`;
   return elementwiseCases(
-    [
+    withF16([
       { label: H, shape: { op: 'copy', n: hidden } },
       { label: I, shape: { op: 'copy', n: inner } },
       { label: I, shape: { op: 'fill', n: inner } },
@@ -43,7 +43,7 @@ export const elementwiseBenchCases: KernelCaseFactory = (s, limits, quick) => {
       { label: `${s.tokens}x2x${s.inner}`, shape: { op: 'geglu_backward', n: inner, cols: s.inner } },
       { label: H, shape: { op: 'dropout_forward', n: hidden, p: 0.1, stream: 7 } },
       { label: H, shape: { op: 'dropout_backward', n: hidden, p: 0.1, stream: 7 } },
-    ],
+    ] as { label: string; shape: ElementwiseShape }[], limits),
     limits,
   );
 };

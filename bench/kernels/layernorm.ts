@@ -2,7 +2,7 @@
 // residual + dropout + LN forward, and the three backward launches; scalar is the baseline.
 import { layernormLaunch, usableLayernormVariants, layernormPartialsBytes, LAYERNORM_BINDINGS, type LayernormShape } from '../../src/compiler/kernels/layernorm.js';
 import { STEP_STATE_BYTES } from '../../src/plan/step-state.js';
-import type { KernelCase, KernelCaseFactory } from '../kernel-case.js';
+import { withF16, type KernelCase, type KernelCaseFactory } from '../kernel-case.js';
 
 function bindingBytes(shape: LayernormShape): number[] {
   const { N, H } = shape;
@@ -24,13 +24,13 @@ export const layernormBenchCases: KernelCaseFactory = (s, limits, quick) => {
   const [N, H] = quick ? [256, 128] : [s.tokens, s.hidden];
   const label = `${N}x${H}`;
   return layernormCases(
-    [
-      { label, shape: { op: 'layernorm_forward', N, H } },
+    withF16([
+      { label, shape: { op: 'layernorm_forward', N, H } as LayernormShape },
       { label, shape: { op: 'residual_dropout_layernorm_forward', N, H, p: 0.1, stream: 3 } },
       { label, shape: { op: 'layernorm_backward', N, H, accumulate: true } },
       { label, shape: { op: 'layernorm_backward_params', N, H } },
       { label, shape: { op: 'layernorm_backward_params_finish', N, H } },
-    ],
+    ], limits, (shape) => (shape.op === 'layernorm_backward_params_finish' ? { gradDtype: 'f32' } : {})),
     limits,
   );
 };

@@ -1,7 +1,7 @@
 // matmul benchmark cases: every usable variant at 1024³ and at BERT-base's training shapes, in
-// f32 and, where the device has shader-f16, in f16 (mixed precision's operands; shape label " f16").
+// f32 and, where the device has shader-f16, in f16 (mixed precision's operands; withF16).
 import { matmulLaunch, usableMatmulVariants, type MatmulShape } from '../../src/compiler/kernels/matmul.js';
-import type { KernelCase, KernelCaseFactory } from '../kernel-case.js';
+import { withF16, type KernelCase, type KernelCaseFactory } from '../kernel-case.js';
 
 export function matmulCases(shapes: { label: string; shape: MatmulShape }[], limits: Parameters<KernelCaseFactory>[1], skipTiledAbove = Infinity): KernelCase[] {
   const cases: KernelCase[] = [];
@@ -24,15 +24,9 @@ export function matmulCases(shapes: { label: string; shape: MatmulShape }[], lim
   return cases;
 }
 
-/** The same shapes again in f16, labelled so, where the device can run them. */
-function withF16(shapes: { label: string; shape: MatmulShape }[], limits: Parameters<KernelCaseFactory>[1]): { label: string; shape: MatmulShape }[] {
-  if (!limits.features.includes('shader-f16')) return shapes;
-  return [...shapes, ...shapes.map(({ label, shape }) => ({ label: `${label} f16`, shape: { ...shape, dtype: 'f16' as const } }))];
-}
-
 export const matmulBenchCases: KernelCaseFactory = (s, limits, quick) => {
-  if (quick) return matmulCases(withF16([{ label: '128x128x128', shape: { M: 128, N: 128, K: 128 } }], limits), limits);
-  return matmulCases(withF16(
+  if (quick) return matmulCases(withF16<MatmulShape>([{ label: '128x128x128', shape: { M: 128, N: 128, K: 128 } }], limits), limits);
+  return matmulCases(withF16<MatmulShape>(
     [
       { label: '1024x1024x1024', shape: { M: 1024, N: 1024, K: 1024 } },
       // M×N×K = tokens × out × in, as the forward projections of BERT-base run them.
