@@ -9,7 +9,8 @@ export async function runMain(program: string, main: () => Promise<number>): Pro
     code = await main();
   } catch (e) {
     if (isUserError(e)) {
-      process.stderr.write(`${program}: ${e.line}\n`);
+      // Messages that already name the program (a top-level flag error) are not prefixed twice.
+      process.stderr.write(e.line.startsWith(`${program}: `) ? `${e.line}\n` : `${program}: ${e.line}\n`);
       code = e.exitCode;
     } else if (e instanceof GpuError && e.kind !== 'validation') {
       // Running out of device memory or losing the device is the machine's limit, not a bug.

@@ -10,7 +10,8 @@
 // without requiring the recipe's input files (corpus,
 // tokenizer, model.init), which inference does not need and which may have moved or been
 // deleted since training.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { readRegularFile } from '../read-file.js';
 import { dirname, join } from 'node:path';
 import { loadRecipe, type Recipe } from '../recipe/index.js';
 import { BertTokenizer } from '../data/index.js';
@@ -104,7 +105,7 @@ function loadRunTokenizer(dir: string, recipe: Recipe): BertTokenizer {
   const configPath = join(dir, 'tokenizer_config.json');
   if (existsSync(configPath)) {
     try {
-      const c = JSON.parse(readFileSync(configPath, 'utf8')) as { do_lower_case?: unknown };
+      const c = JSON.parse(readRegularFile(configPath, 1 << 20).toString('utf8')) as { do_lower_case?: unknown };
       if (typeof c.do_lower_case === 'boolean') lowercase = c.do_lower_case;
     } catch (e) {
       throw new UserError(`${configPath}: not valid JSON (${(e as Error).message})`, 'bad_tokenizer', 1);
@@ -426,14 +427,8 @@ export interface TextLine {
 
 /** Non-blank lines of a texts file (one text per line), or a one-line error naming the file. */
 export function readTextLines(path: string): TextLine[] {
-  let text: string;
-  try {
-    if (statSync(path).isDirectory()) throw new UserError(`${path}: is a directory (expected a text file, one text per line)`, 'bad_input', 1);
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, 'bad_input', 1);
-  }
+  // A regular file only: a FIFO or /dev/zero would be read forever.
+  const text = readRegularFile(path, 2 ** 30, 'bad_input').toString('utf8');
   const lines = text.split(/\r?\n/).map((t, i) => ({ line: i + 1, text: t })).filter((l) => l.text.trim() !== '');
   if (lines.length === 0) throw new UserError(`${path}: no texts (the file is empty; expected one text per line)`, 'bad_input', 1);
   return lines;
@@ -479,12 +474,7 @@ export function f32List(values: ArrayLike<number>): number[] {
 
 /** Parses and checks batch.json for `forward`: every problem is a one-line error naming the file. */
 export function parseBatchJson(path: string, model: Pick<InferenceModel, 'vocab' | 'typeVocab' | 'maxPosition'>): ForwardBatch {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, 'bad_input', 1);
-  }
+  const text = readRegularFile(path, 2 ** 30, 'bad_input').toString('utf8');
   const bad = (why: string) => new UserError(`${path}: ${why}`, 'bad_input', 1);
   let j: unknown;
   try {

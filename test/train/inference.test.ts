@@ -258,6 +258,9 @@ test('bad input: one-line errors naming the file', async () => {
     oneLineError(() => parseBatchJson(batchFile, model), batchFile, `batch.json: ${what}`);
   }
   oneLineError(() => parseBatchJson(join(root, 'nope.json'), model), join(root, 'nope.json'), 'missing batch.json');
+  // A device or FIFO as input is refused, not read until memory runs out.
+  oneLineError(() => parseBatchJson('/dev/zero', model), '/dev/zero', 'batch.json from /dev/zero');
+  oneLineError(() => readTextLines('/dev/zero'), '/dev/zero', 'texts from /dev/zero');
   writeFileSync(batchFile, JSON.stringify({ input_ids: [[2, 5, 3, 0]], attention_mask: [[1, 1, 1, 0]] }));
   const ok: ForwardBatch = parseBatchJson(batchFile, model);
   assert.equal([ok.batch, ok.seq, Array.from(ok.token_type_ids), Array.from(ok.attention_mask)], [1, 4, [0, 0, 0, 0], [1, 1, 1, 0]], 'defaults and given values');
