@@ -23,6 +23,7 @@ export * from '../glob.js';
 export * from './instance-set.js';
 export * from './instances.js';
 export * from './labelled.js';
+export * from './classification-batches.js';
 export * from './pretraining-data.js';
 export * from './rng.js';
 export * from './sentences.js';
