@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { layernormLaunch, layernormChunks, usableLayernormVariants, LAYERNORM_VARIANTS, type LayernormVariant } from '../../src/compiler/kernels/layernorm.js';
-import { layernormForwardReference, layernormBackwardReference, residualDropoutLayernormForwardReference } from '../../src/graph/ops/layernorm.js';
+import { layernormForwardReference, layernormBackwardReference, packStats, residualDropoutLayernormForwardReference, unpackStats } from '../../src/graph/ops/layernorm.js';
 import { encodeStepState } from '../../src/plan/step-state.js';
 import { testGpu } from '../support/gpu.js';
 import { assertClose, runLaunch } from '../support/harness.js';
@@ -14,24 +14,8 @@ const TOL = { atol: 1e-4, rtol: 1e-4 };
 const EPS = 1e-5;
 const STEP = { step: 1, lr: 0, seed: 77, microStep: 2, mlmScale: 1, nspScale: 1 };
 
-function pack(mean: ArrayLike<number>, rstd: ArrayLike<number>): Float32Array {
-  const s = new Float32Array(mean.length * 2);
-  for (let i = 0; i < mean.length; i++) {
-    s[2 * i] = mean[i]!;
-    s[2 * i + 1] = rstd[i]!;
-  }
-  return s;
-}
-
-function unpack(stats: ArrayLike<number>, N: number): { mean: Float64Array; rstd: Float64Array } {
-  const mean = new Float64Array(N);
-  const rstd = new Float64Array(N);
-  for (let i = 0; i < N; i++) {
-    mean[i] = stats[2 * i]!;
-    rstd[i] = stats[2 * i + 1]!;
-  }
-  return { mean, rstd };
-}
+/** The stats as the kernel stores them: f32. */
+const pack = (mean: ArrayLike<number>, rstd: ArrayLike<number>): Float32Array => Float32Array.from(packStats(mean, rstd));
 
 const SHAPES: [number, number][] = [[1, 1], [1, 3], [5, 7], [3, 4], [2, 8], [70, 12], [9, 33]];
 
@@ -88,7 +72,7 @@ async function checkBackward(N: number, H: number, accumulate: boolean, variant:
   const dbeta0 = randomF32(H, seed + 6);
   const fwd = layernormForwardReference(x, gamma, beta, N, H, EPS);
   const stats = pack(fwd.mean, fwd.rstd);
-  const { mean, rstd } = unpack(stats, N); // the f32 stats the kernel sees
+  const { mean, rstd } = unpackStats(stats); // the f32 stats the kernel sees
   const ref = layernormBackwardReference(dy, x, gamma, mean, rstd, N, H);
   const ctx = `layernorm_backward ${variant} N ${N} H ${H} accumulate ${accumulate}`;
   const limits = gpu.limits;

@@ -114,7 +114,8 @@ export function layernormBackwardReference(
 
 const dims = (g: Graph, id: number) => g.get(id).shape;
 
-function packStats(mean: Float64Array, rstd: Float64Array): Float64Array {
+/** (mean, rstd) per row → the interleaved (N, 2) stats tensor the kernels read and write. */
+export function packStats(mean: ArrayLike<number>, rstd: ArrayLike<number>): Float64Array {
   const s = new Float64Array(mean.length * 2);
   for (let i = 0; i < mean.length; i++) {
     s[2 * i] = mean[i]!;
@@ -123,7 +124,8 @@ function packStats(mean: Float64Array, rstd: Float64Array): Float64Array {
   return s;
 }
 
-function unpackStats(s: Float64Array): { mean: Float64Array; rstd: Float64Array } {
+/** The (N, 2) stats tensor → (mean, rstd) per row. */
+export function unpackStats(s: ArrayLike<number>): { mean: Float64Array; rstd: Float64Array } {
   const n = s.length / 2;
   const mean = new Float64Array(n);
   const rstd = new Float64Array(n);
