@@ -55,6 +55,9 @@ fn drop_site(seed: u32, micro_step: u32) -> u32 {
   return rng_hash(params.stream ^ rng_hash(micro_step ^ rng_hash(seed)));
 }
 
+// Tile t of the launch (grid1d: tiles enumerate linearly over x and y).
+fn grid_tile(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.x + wid.y * nwg.x; }
+
 // Horizontal max and sum of a vec4 (softmax rows).
 fn vmax(v: vec4<f32>) -> f32 { return max(max(v.x, v.y), max(v.z, v.w)); }
 fn vsum(v: vec4<f32>) -> f32 { return v.x + v.y + v.z + v.w; }

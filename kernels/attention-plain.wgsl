@@ -68,12 +68,25 @@ fn fma_tile(acc: ptr<function, array<vec4<f32>, 8>>, a: vec4<f32>, b0: vec4<f32>
 }
 
 // One step of each of 4 contracted indices: rows' values q0..q3 (component k = step k) against
-// columns' values x0..x7 (same).
-fn fma_tile4(acc: ptr<function, array<vec4<f32>, 8>>, q: array<vec4<f32>, 4>, x: array<vec4<f32>, 8>) {
+// columns' values lo0..lo3, hi0..hi3 (same).
+fn fma_tile4(acc: ptr<function, array<vec4<f32>, 8>>, q: array<vec4<f32>, 4>, lo: array<vec4<f32>, 4>, hi: array<vec4<f32>, 4>) {
   for (var k = 0u; k < 4u; k++) {
     fma_tile(acc, vec4<f32>(q[0][k], q[1][k], q[2][k], q[3][k]),
-             vec4<f32>(x[0][k], x[1][k], x[2][k], x[3][k]), vec4<f32>(x[4][k], x[5][k], x[6][k], x[7][k]));
+             vec4<f32>(lo[0][k], lo[1][k], lo[2][k], lo[3][k]), vec4<f32>(hi[0][k], hi[1][k], hi[2][k], hi[3][k]));
   }
+}
+
+fn dots4(a: array<vec4<f32>, 4>, b: array<vec4<f32>, 4>) -> vec4<f32> {
+  return vec4<f32>(dot(a[0], b[0]), dot(a[1], b[1]), dot(a[2], b[2]), dot(a[3], b[3]));
+}
+
+// Gathers: a binding view read at four element offsets (the four rows or columns of a tile), as
+// f32; gather4 reads four vec4s of a _v4 view.
+fn gather(view: ptr<storage, array<T>, read>, i: vec4<u32>) -> vec4<f32> {
+  return vec4<f32>(f32((*view)[i.x]), f32((*view)[i.y]), f32((*view)[i.z]), f32((*view)[i.w]));
+}
+fn gather4(view: ptr<storage, array<vec4<T>>, read>, i: vec4<u32>) -> array<vec4<f32>, 4> {
+  return array<vec4<f32>, 4>(vec4<f32>((*view)[i.x]), vec4<f32>((*view)[i.y]), vec4<f32>((*view)[i.z]), vec4<f32>((*view)[i.w]));
 }
 
 fn acc_at(acc: ptr<function, array<vec4<f32>, 8>>, row: u32, c: u32) -> f32 {
@@ -85,7 +98,8 @@ struct RowTile {
   b: u32,
   h: u32,
   bh: u32,
-  r0: u32,          // first of this invocation's four rows (< T: the entries return otherwise)
+  live: bool,       // the tile exists and r0 < T (the entries return otherwise)
+  r0: u32,          // first of this invocation's four rows
   rows: vec4<u32>,  // the four rows clamped into [0, T)
   c0: u32,          // first column of the tile (column tiles of C)
 }
@@ -96,7 +110,7 @@ fn row_tile(t: u32, col_tiles: u32, lid: u32) -> RowTile {
   let rest = t / col_tiles;
   let bh = rest / blocks;
   let r0 = (rest % blocks) * (WG * R) + lid * R;
-  return RowTile(bh / params.heads, bh % params.heads, bh, r0, min(vec4<u32>(r0) + LANES, vec4<u32>(params.T - 1u)), ct * C);
+  return RowTile(bh / params.heads, bh % params.heads, bh, t < tile_count(col_tiles) && r0 < params.T, r0, min(vec4<u32>(r0) + LANES, vec4<u32>(params.T - 1u)), ct * C);
 }
 
 fn tile_count(col_tiles: u32) -> u32 {
@@ -178,10 +192,8 @@ fn scores_normalize(st: SoftmaxRows, t: ScoresTile) {
 @compute @workgroup_size(WG)
 fn attention_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                     @builtin(local_invocation_index) lid: u32) {
-  let tile = wid.x + wid.y * nwg.x;
-  if (tile >= tile_count(1u)) { return; }
-  let rt = row_tile(tile, 1u, lid);
-  if (rt.r0 >= params.T) { return; }
+  let rt = row_tile(grid_tile(wid, nwg), 1u, lid);
+  if (!rt.live) { return; }
   let t = scores_tile(rt);
   let L = params.T;
   let row3 = 3u * params.H;
@@ -192,9 +204,9 @@ fn attention_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
     // Explicitly zeroed (a bare `var` in a loop kept old values on lavapipe; see attention.wgsl).
     var acc = array<vec4<f32>, 8>();
     for (var d = 0u; d < params.D; d++) {
-      let a = vec4<f32>(f32(qkv[t.q.x + d]), f32(qkv[t.q.y + d]), f32(qkv[t.q.z + d]), f32(qkv[t.q.w + d]));
-      let b0 = vec4<f32>(f32(qkv[ka.x + d]), f32(qkv[ka.y + d]), f32(qkv[ka.z + d]), f32(qkv[ka.w + d]));
-      let b1 = vec4<f32>(f32(qkv[kb.x + d]), f32(qkv[kb.y + d]), f32(qkv[kb.z + d]), f32(qkv[kb.w + d]));
+      let a = gather(&qkv, t.q + vec4<u32>(d));
+      let b0 = gather(&qkv, ka + vec4<u32>(d));
+      let b1 = gather(&qkv, kb + vec4<u32>(d));
       fma_tile(&acc, a, b0, b1);
     }
     scores_finish(&acc, &st, t, j0);
@@ -205,10 +217,8 @@ fn attention_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
 @compute @workgroup_size(WG)
 fn attention_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                          @builtin(local_invocation_index) lid: u32) {
-  let tile = wid.x + wid.y * nwg.x;
-  if (tile >= tile_count(1u)) { return; }
-  let rt = row_tile(tile, 1u, lid);
-  if (rt.r0 >= params.T) { return; }
+  let rt = row_tile(grid_tile(wid, nwg), 1u, lid);
+  if (!rt.live) { return; }
   let t = scores_tile(rt);
   let L = params.T;
   let row3 = 3u * params.H;
@@ -219,13 +229,8 @@ fn attention_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
     let kb = (vec4<u32>(t.kcol) + cols_hi(j0, L) * row3) / 4u;
     var acc = array<vec4<f32>, 8>();
     for (var d4 = 0u; d4 < params.D / 4u; d4++) {
-      let qs = array<vec4<f32>, 4>(vec4<f32>(qkv_v4[q.x + d4]), vec4<f32>(qkv_v4[q.y + d4]),
-                                   vec4<f32>(qkv_v4[q.z + d4]), vec4<f32>(qkv_v4[q.w + d4]));
-      let ks = array<vec4<f32>, 8>(vec4<f32>(qkv_v4[ka.x + d4]), vec4<f32>(qkv_v4[ka.y + d4]),
-                                   vec4<f32>(qkv_v4[ka.z + d4]), vec4<f32>(qkv_v4[ka.w + d4]),
-                                   vec4<f32>(qkv_v4[kb.x + d4]), vec4<f32>(qkv_v4[kb.y + d4]),
-                                   vec4<f32>(qkv_v4[kb.z + d4]), vec4<f32>(qkv_v4[kb.w + d4]));
-      fma_tile4(&acc, qs, ks);
+      let d = vec4<u32>(d4);
+      fma_tile4(&acc, gather4(&qkv_v4, q + d), gather4(&qkv_v4, ka + d), gather4(&qkv_v4, kb + d));
     }
     scores_finish(&acc, &st, t, j0);
   }
@@ -242,8 +247,8 @@ struct ColumnTile {
   cols: u32,      // head dims of the tile inside [0, D)
 }
 
-fn column_tile(tile: u32, col_tiles: u32, lid: u32) -> ColumnTile {
-  let rt = row_tile(tile, col_tiles, lid);
+fn column_tile(tile: u32, lid: u32) -> ColumnTile {
+  let rt = row_tile(tile, (params.D + C - 1u) / C, lid);
   return ColumnTile(rt, cols_lo(rt.c0, params.D), cols_hi(rt.c0, params.D), min(C, params.D - rt.c0));
 }
 
@@ -266,11 +271,8 @@ fn context_out(ct: ColumnTile) -> vec4<u32> {
 @compute @workgroup_size(WG)
 fn attention_context(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                      @builtin(local_invocation_index) lid: u32) {
-  let col_tiles = (params.D + C - 1u) / C;
-  let tile = wid.x + wid.y * nwg.x;
-  if (tile >= tile_count(col_tiles)) { return; }
-  let ct = column_tile(tile, col_tiles, lid);
-  if (ct.rt.r0 >= params.T) { return; }
+  let ct = column_tile(grid_tile(wid, nwg), lid);
+  if (!ct.rt.live) { return; }
   let L = params.T;
   let row3 = 3u * params.H;
   let vcol = ct.rt.b * L * row3 + 2u * params.H + ct.rt.h * params.D;
@@ -279,10 +281,10 @@ fn attention_context(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   var acc = array<vec4<f32>, 8>();
   for (var j = 0u; j < L; j++) {
     let vj = vcol + j * row3;
-    let b0 = vec4<f32>(f32(qkv[vj + ct.lo.x]), f32(qkv[vj + ct.lo.y]), f32(qkv[vj + ct.lo.z]), f32(qkv[vj + ct.lo.w]));
-    let b1 = vec4<f32>(f32(qkv[vj + ct.hi.x]), f32(qkv[vj + ct.hi.y]), f32(qkv[vj + ct.hi.z]), f32(qkv[vj + ct.hi.w]));
+    let b0 = gather(&qkv, vec4<u32>(vj) + ct.lo);
+    let b1 = gather(&qkv, vec4<u32>(vj) + ct.hi);
     let pj = p + vec4<u32>(j);
-    let a = vec4<f32>(f32(probs[pj.x]), f32(probs[pj.y]), f32(probs[pj.z]), f32(probs[pj.w])) * drop4(site, pj);
+    let a = gather(&probs, pj) * drop4(site, pj);
     fma_tile(&acc, a, b0, b1);
   }
   store_out(&acc, ct, context_out(ct));
@@ -291,11 +293,8 @@ fn attention_context(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
 @compute @workgroup_size(WG)
 fn attention_context_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                           @builtin(local_invocation_index) lid: u32) {
-  let col_tiles = (params.D + C - 1u) / C;
-  let tile = wid.x + wid.y * nwg.x;
-  if (tile >= tile_count(col_tiles)) { return; }
-  let ct = column_tile(tile, col_tiles, lid);
-  if (ct.rt.r0 >= params.T) { return; }
+  let ct = column_tile(grid_tile(wid, nwg), lid);
+  if (!ct.rt.live) { return; }
   let L = params.T;
   let row3 = 3u * params.H;
   // D % 4 == 0: the tile's two vec4s (the second clamped onto the first when D − c0 = 4).
@@ -308,7 +307,7 @@ fn attention_context_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
   for (var j = 0u; j < L; j++) {
     let vj = vcol + j * (row3 / 4u);
     let pj = p + vec4<u32>(j);
-    let a = vec4<f32>(f32(probs[pj.x]), f32(probs[pj.y]), f32(probs[pj.z]), f32(probs[pj.w])) * drop4(site, pj);
+    let a = gather(&probs, pj) * drop4(site, pj);
     fma_tile(&acc, a, vec4<f32>(qkv_v4[vj + va]), vec4<f32>(qkv_v4[vj + vb]));
   }
   store_out(&acc, ct, context_out(ct));
@@ -329,11 +328,8 @@ fn store_dv(acc: ptr<function, array<vec4<f32>, 8>>, ct: ColumnTile) {
 @compute @workgroup_size(WG)
 fn attention_grad_v(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                     @builtin(local_invocation_index) lid: u32) {
-  let col_tiles = (params.D + C - 1u) / C;
-  let tile = wid.x + wid.y * nwg.x;
-  if (tile >= tile_count(col_tiles)) { return; }
-  let ct = column_tile(tile, col_tiles, lid);
-  if (ct.rt.r0 >= params.T) { return; }
+  let ct = column_tile(grid_tile(wid, nwg), lid);
+  if (!ct.rt.live) { return; }
   let L = params.T;
   let H = params.H;
   let ocol = ct.rt.b * L * H + ct.rt.h * params.D;
@@ -342,10 +338,10 @@ fn attention_grad_v(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   var acc = array<vec4<f32>, 8>();
   for (var i = 0u; i < L; i++) {
     let oi = ocol + i * H;
-    let b0 = vec4<f32>(f32(d_out[oi + ct.lo.x]), f32(d_out[oi + ct.lo.y]), f32(d_out[oi + ct.lo.z]), f32(d_out[oi + ct.lo.w]));
-    let b1 = vec4<f32>(f32(d_out[oi + ct.hi.x]), f32(d_out[oi + ct.hi.y]), f32(d_out[oi + ct.hi.z]), f32(d_out[oi + ct.hi.w]));
+    let b0 = gather(&d_out, vec4<u32>(oi) + ct.lo);
+    let b1 = gather(&d_out, vec4<u32>(oi) + ct.hi);
     let pi = pbase + vec4<u32>(i * L);
-    let a = vec4<f32>(f32(probs[pi.x]), f32(probs[pi.y]), f32(probs[pi.z]), f32(probs[pi.w])) * drop4(site, pi);
+    let a = gather(&probs, pi) * drop4(site, pi);
     fma_tile(&acc, a, b0, b1);
   }
   store_dv(&acc, ct);
@@ -354,11 +350,8 @@ fn attention_grad_v(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
 @compute @workgroup_size(WG)
 fn attention_grad_v_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                          @builtin(local_invocation_index) lid: u32) {
-  let col_tiles = (params.D + C - 1u) / C;
-  let tile = wid.x + wid.y * nwg.x;
-  if (tile >= tile_count(col_tiles)) { return; }
-  let ct = column_tile(tile, col_tiles, lid);
-  if (ct.rt.r0 >= params.T) { return; }
+  let ct = column_tile(grid_tile(wid, nwg), lid);
+  if (!ct.rt.live) { return; }
   let L = params.T;
   let H4 = params.H / 4u;
   let ocol = (ct.rt.b * L * params.H + ct.rt.h * params.D) / 4u;
@@ -370,7 +363,7 @@ fn attention_grad_v_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
   for (var i = 0u; i < L; i++) {
     let oi = ocol + i * H4;
     let pi = pbase + vec4<u32>(i * L);
-    let a = vec4<f32>(f32(probs[pi.x]), f32(probs[pi.y]), f32(probs[pi.z]), f32(probs[pi.w])) * drop4(site, pi);
+    let a = gather(&probs, pi) * drop4(site, pi);
     fma_tile(&acc, a, vec4<f32>(d_out_v4[oi + da]), vec4<f32>(d_out_v4[oi + db]));
   }
   store_dv(&acc, ct);
@@ -410,18 +403,15 @@ fn grad_scores_finish(acc: ptr<function, array<vec4<f32>, 8>>, t: GradScoresTile
 @compute @workgroup_size(WG)
 fn attention_grad_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                          @builtin(local_invocation_index) lid: u32) {
-  let tile = wid.x + wid.y * nwg.x;
-  if (tile >= tile_count(1u)) { return; }
-  let rt = row_tile(tile, 1u, lid);
-  if (rt.r0 >= params.T) { return; }
+  let rt = row_tile(grid_tile(wid, nwg), 1u, lid);
+  if (!rt.live) { return; }
   let t = grad_scores_tile(rt);
   let L = params.T;
   let row3 = 3u * params.H;
   var delta = vec4<f32>(0.0);
   for (var d = 0u; d < params.D; d++) {
     let o = t.o + vec4<u32>(d);
-    delta += vec4<f32>(f32(d_out[o.x]), f32(d_out[o.y]), f32(d_out[o.z]), f32(d_out[o.w]))
-           * vec4<f32>(f32(out_ro[o.x]), f32(out_ro[o.y]), f32(out_ro[o.z]), f32(out_ro[o.w]));
+    delta += gather(&d_out, o) * gather(&out_ro, o);
   }
   let site = drop_site(step_state.seed, step_state.micro_step);
   for (var j0 = 0u; j0 < L; j0 += C) {
@@ -429,9 +419,9 @@ fn attention_grad_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
     let vb = vec4<u32>(t.vcol) + cols_hi(j0, L) * row3;
     var acc = array<vec4<f32>, 8>();
     for (var d = 0u; d < params.D; d++) {
-      let a = vec4<f32>(f32(d_out[t.o.x + d]), f32(d_out[t.o.y + d]), f32(d_out[t.o.z + d]), f32(d_out[t.o.w + d]));
-      let b0 = vec4<f32>(f32(qkv4[va.x + d]), f32(qkv4[va.y + d]), f32(qkv4[va.z + d]), f32(qkv4[va.w + d]));
-      let b1 = vec4<f32>(f32(qkv4[vb.x + d]), f32(qkv4[vb.y + d]), f32(qkv4[vb.z + d]), f32(qkv4[vb.w + d]));
+      let a = gather(&d_out, t.o + vec4<u32>(d));
+      let b0 = gather(&qkv4, va + vec4<u32>(d));
+      let b1 = gather(&qkv4, vb + vec4<u32>(d));
       fma_tile(&acc, a, b0, b1);
     }
     grad_scores_finish(&acc, t, j0, delta, site);
@@ -441,10 +431,8 @@ fn attention_grad_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
 @compute @workgroup_size(WG)
 fn attention_grad_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                               @builtin(local_invocation_index) lid: u32) {
-  let tile = wid.x + wid.y * nwg.x;
-  if (tile >= tile_count(1u)) { return; }
-  let rt = row_tile(tile, 1u, lid);
-  if (rt.r0 >= params.T) { return; }
+  let rt = row_tile(grid_tile(wid, nwg), 1u, lid);
+  if (!rt.live) { return; }
   let t = grad_scores_tile(rt);
   let L = params.T;
   let row3 = 3u * params.H;
@@ -452,10 +440,7 @@ fn attention_grad_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(nu
   let o = t.o / 4u;
   var delta = vec4<f32>(0.0);
   for (var d4 = 0u; d4 < D4; d4++) {
-    delta += vec4<f32>(dot(vec4<f32>(d_out_v4[o.x + d4]), vec4<f32>(out_ro_v4[o.x + d4])),
-                       dot(vec4<f32>(d_out_v4[o.y + d4]), vec4<f32>(out_ro_v4[o.y + d4])),
-                       dot(vec4<f32>(d_out_v4[o.z + d4]), vec4<f32>(out_ro_v4[o.z + d4])),
-                       dot(vec4<f32>(d_out_v4[o.w + d4]), vec4<f32>(out_ro_v4[o.w + d4])));
+    delta += dots4(gather4(&d_out_v4, o + vec4<u32>(d4)), gather4(&out_ro_v4, o + vec4<u32>(d4)));
   }
   let site = drop_site(step_state.seed, step_state.micro_step);
   for (var j0 = 0u; j0 < L; j0 += C) {
@@ -463,13 +448,8 @@ fn attention_grad_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(nu
     let vb = (vec4<u32>(t.vcol) + cols_hi(j0, L) * row3) / 4u;
     var acc = array<vec4<f32>, 8>();
     for (var d4 = 0u; d4 < D4; d4++) {
-      let gs = array<vec4<f32>, 4>(vec4<f32>(d_out_v4[o.x + d4]), vec4<f32>(d_out_v4[o.y + d4]),
-                                   vec4<f32>(d_out_v4[o.z + d4]), vec4<f32>(d_out_v4[o.w + d4]));
-      let vs = array<vec4<f32>, 8>(vec4<f32>(qkv4_v4[va.x + d4]), vec4<f32>(qkv4_v4[va.y + d4]),
-                                   vec4<f32>(qkv4_v4[va.z + d4]), vec4<f32>(qkv4_v4[va.w + d4]),
-                                   vec4<f32>(qkv4_v4[vb.x + d4]), vec4<f32>(qkv4_v4[vb.y + d4]),
-                                   vec4<f32>(qkv4_v4[vb.z + d4]), vec4<f32>(qkv4_v4[vb.w + d4]));
-      fma_tile4(&acc, gs, vs);
+      let d = vec4<u32>(d4);
+      fma_tile4(&acc, gather4(&d_out_v4, o + d), gather4(&qkv4_v4, va + d), gather4(&qkv4_v4, vb + d));
     }
     grad_scores_finish(&acc, t, j0, delta, site);
   }
@@ -492,7 +472,8 @@ fn qk_tile(tile: u32, lid: u32) -> QkTile {
   let col_tiles = (params.D + C - 1u) / C;
   let per_part = tile_count(col_tiles);
   let is_k = tile >= per_part;
-  let ct = column_tile(tile % per_part, col_tiles, lid);
+  var ct = column_tile(tile % per_part, lid);
+  ct.rt.live = ct.rt.live && tile < 2u * per_part;
   let L = params.T;
   let H = params.H;
   let row3 = 3u * H;
@@ -512,10 +493,8 @@ fn store_dqk(acc: ptr<function, array<vec4<f32>, 8>>, t: QkTile) {
 @compute @workgroup_size(WG)
 fn attention_grad_qk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                      @builtin(local_invocation_index) lid: u32) {
-  let tile = wid.x + wid.y * nwg.x;
-  if (tile >= 2u * tile_count((params.D + C - 1u) / C)) { return; }
-  let t = qk_tile(tile, lid);
-  if (t.ct.rt.r0 >= params.T) { return; }
+  let t = qk_tile(grid_tile(wid, nwg), lid);
+  if (!t.ct.rt.live) { return; }
   let row3 = 3u * params.H;
   let lo = t.ct.lo;
   let hi = t.ct.hi;
@@ -523,9 +502,9 @@ fn attention_grad_qk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   for (var u = 0u; u < params.T; u++) {
     let bu = t.bcol + u * row3;
     let au = t.a + vec4<u32>(u * t.k_stride);
-    let a = vec4<f32>(f32(probs[au.x]), f32(probs[au.y]), f32(probs[au.z]), f32(probs[au.w]));
-    let b0 = vec4<f32>(f32(qkv[bu + lo.x]), f32(qkv[bu + lo.y]), f32(qkv[bu + lo.z]), f32(qkv[bu + lo.w]));
-    let b1 = vec4<f32>(f32(qkv[bu + hi.x]), f32(qkv[bu + hi.y]), f32(qkv[bu + hi.z]), f32(qkv[bu + hi.w]));
+    let a = gather(&probs, au);
+    let b0 = gather(&qkv, vec4<u32>(bu) + lo);
+    let b1 = gather(&qkv, vec4<u32>(bu) + hi);
     fma_tile(&acc, a, b0, b1);
   }
   store_dqk(&acc, t);
@@ -534,10 +513,8 @@ fn attention_grad_qk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
 @compute @workgroup_size(WG)
 fn attention_grad_qk_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                           @builtin(local_invocation_index) lid: u32) {
-  let tile = wid.x + wid.y * nwg.x;
-  if (tile >= 2u * tile_count((params.D + C - 1u) / C)) { return; }
-  let t = qk_tile(tile, lid);
-  if (t.ct.rt.r0 >= params.T) { return; }
+  let t = qk_tile(grid_tile(wid, nwg), lid);
+  if (!t.ct.rt.live) { return; }
   let row34 = 3u * params.H / 4u;
   let bcol = t.bcol / 4u;
   let ba = t.ct.lo.x / 4u;
@@ -546,7 +523,7 @@ fn attention_grad_qk_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
   for (var u = 0u; u < params.T; u++) {
     let bu = bcol + u * row34;
     let au = t.a + vec4<u32>(u * t.k_stride);
-    let a = vec4<f32>(f32(probs[au.x]), f32(probs[au.y]), f32(probs[au.z]), f32(probs[au.w]));
+    let a = gather(&probs, au);
     fma_tile(&acc, a, vec4<f32>(qkv_v4[bu + ba]), vec4<f32>(qkv_v4[bu + bb]));
   }
   store_dqk(&acc, t);

@@ -69,6 +69,44 @@ fn fma_tile(acc: ptr<function, array<vec4<f32>, 8>>, a0: f32, a1: f32, bv: array
   (*acc)[7] += a1 * bv[3];
 }
 
+// acc += Σ_d (rows[ra + d], rows[rb + d]) × (16 columns shared from lanes' cols[xa + d], cols[xb + d]),
+// d over the head dims; contract4 reads _v4 views, 4 dims at a time (offsets in vec4s), same order.
+fn contract(acc: ptr<function, array<vec4<f32>, 8>>, rows: ptr<storage, array<T>, read>, ra: u32, rb: u32,
+            cols: ptr<storage, array<T>, read>, xa: u32, xb: u32) {
+  for (var d = 0u; d < params.D; d++) {
+    fma_tile(acc, f32((*rows)[ra + d]), f32((*rows)[rb + d]), share(f32((*cols)[xa + d]), f32((*cols)[xb + d])));
+  }
+}
+
+fn contract4(acc: ptr<function, array<vec4<f32>, 8>>, rows: ptr<storage, array<vec4<T>>, read>, ra: u32, rb: u32,
+             cols: ptr<storage, array<vec4<T>>, read>, xa: u32, xb: u32) {
+  for (var d4 = 0u; d4 < params.D / 4u; d4++) {
+    let x0 = vec4<f32>((*cols)[xa + d4]);
+    let x1 = vec4<f32>((*cols)[xb + d4]);
+    let a0 = vec4<f32>((*rows)[ra + d4]);
+    let a1 = vec4<f32>((*rows)[rb + d4]);
+    fma_tile(acc, a0.x, a1.x, share(x0.x, x1.x));
+    fma_tile(acc, a0.y, a1.y, share(x0.y, x1.y));
+    fma_tile(acc, a0.z, a1.z, share(x0.z, x1.z));
+    fma_tile(acc, a0.w, a1.w, share(x0.w, x1.w));
+  }
+}
+
+// The two columns lane `lane` loads for the tile starting at c0: c0 + lane and c0 + lane + 8,
+// clamped into [0, n).
+fn lane_cols(c0: u32, n: u32, lane: u32) -> vec2<u32> {
+  return min(vec2<u32>(c0 + lane, c0 + lane + 8u), vec2<u32>(n - 1u));
+}
+
+// Store of the tile's two rows (those inside [0, T)) at dst[base.x + c] and dst[base.y + c].
+fn store_rows(acc: ptr<function, array<vec4<f32>, 8>>, dst: ptr<storage, array<T>, read_write>, rt: RowTile, base: vec2<u32>) {
+  let cols = min(16u, params.D - rt.c0);
+  for (var c = 0u; c < cols; c++) {
+    if (rt.r0 < params.T) { (*dst)[base.x + c] = T(acc_at(acc, 0u, c)); }
+    if (rt.r0 + 1u < params.T) { (*dst)[base.y + c] = T(acc_at(acc, 1u, c)); }
+  }
+}
+
 fn acc_at(acc: ptr<function, array<vec4<f32>, 8>>, row: u32, c: u32) -> f32 {
   return (*acc)[row * 4u + c / 4u][c % 4u];
 }
@@ -175,7 +213,7 @@ fn scores_normalize(st: SoftmaxRows, t: ScoresTile) {
 @compute @workgroup_size(WG)
 fn attention_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                     @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
-  let tile = wid.x + wid.y * nwg.x;
+  let tile = grid_tile(wid, nwg);
   if (tile >= tile_count(1u)) { return; }
   let t = scores_tile(tile, lid);
   let L = params.T;
@@ -183,15 +221,11 @@ fn attention_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   let lane = sid % 8u;
   var st = SoftmaxRows(NEG_INF, NEG_INF, 0.0, 0.0);
   for (var j0 = 0u; j0 < L; j0 += 16u) {
-    let ka = t.kcol + min(j0 + lane, L - 1u) * row3;
-    let kb = t.kcol + min(j0 + lane + 8u, L - 1u) * row3;
+    let k = vec2<u32>(t.kcol) + lane_cols(j0, L, lane) * row3;
     // Explicitly zeroed: a bare `var acc: array<...>;` inside this loop kept the previous
     // iteration's values on lavapipe (Dawn/Mesa), against WGSL's zero-init rule.
     var acc = array<vec4<f32>, 8>();
-    for (var d = 0u; d < params.D; d++) {
-      let bv = share(f32(qkv[ka + d]), f32(qkv[kb + d]));
-      fma_tile(&acc, f32(qkv[t.qa + d]), f32(qkv[t.qb + d]), bv);
-    }
+    contract(&acc, &qkv, t.qa, t.qb, &qkv, k.x, k.y);
     scores_finish(&acc, &st, t, j0, lane);
   }
   scores_normalize(st, t);
@@ -200,7 +234,7 @@ fn attention_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
 @compute @workgroup_size(WG)
 fn attention_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                          @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
-  let tile = wid.x + wid.y * nwg.x;
+  let tile = grid_tile(wid, nwg);
   if (tile >= tile_count(1u)) { return; }
   let t = scores_tile(tile, lid);
   let L = params.T;
@@ -208,19 +242,9 @@ fn attention_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
   let lane = sid % 8u;
   var st = SoftmaxRows(NEG_INF, NEG_INF, 0.0, 0.0);
   for (var j0 = 0u; j0 < L; j0 += 16u) {
-    let ka = (t.kcol + min(j0 + lane, L - 1u) * row3) / 4u;
-    let kb = (t.kcol + min(j0 + lane + 8u, L - 1u) * row3) / 4u;
+    let k = (vec2<u32>(t.kcol) + lane_cols(j0, L, lane) * row3) / 4u;
     var acc = array<vec4<f32>, 8>();
-    for (var d4 = 0u; d4 < params.D / 4u; d4++) {
-      let xa = vec4<f32>(qkv_v4[ka + d4]);
-      let xb = vec4<f32>(qkv_v4[kb + d4]);
-      let qa = vec4<f32>(qkv_v4[t.qa / 4u + d4]);
-      let qb = vec4<f32>(qkv_v4[t.qb / 4u + d4]);
-      fma_tile(&acc, qa.x, qb.x, share(xa.x, xb.x));
-      fma_tile(&acc, qa.y, qb.y, share(xa.y, xb.y));
-      fma_tile(&acc, qa.z, qb.z, share(xa.z, xb.z));
-      fma_tile(&acc, qa.w, qb.w, share(xa.w, xb.w));
-    }
+    contract4(&acc, &qkv_v4, t.qa / 4u, t.qb / 4u, &qkv_v4, k.x, k.y);
     scores_finish(&acc, &st, t, j0, lane);
   }
   scores_normalize(st, t);
@@ -232,15 +256,14 @@ fn attention_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
 fn attention_context(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                      @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
   let col_tiles = (params.D + 15u) / 16u;
-  let tile = wid.x + wid.y * nwg.x;
+  let tile = grid_tile(wid, nwg);
   if (tile >= tile_count(col_tiles)) { return; }
   let rt = row_tile(tile, col_tiles, lid);
   let L = params.T;
   let D = params.D;
   let row3 = 3u * params.H;
   let lane = sid % 8u;
-  let da = min(rt.c0 + lane, D - 1u);
-  let db = min(rt.c0 + lane + 8u, D - 1u);
+  let dc = lane_cols(rt.c0, D, lane);
   let vcol = rt.b * L * row3 + 2u * params.H + rt.h * D;
   let pa = (rt.bh * L + rt.ra) * L;
   let pb = (rt.bh * L + rt.rb) * L;
@@ -248,18 +271,12 @@ fn attention_context(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   var acc = array<vec4<f32>, 8>();
   for (var j = 0u; j < L; j++) {
     let vj = vcol + j * row3;
-    let bv = share(f32(qkv[vj + da]), f32(qkv[vj + db]));
+    let bv = share(f32(qkv[vj + dc.x]), f32(qkv[vj + dc.y]));
     let a0 = f32(probs[pa + j]) * drop_factor(site, pa + j);
     let a1 = f32(probs[pb + j]) * drop_factor(site, pb + j);
     fma_tile(&acc, a0, a1, bv);
   }
-  let cols = min(16u, D - rt.c0);
-  let oa = (rt.b * L + rt.ra) * params.H + rt.h * D + rt.c0;
-  let ob = (rt.b * L + rt.rb) * params.H + rt.h * D + rt.c0;
-  for (var c = 0u; c < cols; c++) {
-    if (rt.r0 < L) { out_rw[oa + c] = T(acc_at(&acc, 0u, c)); }
-    if (rt.r0 + 1u < L) { out_rw[ob + c] = T(acc_at(&acc, 1u, c)); }
-  }
+  store_rows(&acc, &out_rw, rt, (vec2<u32>(rt.b * L) + vec2<u32>(rt.ra, rt.rb)) * params.H + vec2<u32>(rt.h * D + rt.c0));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -268,34 +285,26 @@ fn attention_context(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
 fn attention_grad_v(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                     @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
   let col_tiles = (params.D + 15u) / 16u;
-  let tile = wid.x + wid.y * nwg.x;
+  let tile = grid_tile(wid, nwg);
   if (tile >= tile_count(col_tiles)) { return; }
   let rt = row_tile(tile, col_tiles, lid);
   let L = params.T;
   let D = params.D;
   let H = params.H;
   let lane = sid % 8u;
-  let da = min(rt.c0 + lane, D - 1u);
-  let db = min(rt.c0 + lane + 8u, D - 1u);
+  let dc = lane_cols(rt.c0, D, lane);
   let ocol = rt.b * L * H + rt.h * D;
   let pbase = rt.bh * L * L;
   let site = drop_site(step_state.seed, step_state.micro_step);
   var acc = array<vec4<f32>, 8>();
   for (var i = 0u; i < L; i++) {
     let oi = ocol + i * H;
-    let bv = share(f32(d_out[oi + da]), f32(d_out[oi + db]));
+    let bv = share(f32(d_out[oi + dc.x]), f32(d_out[oi + dc.y]));
     let ia = pbase + i * L + rt.ra;
     let ib = pbase + i * L + rt.rb;
     fma_tile(&acc, f32(probs[ia]) * drop_factor(site, ia), f32(probs[ib]) * drop_factor(site, ib), bv);
   }
-  let cols = min(16u, D - rt.c0);
-  let row3 = 3u * H;
-  let va = (rt.b * L + rt.ra) * row3 + 2u * H + rt.h * D + rt.c0;
-  let vb = (rt.b * L + rt.rb) * row3 + 2u * H + rt.h * D + rt.c0;
-  for (var c = 0u; c < cols; c++) {
-    if (rt.r0 < L) { d_qkv4[va + c] = T(acc_at(&acc, 0u, c)); }
-    if (rt.r0 + 1u < L) { d_qkv4[vb + c] = T(acc_at(&acc, 1u, c)); }
-  }
+  store_rows(&acc, &d_qkv4, rt, (vec2<u32>(rt.b * L) + vec2<u32>(rt.ra, rt.rb)) * 3u * H + vec2<u32>(2u * H + rt.h * D + rt.c0));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -340,7 +349,7 @@ fn grad_scores_finish(acc: ptr<function, array<vec4<f32>, 8>>, t: GradScoresTile
 @compute @workgroup_size(WG)
 fn attention_grad_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                          @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
-  let tile = wid.x + wid.y * nwg.x;
+  let tile = grid_tile(wid, nwg);
   if (tile >= tile_count(1u)) { return; }
   let t = grad_scores_tile(tile, lid);
   let L = params.T;
@@ -353,13 +362,9 @@ fn attention_grad_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
   let lane = sid % 8u;
   let site = drop_site(step_state.seed, step_state.micro_step);
   for (var j0 = 0u; j0 < L; j0 += 16u) {
-    let va = t.vcol + min(j0 + lane, L - 1u) * row3;
-    let vb = t.vcol + min(j0 + lane + 8u, L - 1u) * row3;
+    let v = vec2<u32>(t.vcol) + lane_cols(j0, L, lane) * row3;
     var acc = array<vec4<f32>, 8>();
-    for (var d = 0u; d < D; d++) {
-      let bv = share(f32(qkv4[va + d]), f32(qkv4[vb + d]));
-      fma_tile(&acc, f32(d_out[t.oa + d]), f32(d_out[t.ob + d]), bv);
-    }
+    contract(&acc, &d_out, t.oa, t.ob, &qkv4, v.x, v.y);
     grad_scores_finish(&acc, t, j0, delta, site);
   }
 }
@@ -367,7 +372,7 @@ fn attention_grad_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
 @compute @workgroup_size(WG)
 fn attention_grad_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                               @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
-  let tile = wid.x + wid.y * nwg.x;
+  let tile = grid_tile(wid, nwg);
   if (tile >= tile_count(1u)) { return; }
   let t = grad_scores_tile(tile, lid);
   let L = params.T;
@@ -383,19 +388,9 @@ fn attention_grad_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(nu
   let lane = sid % 8u;
   let site = drop_site(step_state.seed, step_state.micro_step);
   for (var j0 = 0u; j0 < L; j0 += 16u) {
-    let va = (t.vcol + min(j0 + lane, L - 1u) * row3) / 4u;
-    let vb = (t.vcol + min(j0 + lane + 8u, L - 1u) * row3) / 4u;
+    let v = (vec2<u32>(t.vcol) + lane_cols(j0, L, lane) * row3) / 4u;
     var acc = array<vec4<f32>, 8>();
-    for (var d4 = 0u; d4 < D4; d4++) {
-      let xa = vec4<f32>(qkv4_v4[va + d4]);
-      let xb = vec4<f32>(qkv4_v4[vb + d4]);
-      let ga = vec4<f32>(d_out_v4[oa + d4]);
-      let gb = vec4<f32>(d_out_v4[ob + d4]);
-      fma_tile(&acc, ga.x, gb.x, share(xa.x, xb.x));
-      fma_tile(&acc, ga.y, gb.y, share(xa.y, xb.y));
-      fma_tile(&acc, ga.z, gb.z, share(xa.z, xb.z));
-      fma_tile(&acc, ga.w, gb.w, share(xa.w, xb.w));
-    }
+    contract4(&acc, &d_out_v4, oa, ob, &qkv4_v4, v.x, v.y);
     grad_scores_finish(&acc, t, j0, delta, site);
   }
 }
@@ -408,7 +403,7 @@ fn attention_grad_qk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
                      @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
   let col_tiles = (params.D + 15u) / 16u;
   let per_part = tile_count(col_tiles);
-  let tile = wid.x + wid.y * nwg.x;
+  let tile = grid_tile(wid, nwg);
   if (tile >= 2u * per_part) { return; }
   let is_k = tile >= per_part;
   let rt = row_tile(tile % per_part, col_tiles, lid);
@@ -417,8 +412,7 @@ fn attention_grad_qk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   let H = params.H;
   let row3 = 3u * H;
   let lane = sid % 8u;
-  let da = min(rt.c0 + lane, D - 1u);
-  let db = min(rt.c0 + lane + 8u, D - 1u);
+  let dc = lane_cols(rt.c0, D, lane);
   // dQ: A(i, u) = dS[i, u], B(u, d) = k[u, d].  dK: A(j, u) = dS[u, j], B(u, d) = q[u, d].
   let row_stride = select(L, 1u, is_k);
   let k_stride = select(1u, L, is_k);
@@ -429,15 +423,8 @@ fn attention_grad_qk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   var acc = array<vec4<f32>, 8>();
   for (var u = 0u; u < L; u++) {
     let bu = bcol + u * row3;
-    let bv = share(f32(qkv[bu + da]), f32(qkv[bu + db]));
+    let bv = share(f32(qkv[bu + dc.x]), f32(qkv[bu + dc.y]));
     fma_tile(&acc, f32(probs[a_a + u * k_stride]), f32(probs[a_b + u * k_stride]), bv);
   }
-  let cols = min(16u, D - rt.c0);
-  let part = select(0u, H, is_k);
-  let wa = (rt.b * L + rt.ra) * row3 + part + rt.h * D + rt.c0;
-  let wb = (rt.b * L + rt.rb) * row3 + part + rt.h * D + rt.c0;
-  for (var c = 0u; c < cols; c++) {
-    if (rt.r0 < L) { d_qkv3[wa + c] = T(acc_at(&acc, 0u, c)); }
-    if (rt.r0 + 1u < L) { d_qkv3[wb + c] = T(acc_at(&acc, 1u, c)); }
-  }
+  store_rows(&acc, &d_qkv3, rt, (vec2<u32>(rt.b * L) + vec2<u32>(rt.ra, rt.rb)) * row3 + vec2<u32>(select(0u, H, is_k) + rt.h * D + rt.c0));
 }

@@ -113,29 +113,18 @@ fn dropout_mul(i: u32) -> f32 {
   return select(0.0, params.alpha, dropout_keep(step_state.seed, params.stream, step_state.micro_step, i, params.p));
 }
 
-// out[i] = v, or += v with ACCUMULATE: the store every accumulating entry ends with.
-fn store_out2(i: u32, v: f32) {
+// dst[i] = v, or += v with ACCUMULATE: the store every accumulating entry ends with (dst is the
+// entry's out2 or out3 view; store_sum4 for the vec4 views).
+fn store_sum(dst: ptr<storage, array<T>, read_write>, i: u32, v: f32) {
   var x = v;
-  if (ACCUMULATE) { x += f32(out2[i]); }
-  out2[i] = T(x);
+  if (ACCUMULATE) { x += f32((*dst)[i]); }
+  (*dst)[i] = T(x);
 }
 
-fn store_out2v(i: u32, v: vec4<f32>) {
+fn store_sum4(dst: ptr<storage, array<vec4<T>>, read_write>, i: u32, v: vec4<f32>) {
   var x = v;
-  if (ACCUMULATE) { x += vec4<f32>(out2v[i]); }
-  out2v[i] = vec4<T>(x);
-}
-
-fn store_out3(i: u32, v: f32) {
-  var x = v;
-  if (ACCUMULATE) { x += f32(out3[i]); }
-  out3[i] = T(x);
-}
-
-fn store_out3v(i: u32, v: vec4<f32>) {
-  var x = v;
-  if (ACCUMULATE) { x += vec4<f32>(out3v[i]); }
-  out3v[i] = vec4<T>(x);
+  if (ACCUMULATE) { x += vec4<f32>((*dst)[i]); }
+  (*dst)[i] = vec4<T>(x);
 }
 
 fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
@@ -162,14 +151,14 @@ fn fill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 fn add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n) { return; }
-  store_out3(i, f32(in1[i]) + f32(in2[i]));
+  store_sum(&out3, i, f32(in1[i]) + f32(in2[i]));
 }
 
 @compute @workgroup_size(WG)
 fn scale(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n) { return; }
-  store_out2(i, params.alpha * f32(in1[i]));
+  store_sum(&out2, i, params.alpha * f32(in1[i]));
 }
 
 @compute @workgroup_size(WG)
@@ -183,14 +172,14 @@ fn scale_inplace(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
 fn act_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n) { return; }
-  store_out2(i, act(vec4<f32>(f32(in1[i]))).x);
+  store_sum(&out2, i, act(vec4<f32>(f32(in1[i]))).x);
 }
 
 @compute @workgroup_size(WG)
 fn act_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n) { return; }
-  store_out3(i, f32(in1[i]) * act_grad(vec4<f32>(f32(in2[i]))).x);
+  store_sum(&out3, i, f32(in1[i]) * act_grad(vec4<f32>(f32(in2[i]))).x);
 }
 
 @compute @workgroup_size(WG)
@@ -201,7 +190,7 @@ fn geglu_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   for (var j = lid; j < f; j += WG) {
     let i = r * f + j;
     let base = r * 2u * f + j;
-    store_out2(i, f32(in1[base]) * act(vec4<f32>(f32(in1[base + f]))).x);
+    store_sum(&out2, i, f32(in1[base]) * act(vec4<f32>(f32(in1[base + f]))).x);
   }
 }
 
@@ -231,14 +220,14 @@ fn geglu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
 fn dropout_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n) { return; }
-  store_out3(i, f32(in2[i]) * dropout_mul(i));
+  store_sum(&out3, i, f32(in2[i]) * dropout_mul(i));
 }
 
 @compute @workgroup_size(WG)
 fn dropout_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n) { return; }
-  store_out3(i, f32(in2[i]) * dropout_mul(i));
+  store_sum(&out3, i, f32(in2[i]) * dropout_mul(i));
 }
 
 @compute @workgroup_size(WG)
@@ -268,14 +257,14 @@ fn fill_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
 fn add_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n / 4u) { return; }
-  store_out3v(i, vec4<f32>(in1v[i]) + vec4<f32>(in2v[i]));
+  store_sum4(&out3v, i, vec4<f32>(in1v[i]) + vec4<f32>(in2v[i]));
 }
 
 @compute @workgroup_size(WG)
 fn scale_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n / 4u) { return; }
-  store_out2v(i, params.alpha * vec4<f32>(in1v[i]));
+  store_sum4(&out2v, i, params.alpha * vec4<f32>(in1v[i]));
 }
 
 @compute @workgroup_size(WG)
@@ -289,14 +278,14 @@ fn scale_inplace_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
 fn act_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n / 4u) { return; }
-  store_out2v(i, act(vec4<f32>(in1v[i])));
+  store_sum4(&out2v, i, act(vec4<f32>(in1v[i])));
 }
 
 @compute @workgroup_size(WG)
 fn act_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n / 4u) { return; }
-  store_out3v(i, vec4<f32>(in1v[i]) * act_grad(vec4<f32>(in2v[i])));
+  store_sum4(&out3v, i, vec4<f32>(in1v[i]) * act_grad(vec4<f32>(in2v[i])));
 }
 
 @compute @workgroup_size(WG)
@@ -307,7 +296,7 @@ fn geglu_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
   for (var j = lid; j < f; j += WG) {
     let i = r * f + j;
     let base = r * 2u * f + j;
-    store_out2v(i, vec4<f32>(in1v[base]) * act(vec4<f32>(in1v[base + f])));
+    store_sum4(&out2v, i, vec4<f32>(in1v[base]) * act(vec4<f32>(in1v[base + f])));
   }
 }
 
@@ -337,14 +326,14 @@ fn geglu_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workg
 fn dropout_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n / 4u) { return; }
-  store_out3v(i, vec4<f32>(in2v[i]) * dropout_mul4(i * 4u));
+  store_sum4(&out3v, i, vec4<f32>(in2v[i]) * dropout_mul4(i * 4u));
 }
 
 @compute @workgroup_size(WG)
 fn dropout_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = linear_id(wid, nwg, lid);
   if (i >= params.n / 4u) { return; }
-  store_out3v(i, vec4<f32>(in2v[i]) * dropout_mul4(i * 4u));
+  store_sum4(&out3v, i, vec4<f32>(in2v[i]) * dropout_mul4(i * 4u));
 }
 
 @compute @workgroup_size(WG)
