@@ -23,6 +23,8 @@ export interface CompileOptions {
   variants?: Record<string, string>;
   /** Forward only, no losses: logits, pooled output and hidden states readable (plan.outputs). */
   inference?: boolean;
+  /** tasks.classify: the number of labels. */
+  classes?: number;
 }
 
 export interface Compiled {
@@ -40,7 +42,7 @@ export function forcedVariants(recipe: Recipe, external?: Record<string, string>
 
 export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, limits: DeviceLimits, options: CompileOptions): Compiled {
   const name = options.name ?? (options.training ? 'train' : 'eval');
-  const model = buildModelGraph(recipe, vocab, shape, { training: options.training, inference: options.inference });
+  const model = buildModelGraph(recipe, vocab, shape, { training: options.training, inference: options.inference, classes: options.classes });
   const g = model.graph;
   if (options.training) {
     fuseTrainingEpilogues(g);

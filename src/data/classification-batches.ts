@@ -39,18 +39,23 @@ export function truncatePair(a: number[], b: number[], max: number): void {
   }
 }
 
-/** One example as model input: ids and token types, at most seqLen tokens. */
-export function encodeExample(tokenizer: BertTokenizer, example: Example, labels: readonly string[], seqLen: number): Encoded {
-  const label = labels.indexOf(example.label);
-  if (label < 0) throw new UserError(`${example.where}: label ${JSON.stringify(example.label)} is not one of ${labels.join(', ')}`, 'bad_data');
+/** `[CLS] text [SEP]` or `[CLS] text [SEP] pair [SEP]` in at most seqLen tokens (longest-first truncation). */
+export function encodePair(tokenizer: BertTokenizer, text: string, pair: string | undefined, seqLen: number): { ids: Int32Array; typeIds: Int32Array } {
   const { cls, sep } = tokenizer.specials;
-  const a = tokenizer.encode(example.text);
-  const b = example.pair !== undefined ? tokenizer.encode(example.pair) : undefined;
+  const a = tokenizer.encode(text);
+  const b = pair !== undefined ? tokenizer.encode(pair) : undefined;
   if (b) truncatePair(a, b, seqLen - 3);
   else a.length = Math.min(a.length, seqLen - 2);
   const ids = [cls, ...a, sep, ...(b ? [...b, sep] : [])];
   const typeIds = ids.map((_, i) => (i < a.length + 2 ? 0 : 1));
-  return { ids: Int32Array.from(ids), typeIds: Int32Array.from(typeIds), label };
+  return { ids: Int32Array.from(ids), typeIds: Int32Array.from(typeIds) };
+}
+
+/** One example as model input: ids and token types, at most seqLen tokens. */
+export function encodeExample(tokenizer: BertTokenizer, example: Example, labels: readonly string[], seqLen: number): Encoded {
+  const label = labels.indexOf(example.label);
+  if (label < 0) throw new UserError(`${example.where}: label ${JSON.stringify(example.label)} is not one of ${labels.join(', ')}`, 'bad_data');
+  return { ...encodePair(tokenizer, example.text, example.pair, seqLen), label };
 }
 
 export interface ClassificationBatchState {

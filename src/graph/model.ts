@@ -20,7 +20,7 @@ export interface ModelGraph {
   vocab: number;
   hidden: number;
   /** Metric tensors the runner reads back: summed per step. */
-  metrics: { mlm_loss: number; mlm_correct: number; nsp_loss?: number; nsp_correct?: number };
+  metrics: { mlm_loss?: number; mlm_correct?: number; nsp_loss?: number; nsp_correct?: number; cls_loss?: number; cls_correct?: number };
   /** The scalar whose gradient training follows is the sum of these (already weighted/scaled). */
   losses: number[];
   /** Every tensor id that the data layer fills per micro-batch, by input name. */
@@ -40,6 +40,7 @@ export const INPUT_NAMES = [
   'masked_ids',
   'masked_weights',
   'nsp_labels',
+  'class_labels',
   'cls_rows',
   'cls_weights',
   'emb_unique',
@@ -56,6 +57,8 @@ export interface BuildOptions {
    * masked position), NSP logits, the pooled output and the last hidden states, kept readable.
    */
   inference?: boolean;
+  /** tasks.classify: the number of labels (the classifier's outputs). */
+  classes?: number;
 }
 
 export function buildModelGraph(recipe: Recipe, vocab: number, shape: MicroBatchShape, options: BuildOptions = { training: true }): ModelGraph {
@@ -84,10 +87,14 @@ export function buildModelGraph(recipe: Recipe, vocab: number, shape: MicroBatch
     input_ids: g.tensor('input_ids', [N], 'input', 'i32'),
     token_type_ids: g.tensor('token_type_ids', [N], 'input', 'i32'),
     attention_mask: g.tensor('attention_mask', [N], 'input', 'i32'),
-    masked_positions: g.tensor('masked_positions', [R], 'input', 'i32'),
-    masked_ids: g.tensor('masked_ids', [R], 'input', 'i32'),
-    masked_weights: g.tensor('masked_weights', [R], 'input', 'f32'),
-    nsp_labels: g.tensor('nsp_labels', [B], 'input', 'i32'),
+    ...(recipe.tasks.classify
+      ? { class_labels: g.tensor('class_labels', [B], 'input', 'i32') }
+      : {
+          masked_positions: g.tensor('masked_positions', [R], 'input', 'i32'),
+          masked_ids: g.tensor('masked_ids', [R], 'input', 'i32'),
+          masked_weights: g.tensor('masked_weights', [R], 'input', 'f32'),
+          nsp_labels: g.tensor('nsp_labels', [B], 'input', 'i32'),
+        }),
     cls_rows: g.tensor('cls_rows', [B], 'input', 'i32'),
     cls_weights: g.tensor('cls_weights', [B], 'input', 'f32'),
     // CSR grouping of token rows by id for the deterministic embedding gradient, padded to
@@ -206,6 +213,46 @@ export function buildModelGraph(recipe: Recipe, vocab: number, shape: MicroBatch
   let poolerWeights: { w: number; b: number } | undefined;
   if (poolerDeclared) {
     poolerWeights = { w: weight('bert.pooler.dense.weight', [H, H]), b: biasParam('bert.pooler.dense.bias', H) };
+  }
+
+  const pooledOutput = (): number => {
+    if (!poolerWeights) throw new Error('graph: the head needs a pooler');
+    const cls = act('pooler.gather.out', [B, H]);
+    g.op('gather_rows', 'pooler.gather', { src: x!, idx: inputs.cls_rows!, weights: inputs.cls_weights! }, { out: cls }, {});
+    const dense = act('pooler.dense.out', [B, H]);
+    g.op('linear', 'pooler.dense', { x: cls, w: poolerWeights.w, b: poolerWeights.b }, { y: dense }, {});
+    if (poolerDeclared!.activation !== 'tanh') return dense;
+    const out = act('pooler.tanh.y', [B, H]);
+    g.op('activation', 'pooler.tanh', { x: dense }, { y: out }, { fn: 'tanh' });
+    return out;
+  };
+
+  if (recipe.tasks.classify) return classificationHead(recipe.tasks.classify.dropout);
+
+  // Fine-tuning, as transformers' BertForSequenceClassification: pooled [CLS] → dropout → linear
+  // `classifier` → cross-entropy over the labels (slot 0 of the step state scales it). The
+  // pretraining heads are not built; evaluation and inference graphs keep the logits readable.
+  function classificationHead(p: number): ModelGraph {
+    const classes = options.classes;
+    if (classes === undefined || !(classes >= 2)) throw new Error('graph: tasks.classify needs the number of labels (options.classes >= 2)');
+    const labels = inputs.class_labels!;
+    const pooledOut = dropout('classifier.dropout', pooledOutput(), B, H, dropP(p));
+    const logits = linear('classifier', pooledOut, B, H, classes, 'classifier', true);
+    const outputs: Record<string, number> = {};
+    if (!train) {
+      g.get(logits).keep = true;
+      outputs.logits = logits;
+    }
+    if (options.inference) return { graph: g, shape, vocab, hidden: H, metrics: {}, losses: [], inputs, tied: false, outputs };
+    const loss = act('classifier.loss', [B]);
+    const correct = act('classifier.correct', [B]);
+    const dlogits = g.tensor('classifier.logits.grad', [B, classes], 'activation', 'f32', { inPlaceOf: logits });
+    g.op('crossentropy', 'classifier.loss', { logits, labels, weights: inputs.cls_weights! }, { loss, correct, dlogits }, { slot: 0, grad: train });
+    const metrics: ModelGraph['metrics'] = {
+      cls_loss: sumInto('classifier.loss.sum', loss, 'metric.cls_loss'),
+      cls_correct: sumInto('classifier.correct.sum', correct, 'metric.cls_correct'),
+    };
+    return { graph: g, shape, vocab, hidden: H, metrics, losses: [loss], inputs, tied: false, outputs };
   }
 
   // MLM head: gather the masked rows before the vocabulary projection (DESIGN: dense logits

@@ -13,7 +13,7 @@ import { buildModelGraph } from './model.js';
 import type { OpDef } from './op-def.js';
 import { OP_DEFS } from './ops/index.js';
 
-export type ParamGroup = 'embeddings' | 'attention' | 'feedforward' | 'final_norm' | 'pooler' | 'mlm_head' | 'nsp_head';
+export type ParamGroup = 'embeddings' | 'attention' | 'feedforward' | 'final_norm' | 'pooler' | 'mlm_head' | 'nsp_head' | 'classifier';
 
 export interface ParamTensor {
   /** The plan's name (Hugging Face's, except the fused `attention.self.qkv`). */
@@ -73,9 +73,11 @@ export interface StatsOptions {
   seqLen?: number;
   /** Sequences per pass for the memory estimate (default schedule.micro_batch_size). */
   microBatch?: number;
+  /** tasks.classify: the number of labels. */
+  classes?: number;
 }
 
-const GROUP_ORDER: ParamGroup[] = ['embeddings', 'attention', 'feedforward', 'final_norm', 'pooler', 'mlm_head', 'nsp_head'];
+const GROUP_ORDER: ParamGroup[] = ['embeddings', 'attention', 'feedforward', 'final_norm', 'pooler', 'mlm_head', 'nsp_head', 'classifier'];
 
 /** The group of a parameter, by its name in the graph (model.ts names them). */
 export function paramGroup(name: string): ParamGroup {
@@ -86,6 +88,7 @@ export function paramGroup(name: string): ParamGroup {
   if (name.startsWith('bert.pooler.')) return 'pooler';
   if (name.startsWith('cls.predictions.')) return 'mlm_head';
   if (name.startsWith('cls.seq_relationship.')) return 'nsp_head';
+  if (name.startsWith('classifier.')) return 'classifier';
   throw new Error(`stats: parameter ${name} belongs to no group`);
 }
 
@@ -108,12 +111,12 @@ export function modelStats(recipe: Recipe, options: StatsOptions): ModelStats {
   const B = options.microBatch ?? schedule.micro_batch_size;
   // One sequence: every per-token figure below is exact for any batch (attention is per sequence).
   const one = { batch: 1, seq: T, predictions: tasks.mlm.max_predictions };
-  const { graph: g } = buildModelGraph(recipe, V, one, { training: true });
+  const { graph: g } = buildModelGraph(recipe, V, one, { training: true, classes: options.classes });
   const forwardFlops = matmulFlops(g, g.ops);
   const forwardActivations = g.tensors.filter((t) => t.role === 'activation').reduce((a, t) => a + elements(t.shape), 0);
   const parameters: ParamTensor[] = g.params().map((t) => ({ name: t.name, shape: [...t.shape], group: paramGroup(t.name), decay: appliesWeightDecay(t.name, recipe) }));
 
-  const trained = buildModelGraph(recipe, V, one, { training: true }).graph;
+  const trained = buildModelGraph(recipe, V, one, { training: true, classes: options.classes }).graph;
   fuseTrainingEpilogues(trained);
   appendBackward(trained);
   const trainingFlops = matmulFlops(trained, trained.ops);
@@ -197,6 +200,10 @@ function layerRows(recipe: Recipe, V: number, paramsWhere: (test: (name: string)
     } else if (item.pooler) {
       rows.push({ name: 'pooler', detail: `[CLS] ${H} -> ${H}, ${item.pooler.activation}`, count: 1, params: paramsWhere((n) => n.startsWith('bert.pooler.')) });
     }
+  }
+  if (tasks.classify) {
+    rows.push({ name: 'classifier', detail: `pooled [CLS], dropout ${tasks.classify.dropout}, ${H} -> labels`, count: 1, params: paramsWhere((n) => n.startsWith('classifier.')) });
+    return rows;
   }
   const head = tasks.mlm.head;
   rows.push({

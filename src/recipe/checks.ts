@@ -52,6 +52,18 @@ export function crossFieldChecks(r: Recipe): Blame[] {
     out.push({ code: 'nsp_needs_pooler', path: ['tasks', 'nsp'], message: 'nsp classifies the pooled [CLS] output: add `- pooler: {}` to model.graph or remove nsp', key: true });
   }
 
+  // Fine-tuning: the classification head reads the pooled [CLS]; its data are labelled examples.
+  if (tasks.classify) {
+    if (!graph.some((g) => g.pooler)) out.push({ code: 'classify_needs_pooler', path: ['tasks', 'classify'], message: 'classify reads the pooled [CLS] output: add `- pooler: { activation: tanh }` to model.graph', key: true });
+    if (tasks.nsp) out.push({ code: 'classify_with_pretraining', path: ['tasks', 'nsp'], message: 'a run either pretrains (mlm, nsp) or fine-tunes (classify): remove nsp', key: true });
+    if (!data.labelled) out.push({ code: 'classify_needs_labelled', path: ['tasks', 'classify'], message: 'classify trains on data.labelled (source: spam-assassin, or files with text and label columns)', key: true });
+    if (schedule.phases.length > 0) out.push({ code: 'classify_with_phases', path: ['schedule', 'phases'], message: 'sequence-length phases are for pretraining; fine-tuning uses data.seq_len', key: true });
+    if (data.tokenizer.wordpiece) out.push({ code: 'classify_needs_vocab', path: ['data', 'tokenizer'], message: 'fine-tuning uses the pretrained model\'s vocabulary: set data.tokenizer.vocab (e.g. the vocab.txt of the run directory model.init names)', key: true });
+  } else {
+    if (data.labelled) out.push({ code: 'labelled_without_classify', path: ['data', 'labelled'], message: 'labelled examples are for fine-tuning: add tasks.classify, or remove data.labelled', key: true });
+    if (schedule.epochs !== undefined) out.push({ code: 'epochs_without_classify', path: ['schedule', 'epochs'], message: 'epochs count passes over labelled examples (tasks.classify); pretraining counts schedule.steps', key: true });
+  }
+
   // Batching: micro-batches fill each batch exactly.
   if (schedule.batch_size % schedule.micro_batch_size !== 0) {
     out.push({ code: 'micro_batch_divides_batch', path: ['schedule', 'micro_batch_size'], message: `${schedule.micro_batch_size} does not divide batch_size ${schedule.batch_size}` });
@@ -61,7 +73,7 @@ export function crossFieldChecks(r: Recipe): Blame[] {
   if (data.seq_len > model.max_position) {
     out.push({ code: 'seq_len_exceeds_max_position', path: ['data', 'seq_len'], message: `${data.seq_len} exceeds model.max_position ${model.max_position}` });
   }
-  if (tasks.mlm.max_predictions > data.seq_len) {
+  if (!tasks.classify && tasks.mlm.max_predictions > data.seq_len) {
     out.push({ code: 'max_predictions_exceeds_seq_len', path: ['tasks', 'mlm', 'max_predictions'], message: `${tasks.mlm.max_predictions} exceeds data.seq_len ${data.seq_len}` });
   }
   const { mask, random, keep } = tasks.mlm.replace;
@@ -71,7 +83,7 @@ export function crossFieldChecks(r: Recipe): Blame[] {
   }
 
   // Schedule.
-  if (schedule.lr.warmup_steps > schedule.steps) {
+  if (schedule.lr.warmup_steps > schedule.steps && schedule.lr.warmup_ratio === undefined && schedule.epochs === undefined) {
     out.push({ code: 'warmup_exceeds_steps', path: ['schedule', 'lr', 'warmup_steps'], message: `${schedule.lr.warmup_steps} exceeds schedule.steps ${schedule.steps}` });
   }
   schedule.phases.forEach((ph, i) => {
@@ -145,6 +157,15 @@ export function resolveFiles(r: Recipe, baseDir: (path: PathSeg[]) => string): B
     else if (typeof r.model.vocab_size === 'number' && size > r.model.vocab_size) {
       out.push({ code: 'vocab_too_small', path: ['model', 'vocab_size'], message: `${r.model.vocab_size} is smaller than the ${size} tokens of ${given}` });
     }
+  }
+  const labelled = r.data.labelled;
+  for (const key of ['files', 'validation'] as const) {
+    labelled?.[key]?.forEach((pattern, i) => {
+      const path: PathSeg[] = ['data', 'labelled', key, i];
+      const dir = baseDir(path);
+      if (glob(pattern, dir).length === 0) out.push({ code: 'missing_file', path, message: `no file matches ${pattern} (relative to ${dir})` });
+      labelled[key]![i] = absolute(dir, pattern);
+    });
   }
   const init = r.model.init;
   if (init !== undefined) {

@@ -30,6 +30,13 @@ export type RecipeIssueCode =
   | 'warmup_exceeds_steps'
   | 'graph_order'
   | 'nsp_needs_pooler'
+  | 'classify_needs_pooler'
+  | 'classify_with_pretraining'
+  | 'classify_needs_labelled'
+  | 'classify_with_phases'
+  | 'classify_needs_vocab'
+  | 'labelled_without_classify'
+  | 'epochs_without_classify'
   | 'vocab_too_small';
 
 /** Where a value was written. `set` is the `--set a.b=c` text when a flag wrote it. */

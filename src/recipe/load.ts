@@ -479,7 +479,7 @@ function fitScheduleToFlagSteps(s: Session, r: Recipe): string[] {
   const steps = r.schedule.steps;
   const warnings: string[] = [];
   const lr = r.schedule.lr;
-  if (lr.warmup_steps > steps && !byFlag(['schedule', 'lr', 'warmup_steps'])) {
+  if (lr.warmup_steps > steps && lr.warmup_ratio === undefined && !byFlag(['schedule', 'lr', 'warmup_steps'])) {
     warnings.push(`${stepsLoc.set}: schedule.lr.warmup_steps ${lr.warmup_steps} clamped to ${steps}, the steps of this run`);
     lr.warmup_steps = steps;
   }

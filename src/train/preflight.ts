@@ -50,7 +50,7 @@ export function checkInitCheckpoint(recipe: Recipe, planParams: Array<{ name: st
     if (e instanceof UserError) throw initError(file, e.message);
     throw e;
   }
-  const essential = missing.filter((n) => !/^cls\.|pooler/.test(n));
+  const essential = missing.filter((n) => !/^cls\.|^classifier\.|pooler/.test(n));
   if (essential.length > 0) throw initError(file, `lacks ${essential.length} encoder parameters of this recipe (first: ${essential[0]})`);
 
   const dir = dirname(file);

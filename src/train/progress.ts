@@ -4,10 +4,13 @@ export interface StepReport {
   step: number;
   total: number;
   loss: number;
-  mlm_loss: number;
-  mlm_acc: number;
+  mlm_loss?: number;
+  mlm_acc?: number;
   nsp_loss?: number;
   nsp_acc?: number;
+  /** Fine-tuning: training accuracy and epochs done. */
+  accuracy?: number;
+  epoch?: number;
   lr: number;
   grad_norm: number;
   tokens_per_s: number;
@@ -41,8 +44,10 @@ export class Progress {
 
   step(r: StepReport, logLine: boolean): void {
     const text =
-      `step ${r.step}/${r.total} | loss ${r.loss.toFixed(4)} | mlm acc ${r.mlm_acc.toFixed(3)}` +
+      `step ${r.step}/${r.total} | loss ${r.loss.toFixed(4)}` +
+      (r.mlm_acc !== undefined ? ` | mlm acc ${r.mlm_acc.toFixed(3)}` : '') +
       (r.nsp_acc !== undefined ? ` | nsp acc ${r.nsp_acc.toFixed(3)}` : '') +
+      (r.accuracy !== undefined ? ` | acc ${r.accuracy.toFixed(3)} | epoch ${r.epoch!.toFixed(2)}` : '') +
       ` | lr ${r.lr.toExponential(2)} | ${Math.round(r.tokens_per_s)} tok/s | ETA ${formatDuration(r.eta_s)}` +
       (r.skipped > 0 ? ` | skipped ${r.skipped}` : '') +
       (r.loss_scale !== undefined ? ` | scale ${r.loss_scale}` : '');

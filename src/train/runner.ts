@@ -5,10 +5,10 @@
 // loop, as named steps that read top to bottom: open (resume, first phase, parameters, run
 // directory), then per optimizer step usePhase → trainStep → (settle the previous step) →
 // periodic evaluation and checkpoint, then finish. Evaluation is evaluate.ts.
-import { appendFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadRecipe, type Recipe } from '../recipe/index.js';
-import { openPretrainingData, type Batch, type PretrainingData } from '../data/index.js';
+import { openPretrainingData } from '../data/index.js';
 import { compile, forcedVariants, type Compiled } from '../compiler/compile.js';
 import { firstNonFinite, validateMicroBatch } from './validate.js';
 import { debugLog } from '../debug.js';
@@ -19,7 +19,6 @@ import { Runtime } from '../runtime/runtime.js';
 import { BufferPool, PlanExecutor } from '../runtime/executor.js';
 import { decodeStepState, encodeStepState } from '../plan/step-state.js';
 import { UserError } from '../errors.js';
-import { batchToInputs } from './batch-inputs.js';
 import { dataOptions, modelVocab, phaseAt, phasesOf, type Phase } from './phases.js';
 import { learningRate, type LrSchedule } from './schedule.js';
 import { initParam } from './init.js';
@@ -30,11 +29,16 @@ import { checkResume, removeStaleTemporaries, truncateMetrics } from './run-dir.
 import { checkInitCheckpoint, initWeightsFile } from './preflight.js';
 import { DivergenceWatch } from './divergence.js';
 import { LossScaler } from './loss-scale.js';
-import { evaluate, type EvalResult } from './evaluate.js';
 import { bertConfig, fromHuggingFace } from './checkpoint/hf-names.js';
+import type { StepBatches, TrainingTask } from './tasks/task.js';
+import { PretrainingTask } from './tasks/pretraining-task.js';
+import { ClassificationTask } from './tasks/classification-task.js';
+import { recipeTokenizer } from './preflight.js';
+import { dirname } from 'node:path';
 import { readSafetensors, writeFileAtomic } from './checkpoint/safetensors.js';
 
 export { evaluate, type EvalResult } from './evaluate.js';
+export type { TrainingTask } from './tasks/task.js';
 
 export interface TrainOptions {
   recipe: string;
@@ -56,13 +60,17 @@ export interface TrainOptions {
   validate?: boolean;
 }
 
+/** A step's log record: the total loss, the task's fields (pretraining: mlm_*, nsp_*; fine-tuning: accuracy, epoch), then the rest. */
 export interface StepLog {
   step: number;
   loss: number;
-  mlm_loss: number;
-  mlm_acc: number;
+  mlm_loss?: number;
+  mlm_acc?: number;
   nsp_loss?: number;
   nsp_acc?: number;
+  /** Fine-tuning: training accuracy of the step's examples, and the epochs done when it was drawn. */
+  accuracy?: number;
+  epoch?: number;
   lr: number;
   grad_norm: number;
   skipped: boolean;
@@ -74,8 +82,12 @@ export interface TrainResult {
   runDir: string;
   steps: number;
   history: StepLog[];
-  evals: Array<{ step: number } & EvalResult>;
+  evals: Array<{ step: number } & Record<string, number>>;
   interrupted: boolean;
+  /** Fine-tuning: the evaluation that scored best by tasks.classify.best_metric (its model is in run-dir/best). */
+  best?: { step: number; score: number };
+  /** Ended by tasks.classify.early_stopping before the schedule's last step. */
+  stoppedEarly?: boolean;
 }
 
 const MAX_CONSECUTIVE_SKIPS = 5;
@@ -93,13 +105,10 @@ interface PendingStep {
   lr: number;
   /** The loss scale S its losses and gradients carry. */
   scale: number;
-  tokens: number;
-  predictions: number;
-  sequences: number;
+  batches: StepBatches;
   snapshot: ReturnType<PlanExecutor['snapshot']>;
   programs: PhasePrograms;
-  /** The first micro-batch and its step-state words, to replay it op by op if the step goes non-finite. */
-  first: Batch;
+  /** The first micro-batch's step-state words, to replay it op by op if the step goes non-finite. */
   words: Uint32Array;
 }
 
@@ -125,14 +134,11 @@ class TrainingRun {
   private readonly stopAt: number;
   private readonly startStep: number;
   private readonly lrSchedule: LrSchedule;
-  private readonly nspWeight: number;
   private readonly metricsPath: string;
   private readonly config: Record<string, unknown>;
   private readonly logEvery: number;
   private readonly divergence: DivergenceWatch;
   private readonly scaler: LossScaler;
-  /** Masked-token counts of everything trained on: the unigram baseline of the evaluations. */
-  private readonly unigram: Float64Array;
   private readonly history: StepLog[] = [];
   private readonly evals: TrainResult['evals'] = [];
   private programs: PhasePrograms | undefined;
@@ -142,13 +148,14 @@ class TrainingRun {
   private tokensSeen = 0;
   private consecutiveSkips = 0;
   private diagnosis = '';
+  private stoppedEarly = false;
 
   private constructor(
     private readonly o: TrainOptions,
     private readonly recipe: Recipe,
     private readonly recipeText: string,
     private readonly runDir: string,
-    private readonly data: PretrainingData,
+    private readonly task: TrainingTask,
     private readonly vocab: number,
     private readonly runtime: Runtime,
     private readonly pool: BufferPool,
@@ -160,32 +167,27 @@ class TrainingRun {
     this.startStep = state.step;
     this.stopAt = o.stopAfter !== undefined ? Math.min(this.total, state.step + o.stopAfter) : this.total;
     const adam = recipe.schedule.optimizer.adamw ?? recipe.schedule.optimizer.lamb!;
-    this.lrSchedule = { lr: adam.lr, warmupSteps: recipe.schedule.lr.warmup_steps, totalSteps: this.total, decay: recipe.schedule.lr.decay, minLrRatio: recipe.schedule.lr.min_lr_ratio };
-    this.nspWeight = recipe.tasks.nsp?.weight ?? 0;
+    const { warmup_ratio: ratio, warmup_steps: warmup } = recipe.schedule.lr;
+    this.lrSchedule = { lr: adam.lr, warmupSteps: ratio !== undefined ? Math.round(ratio * this.total) : warmup, totalSteps: this.total, decay: recipe.schedule.lr.decay, minLrRatio: recipe.schedule.lr.min_lr_ratio };
     this.metricsPath = join(runDir, 'metrics.jsonl');
-    this.config = bertConfig(recipe, vocab);
+    this.config = task.config(bertConfig(recipe, vocab));
     this.logEvery = Math.max(1, recipe.schedule.log.every);
     this.divergence = new DivergenceWatch(recipe.schedule.divergence.factor, recipe.schedule.divergence.window);
     this.scaler = LossScaler.fromRecipe(recipe, state.loss_scale);
-    this.unigram = new Float64Array(vocab);
-    for (const [id, c] of Object.entries(state.unigram ?? {})) this.unigram[Number(id)] = c;
   }
 
   /**
    * Resume state and data position, the first phase's programs, the parameters (from the
    * checkpoint, model.init or the initializer), and only then the run directory.
    */
-  static async open(o: TrainOptions, recipe: Recipe, recipeText: string, runDir: string, resumeFrom: LoadedCheckpoint | undefined, data: PretrainingData, gpu: Gpu, progress: Progress): Promise<TrainingRun> {
-    const vocab = modelVocab(recipe, data.tokenizer.size);
-    progress.info(
-      `data: ${data.stats.trainDocuments} train / ${data.stats.holdoutDocuments} held-out documents, ${data.stats.tokens} tokens, vocab ${data.tokenizer.size}` +
-        (vocab !== data.tokenizer.size ? ` (model rows ${vocab})` : '') + `; device: ${gpu.report.description || gpu.report.device}`,
-    );
+  static async open(o: TrainOptions, recipe: Recipe, recipeText: string, runDir: string, resumeFrom: LoadedCheckpoint | undefined, task: TrainingTask, vocab: number, gpu: Gpu, progress: Progress): Promise<TrainingRun> {
+    const tokenizer = task.tokenizer;
+    progress.info(`data: ${task.describe()}` + (vocab !== tokenizer.size ? ` (model rows ${vocab})` : '') + `; device: ${gpu.report.description || gpu.report.device}`);
     let state: TrainState = { format: 'bert-webgpu.state/1', step: 0, updates: 0, microStep: 0, skipped: 0, data: null, seed: recipe.seed, recipe: recipe.name, time: '' };
     if (resumeFrom) {
       state = resumeFrom.state;
       try {
-        data.train.restore(state.data as never);
+        task.restore(state);
       } catch (e) {
         throw new UserError(`${join(resumeFrom.dir, 'state.json')}: data position does not fit this corpus (${(e as Error).message.split('\n')[0]})`, 'checkpoint_mismatch', 1);
       }
@@ -194,10 +196,10 @@ class TrainingRun {
       throw new UserError(`runtime.precision f16 needs the WebGPU feature shader-f16, which ${gpu.report.description || gpu.report.device} does not offer`, 'unsupported_device', 1, 'set runtime.precision: f32');
     }
     const runtime = new Runtime(gpu);
-    const run = new TrainingRun(o, recipe, recipeText, runDir, data, vocab, runtime, new BufferPool(runtime), progress, state);
+    const run = new TrainingRun(o, recipe, recipeText, runDir, task, vocab, runtime, new BufferPool(runtime), progress, state);
     const first = await run.usePhase(phaseAt(run.phases, Math.min(state.step, run.total - 1)));
     run.store = new ParamStore(first.train.plan, run.pool);
-    if (!resumeFrom) checkInitCheckpoint(recipe, run.store.params, vocab, data.tokenizer);
+    if (!resumeFrom) checkInitCheckpoint(recipe, run.store.params, vocab, tokenizer);
     await initializeParams(run.store, recipe, resumeFrom, progress);
     // Mixed precision: the f16 copies the ops read, from the masters just loaded.
     await first.train.run('copies');
@@ -217,7 +219,7 @@ class TrainingRun {
     const interrupt = new Interrupt(this.progress);
     this.t0 = performance.now();
     try {
-      while (this.state.step < this.stopAt && !interrupt.requested) {
+      while (this.state.step < this.stopAt && !interrupt.requested && !this.stoppedEarly) {
         const phase = phaseAt(this.phases, this.state.step);
         if (this.programs?.phase !== phase) await this.settle();
         await this.trainStep(await this.usePhase(phase));
@@ -240,11 +242,12 @@ class TrainingRun {
     const shape = { batch: phase.microBatch, seq: phase.seq, predictions: phase.predictions };
     const tag = `${phase.seq}x${phase.microBatch}`;
     const variants = forcedVariants(recipe, this.o.variants);
-    const compiled = compile(recipe, vocab, shape, limits, { training: true, name: `train-${tag}`, variants });
+    const classes = this.task.classes;
+    const compiled = compile(recipe, vocab, shape, limits, { training: true, name: `train-${tag}`, variants, classes });
     const trainPlan = compiled.plan;
     debugLog('graph', describeGraph(compiled.model.graph));
     debugLog('plan', describePlan(trainPlan));
-    const evalPlan = this.data.holdout ? compile(recipe, vocab, shape, limits, { training: false, name: `eval-${tag}`, variants }).plan : null;
+    const evalPlan = this.task.hasEval ? compile(recipe, vocab, shape, limits, { training: false, name: `eval-${tag}`, variants, classes }).plan : null;
     if (current) {
       // Free the previous phase's private buffers (activations, scratch); params stay.
       const keep = new Set([...trainPlan.buffers, ...(evalPlan?.buffers ?? [])].map((b) => b.id));
@@ -267,14 +270,8 @@ class TrainingRun {
    * is queued and its numbers are read during the next step.
    */
   private async trainStep(programs: PhasePrograms): Promise<void> {
-    const { recipe, state, data, vocab } = this;
-    const phase = programs.phase;
-    const micro = phase.batch / phase.microBatch;
-    const batches: Batch[] = [];
-    for (let i = 0; i < micro; i++) batches.push(data.train.next(phase.microBatch, phase.seq, phase.predictions));
-    for (const b of batches) for (let i = 0; i < b.masked_ids.length; i++) if (b.masked_weights[i]! > 0) this.unigram[b.masked_ids[i]!]!++;
-    const predictions = batches.reduce((s, b) => s + b.num_predictions, 0);
-    const tokens = batches.reduce((s, b) => s + b.num_tokens, 0);
+    const { recipe, state } = this;
+    const step = this.task.nextStep(programs.phase);
     const lr = learningRate(this.lrSchedule, state.step);
     // The loss scale of this whole step, micro-batches and update (S = 1 without loss scaling).
     // Dynamic scaling decides S from every earlier step, so the previous one settles first.
@@ -287,8 +284,8 @@ class TrainingRun {
         lr,
         seed: recipe.seed,
         microStep,
-        mlmScale: (recipe.tasks.mlm.weight / Math.max(1, predictions)) * scale,
-        nspScale: (this.nspWeight / phase.batch) * scale,
+        mlmScale: step.slotScales[0] * scale,
+        nspScale: step.slotScales[1] * scale,
         lossScale: scale,
       });
     programs.train.resetMetrics();
@@ -297,8 +294,8 @@ class TrainingRun {
     const profiling = Boolean(this.o.profile || recipe.runtime.profile) && firstOfRun;
     const timings: Array<{ label: string; ns: number; kernel: string }> = [];
     const kernelsOf = (stage: 'microbatch' | 'optimizer') => programs.train.plan.steps.filter((st) => st.stage === stage).map((st) => st.pipeline.kernel);
-    for (const [i, batch] of batches.entries()) {
-      programs.train.upload(batchToInputs(batch, vocab));
+    for (const [i, inputs] of step.inputs.entries()) {
+      programs.train.upload(inputs);
       const words = stepState(state.microStep);
       programs.train.writeStepStateWords(words);
       if (validate && i === 0) {
@@ -320,7 +317,7 @@ class TrainingRun {
     } else await programs.train.run('optimizer');
     // Mixed precision: refresh the f16 copies from the updated masters (no-op in f32 plans).
     await programs.train.run('copies');
-    this.pending = { step: state.step, lr, scale, tokens, predictions, sequences: phase.batch, snapshot: programs.train.snapshot(), programs, first: batches[0]!, words: stepState(state.microStep - batches.length) };
+    this.pending = { step: state.step, lr, scale, batches: step, snapshot: programs.train.snapshot(), programs, words: stepState(state.microStep - step.inputs.length) };
     state.step++;
     if (this.o.validate) await this.settle();
   }
@@ -330,7 +327,7 @@ class TrainingRun {
     const step = this.state.step;
     const { every } = this.recipe.schedule.eval;
     const ckptEvery = this.recipe.schedule.checkpoint.every;
-    const evalNow = every > 0 && step % every === 0 && step < this.total;
+    const evalNow = ((every > 0 && step % every === 0) || this.task.evaluationDue(step)) && step < this.total;
     const checkpointNow = ckptEvery > 0 && step % ckptEvery === 0 && step < this.stopAt;
     if (!evalNow && !checkpointNow) return;
     await this.settle();
@@ -348,10 +345,9 @@ class TrainingRun {
     this.pending = undefined;
     const { state, total } = this;
     const { metrics, norm } = await p.snapshot;
-    // The loss kernels wrote S·loss: unscale (exact, S is a power of two).
-    const mlmLoss = metrics.mlm_loss! / p.scale;
-    const nspLoss = metrics.nsp_loss !== undefined ? metrics.nsp_loss / p.scale : undefined;
-    const nonfinite = !norm || norm.nonFinite || !Number.isFinite(mlmLoss);
+    // The loss kernels wrote S·loss: the task unscales (exact, S is a power of two).
+    const { loss, fields } = this.task.stepLog(metrics, p.scale, p.batches);
+    const nonfinite = !norm || norm.nonFinite || !Number.isFinite(loss);
     if (nonfinite) {
       state.skipped++;
       // With dynamic loss scaling an overflow is expected now and then: it shrinks S instead.
@@ -362,16 +358,14 @@ class TrainingRun {
       this.consecutiveSkips = 0;
     }
     this.observeLossScale(p, nonfinite);
-    this.tokensSeen += p.tokens;
+    this.tokensSeen += p.batches.tokens;
     const elapsed = (performance.now() - this.t0) / 1000;
     const doneThisRun = p.step + 1 - this.startStep;
     const remaining = (this.o.stopAfter !== undefined ? Math.min(total, this.startStep + this.o.stopAfter) : total) - (p.step + 1);
     const log: StepLog = {
       step: p.step + 1,
-      loss: mlmLoss + (nspLoss ?? 0),
-      mlm_loss: mlmLoss,
-      mlm_acc: metrics.mlm_correct! / Math.max(1, p.predictions),
-      ...(nspLoss !== undefined ? { nsp_loss: nspLoss, nsp_acc: metrics.nsp_correct! / p.sequences } : {}),
+      loss,
+      ...fields,
       lr: p.lr,
       grad_norm: norm?.gradNorm ?? NaN,
       skipped: nonfinite,
@@ -413,7 +407,7 @@ class TrainingRun {
    * optimizer stage then sees the non-finite norm again, skips, and zeroes the gradients.
    */
   private async diagnoseNonFinite(p: PendingStep): Promise<void> {
-    p.programs.train.upload(batchToInputs(p.first, this.vocab));
+    p.programs.train.upload(p.batches.inputs[0]!);
     p.programs.train.writeStepStateWords(p.words);
     const bad = await firstNonFinite(p.programs.compiled, p.programs.train);
     await p.programs.train.run('optimizer');
@@ -434,48 +428,70 @@ class TrainingRun {
 
   private async evaluate(atStep: number): Promise<void> {
     const programs = this.programs!;
-    const { data, recipe } = this;
-    if (!programs.eval || !data.holdout || recipe.schedule.eval.batches === 0) return;
-    const result = await evaluate(programs.eval, data.holdout, programs.phase, recipe.schedule.eval.batches, this.vocab, this.nspWeight > 0, this.unigram);
-    this.evals.push({ step: atStep, ...result });
-    appendFileSync(this.metricsPath, JSON.stringify({ eval: true, step: atStep, ...result, time: new Date().toISOString() }) + '\n');
-    this.progress.info(
-      `eval @ step ${atStep}: mlm loss ${result.mlm_loss.toFixed(4)} (ppl ${result.perplexity.toFixed(1)}), mlm acc ${result.mlm_acc.toFixed(4)} ` +
-        `[unigram baseline: acc ${result.baseline_acc.toFixed(4)}, loss ${result.baseline_loss.toFixed(4)}]` +
-        (result.nsp_acc !== undefined ? `, nsp acc ${result.nsp_acc.toFixed(4)}` : '') + ` over ${result.predictions} predictions`,
-      { eval: result, step: atStep },
-    );
+    if (!programs.eval || this.recipe.schedule.eval.batches === 0) return;
+    const report = await this.task.evaluate(programs.eval, programs.phase);
+    this.evals.push({ step: atStep, ...report.record });
+    appendFileSync(this.metricsPath, JSON.stringify({ eval: true, step: atStep, ...report.record, time: new Date().toISOString() }) + '\n');
+    this.progress.info(`eval @ step ${atStep}: ${report.line}`, { eval: report.record, step: atStep });
+    if (report.score !== undefined) await this.keepBest(atStep, report.score);
+  }
+
+  /**
+   * Fine-tuning: the model files of the best evaluation so far in run-dir/best (written whole, then
+   * renamed over the old), and early stopping after tasks.classify.early_stopping evaluations
+   * without a better score.
+   */
+  private async keepBest(atStep: number, score: number): Promise<void> {
+    const { state, recipe } = this;
+    const best = state.best;
+    if (!best || score > best.score) {
+      const dir = join(this.runDir, 'best');
+      const temp = join(this.runDir, `.tmp-best-${process.pid}`);
+      rmSync(temp, { recursive: true, force: true });
+      writeModelFiles(temp, { params: await this.store.download('param'), tiedDecoder: this.task.tiedDecoder, config: this.config, tokenizer: this.task.tokenizer, recipeText: this.recipeText });
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(temp, dir);
+      state.best = { step: atStep, score, stale: 0 };
+      this.progress.info(`best ${recipe.tasks.classify?.best_metric ?? 'score'} so far (${Math.abs(score).toFixed(4)}): model in ${dir}`);
+      return;
+    }
+    best.stale++;
+    const patience = recipe.tasks.classify?.early_stopping ?? 0;
+    if (patience > 0 && best.stale >= patience && atStep < this.total) {
+      this.stoppedEarly = true;
+      this.progress.info(`early stopping: ${best.stale} evaluations without a better ${recipe.tasks.classify!.best_metric} than step ${best.step}'s`);
+    }
   }
 
   /** Saves a checkpoint of the current state; returns the parameters it wrote. */
   private async checkpoint(reason: string) {
-    const { state, data, recipe } = this;
-    state.data = data.train.state();
-    state.unigram = Object.fromEntries([...this.unigram.entries()].filter(([, c]) => c > 0));
+    const { state, recipe } = this;
+    this.task.save(state);
     if (this.scaler.dynamic) state.loss_scale = this.scaler.state;
     state.time = new Date().toISOString();
     const params = await this.store.download('param');
     const moments = [...(await this.store.download('m')), ...(await this.store.download('v'))];
-    const dir = saveCheckpoint(this.runDir, { params, moments, state, tiedDecoder: recipe.tasks.mlm.tie_embeddings, config: this.config, tokenizer: data.tokenizer, recipeText: this.recipeText }, recipe.schedule.checkpoint.keep);
+    const dir = saveCheckpoint(this.runDir, { params, moments, state, tiedDecoder: this.task.tiedDecoder, config: this.config, tokenizer: this.task.tokenizer, recipeText: this.recipeText }, recipe.schedule.checkpoint.keep);
     this.progress.info(`checkpoint: ${dir} (${reason})`);
     return params;
   }
 
   /** The final evaluation and model files when the schedule is done; a checkpoint in any case. */
   private async finish(interrupted: boolean): Promise<TrainResult> {
-    const { state, recipe, data, runDir } = this;
-    const finished = state.step >= this.total;
-    if (finished) await this.evaluate(state.step);
-    const params = await this.checkpoint(finished ? 'final' : interrupted ? 'interrupted' : `stopped after ${this.o.stopAfter} steps`);
+    const { state, runDir, task } = this;
+    const finished = state.step >= this.total || this.stoppedEarly;
+    if (state.step >= this.total) await this.evaluate(state.step);
+    const params = await this.checkpoint(finished ? (this.stoppedEarly ? 'early stop' : 'final') : interrupted ? 'interrupted' : `stopped after ${this.o.stopAfter} steps`);
     if (finished) {
-      writeModelFiles(runDir, { params, tiedDecoder: recipe.tasks.mlm.tie_embeddings, config: this.config, tokenizer: data.tokenizer, recipeText: this.recipeText });
+      writeModelFiles(runDir, { params, tiedDecoder: task.tiedDecoder, config: this.config, tokenizer: task.tokenizer, recipeText: this.recipeText });
       const elapsed = (performance.now() - this.t0) / 1000;
       this.progress.info(`done: ${state.step} steps in ${formatDuration(elapsed)} (${Math.round(this.tokensSeen / Math.max(1e-9, elapsed))} tokens/s); model in ${runDir}`);
       const last = this.evals[this.evals.length - 1];
-      if (last) this.progress.info(`held-out MLM accuracy ${last.mlm_acc.toFixed(4)} vs unigram baseline ${last.baseline_acc.toFixed(4)}; MLM loss ${last.mlm_loss.toFixed(4)} vs unigram ${last.baseline_loss.toFixed(4)}`);
+      if (last) this.progress.info(task.summary(last));
+      if (state.best) this.progress.info(`best: step ${state.best.step}, ${this.recipe.tasks.classify?.best_metric} ${Math.abs(state.best.score).toFixed(4)} (model in ${join(runDir, 'best')})`);
     }
     this.pool.destroy();
-    return { runDir, steps: state.step, history: this.history, evals: this.evals, interrupted };
+    return { runDir, steps: state.step, history: this.history, evals: this.evals, interrupted, ...(state.best ? { best: { step: state.best.step, score: state.best.score } } : {}), ...(this.stoppedEarly ? { stoppedEarly: true } : {}) };
   }
 }
 
@@ -497,18 +513,39 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   progress.info(`bert-run: ${recipe.name} -> ${runDir}`);
   // Everything that can refuse the inputs (corpus, tokenizer, device, plan, model.init) runs
   // before the run directory is created, so a refused run leaves nothing behind.
-  const data = await openPretrainingData(dataOptions(recipe, loaded.file, (m) => progress.info(m.startsWith('data') ? m : `data: ${m}`)));
+  const { task, vocab } = await openTask(recipe, loaded.file, o, progress);
   try {
     const gpu = o.gpu ?? (await openGpu({ backend: recipe.runtime.backend, adapter: recipe.runtime.adapter }));
     try {
-      const run = await TrainingRun.open(o, recipe, loaded.text, runDir, resumeFrom, data, gpu, progress);
+      const run = await TrainingRun.open(o, recipe, loaded.text, runDir, resumeFrom, task, vocab, gpu, progress);
       return await run.run();
     } finally {
       if (!o.gpu) gpu.destroy();
     }
   } finally {
-    data.close();
+    task.close();
   }
+}
+
+/**
+ * The recipe's task with its data: pretraining (corpus, tokenizer, instances) or fine-tuning
+ * (labelled examples, the given vocabulary), where schedule.epochs sets the steps.
+ */
+async function openTask(recipe: Recipe, recipeFile: string, o: TrainOptions, progress: Progress): Promise<{ task: TrainingTask; vocab: number }> {
+  if (!recipe.tasks.classify) {
+    const data = await openPretrainingData(dataOptions(recipe, recipeFile, (m) => progress.info(m.startsWith('data') ? m : `data: ${m}`)));
+    const vocab = modelVocab(recipe, data.tokenizer.size);
+    return { task: new PretrainingTask(recipe, data, vocab), vocab };
+  }
+  const tokenizer = recipeTokenizer(recipe)!;
+  const vocab = modelVocab(recipe, tokenizer.size);
+  const task = new ClassificationTask(recipe, tokenizer, vocab, dirname(recipeFile));
+  const s = recipe.schedule;
+  if (s.epochs !== undefined && o.steps === undefined) s.steps = s.epochs * task.stepsPerEpoch(s.batch_size);
+  if (s.lr.warmup_ratio === undefined && s.lr.warmup_steps > s.steps) {
+    throw new UserError(`schedule.lr.warmup_steps ${s.lr.warmup_steps} exceeds the ${s.steps} steps of this run${s.epochs !== undefined ? ` (${s.epochs} epochs of ${task.stepsPerEpoch(s.batch_size)} steps)` : ''}`, 'bad_recipe', 2, 'set schedule.lr.warmup_ratio (e.g. 0.1) instead');
+  }
+  return { task, vocab };
 }
 
 async function initializeParams(store: ParamStore, recipe: Recipe, resume: LoadedCheckpoint | undefined, progress: Progress): Promise<void> {

@@ -34,7 +34,7 @@ test('a tiny run learns: held-out MLM loss falls well below its start and beats 
   const out = join(root, 'learn');
   const r = await train({ recipe, out, gpu, ...quiet, sets: ['schedule.steps=600'] });
   assert.is(r.steps, 600);
-  const first = r.history[0]!;
+  const first = r.history[0]! as Required<(typeof r.history)[0]>;
   const final = r.evals[r.evals.length - 1]!;
   assert.ok(first.mlm_loss > 4 && first.mlm_loss < 6, `initial MLM loss ${first.mlm_loss} should be near ln(vocab) = ${Math.log(160).toFixed(2)}`);
   assert.ok(final.mlm_loss < first.mlm_loss - 1.5, `held-out MLM loss ${final.mlm_loss} vs first step ${first.mlm_loss}`);
@@ -77,7 +77,7 @@ test('LAMB: the same recipe trains with the layer-wise trust ratio optimizer', a
   const r = await train({ recipe, out: join(root, 'lamb'), gpu, ...quiet, sets: ['schedule.steps=120', 'schedule.optimizer.lamb.lr=0.01', 'schedule.optimizer.lamb.weight_decay=0.01'] });
   assert.ok(r.history.every((h) => Number.isFinite(h.loss) && !h.skipped));
   const last = r.evals[r.evals.length - 1]!;
-  assert.ok(last.mlm_loss < r.history[0]!.mlm_loss - 0.5, `LAMB: held-out MLM loss ${last.mlm_loss} vs first ${r.history[0]!.mlm_loss}`);
+  assert.ok(last.mlm_loss! < r.history[0]!.mlm_loss! - 0.5, `LAMB: held-out MLM loss ${last.mlm_loss} vs first ${r.history[0]!.mlm_loss}`);
 });
 
 test('starting a run over existing checkpoints without --resume is refused in one line', async () => {

@@ -12,15 +12,16 @@ import { compile, forcedVariants } from '../../compiler/compile.js';
 import { kernelVariantsFromEnv } from '../env.js';
 import { REFERENCE_LIMITS, type PlanSummary } from '../../plan/types.js';
 import { phasesOf } from '../../train/phases.js';
+import { recipeClasses } from '../../train/tasks/classification-task.js';
 
 /**
  * The compiled plan's memory for the first phase (liveness-planned), in the recipe's precision and
  * in the other one (f32 vs f16 mixed precision), or why it cannot be planned.
  */
-function plannedMemory(recipe: Recipe, vocab: number): { bytes?: PlanSummary['bytes']; other?: { precision: 'f32' | 'f16'; bytes: PlanSummary['bytes'] }; problem?: string } {
+function plannedMemory(recipe: Recipe, vocab: number, classes: number | undefined): { bytes?: PlanSummary['bytes']; other?: { precision: 'f32' | 'f16'; bytes: PlanSummary['bytes'] }; problem?: string } {
   const phase = phasesOf(recipe)[0]!;
   const planFor = (r: Recipe) =>
-    compile(r, vocab, { batch: phase.microBatch, seq: phase.seq, predictions: phase.predictions }, REFERENCE_LIMITS, { training: true, variants: forcedVariants(r, kernelVariantsFromEnv()) }).plan.summary.bytes;
+    compile(r, vocab, { batch: phase.microBatch, seq: phase.seq, predictions: phase.predictions }, REFERENCE_LIMITS, { training: true, variants: forcedVariants(r, kernelVariantsFromEnv()), classes }).plan.summary.bytes;
   try {
     const precision = recipe.runtime.precision === 'f16' ? 'f32' : 'f16';
     return { bytes: planFor(recipe), other: { precision, bytes: planFor({ ...recipe, runtime: { ...recipe.runtime, precision } }) } };
@@ -72,7 +73,7 @@ export function formatReport(recipe: Recipe, file: string, stats: ModelStats, pl
   const groupRows = [['group', 'params', 'share'], ...stats.groups.map((g) => [g.group, n(g.params), `${((100 * g.params) / stats.totalParams).toFixed(1)}%`]), ['total', n(stats.totalParams), '100.0%']];
   const m = stats.memory;
   return [
-    `${file}: ok (${recipe.name}: ${stats.blocks} blocks, hidden ${stats.hidden}, vocab ${n(stats.vocabSize)}, tasks ${Object.keys(recipe.tasks).join('+')})`,
+    `${file}: ok (${recipe.name}: ${stats.blocks} blocks, hidden ${stats.hidden}, vocab ${n(stats.vocabSize)}, tasks ${recipe.tasks.classify ? 'classify (fine-tuning)' : Object.keys(recipe.tasks).join('+')})`,
     '',
     table(layerRows, new Set([1, 2, 3])),
     '',
@@ -111,11 +112,12 @@ export const checkCommand: Command = {
     for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
     // What training would refuse beyond the recipe itself: the tokenizer file, model.init.
     const tokenizer = recipeTokenizer(loaded.recipe);
-    const stats = modelStats(loaded.recipe, { vocabSize: vocabRows(loaded.recipe, tokenizer?.size) });
-    const planned = plannedMemory(loaded.recipe, stats.vocabSize);
+    const classes = recipeClasses(loaded.recipe, loaded.file);
+    const stats = modelStats(loaded.recipe, { vocabSize: vocabRows(loaded.recipe, tokenizer?.size), classes });
+    const planned = plannedMemory(loaded.recipe, stats.vocabSize, classes);
     if (loaded.recipe.model.init) {
       const phase = phasesOf(loaded.recipe)[0]!;
-      const { plan } = compile(loaded.recipe, stats.vocabSize, { batch: phase.microBatch, seq: phase.seq, predictions: phase.predictions }, REFERENCE_LIMITS, { training: true });
+      const { plan } = compile(loaded.recipe, stats.vocabSize, { batch: phase.microBatch, seq: phase.seq, predictions: phase.predictions }, REFERENCE_LIMITS, { training: true, classes });
       checkInitCheckpoint(loaded.recipe, plan.params, stats.vocabSize, tokenizer);
     }
     if (flags.json) console.log(JSON.stringify({ file: positionals[0], name: loaded.recipe.name, ...stats, plan: planned }, null, 2));

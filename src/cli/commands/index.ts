@@ -8,5 +8,6 @@ import { planCommand } from './plan.js';
 import { fillMaskCommand } from './fill-mask.js';
 import { embedCommand } from './embed.js';
 import { forwardCommand } from './forward.js';
+import { classifyCommand } from './classify.js';
 
-export const commands: readonly Command[] = [trainCommand, checkCommand, planCommand, deviceCommand, tokenizeCommand, fillMaskCommand, embedCommand, forwardCommand];
+export const commands: readonly Command[] = [trainCommand, checkCommand, planCommand, deviceCommand, tokenizeCommand, fillMaskCommand, embedCommand, forwardCommand, classifyCommand];

@@ -4,6 +4,7 @@ import type { Command } from '../command.js';
 import { intFlag, parseArgs } from '../args.js';
 import { UserError } from '../../errors.js';
 import { loadRecipe, tokenizerFileVocabSize, type Recipe } from '../../recipe/index.js';
+import { recipeClasses } from '../../train/tasks/classification-task.js';
 import { compile, forcedVariants } from '../../compiler/compile.js';
 import { kernelVariantsFromEnv } from '../env.js';
 import { REFERENCE_LIMITS, type DeviceLimits, type KernelPlan } from '../../plan/types.js';
@@ -48,7 +49,8 @@ export const planCommand: Command = {
   async run(argv) {
     const { flags, positionals } = parseArgs(argv, { json: 'boolean', device: 'boolean', 'micro-batch': 'string', set: 'list' }, 'plan');
     if (positionals.length !== 1) throw new UserError('plan: expected exactly one recipe file', 'bad_args', 2);
-    const { recipe } = await loadRecipe(positionals[0]!, { sets: flags.set as string[] | undefined });
+    const { recipe, file } = await loadRecipe(positionals[0]!, { sets: flags.set as string[] | undefined });
+    const classes = recipeClasses(recipe, file);
     const micro = intFlag(flags['micro-batch'], 'micro-batch', 'plan');
     let limits: DeviceLimits = REFERENCE_LIMITS;
     if (flags.device) {
@@ -63,8 +65,8 @@ export const planCommand: Command = {
     const plans = phases.map((p) => {
       const mb = micro ?? p.microBatch;
       const shape = { batch: mb, seq: p.seq, predictions: p.predictions };
-      const other = compile({ ...recipe, runtime: { ...recipe.runtime, precision: otherPrecision } }, vocab, shape, limits, { training: true, variants }).plan.summary.bytes.activations_peak;
-      return { phase: p, mb, plan: compile(recipe, vocab, shape, limits, { training: true, variants }).plan, other };
+      const other = compile({ ...recipe, runtime: { ...recipe.runtime, precision: otherPrecision } }, vocab, shape, limits, { training: true, variants, classes }).plan.summary.bytes.activations_peak;
+      return { phase: p, mb, plan: compile(recipe, vocab, shape, limits, { training: true, variants, classes }).plan, other };
     });
     if (flags.json) {
       console.log(JSON.stringify(plans[0]!.plan));

@@ -27,6 +27,8 @@ export interface TrainState {
   data: unknown;
   /** Masked-token counts trained on so far (token id → count), for the unigram baseline. */
   unigram?: Record<string, number>;
+  /** Fine-tuning: the best evaluation so far (score: higher is better) and evaluations since it. */
+  best?: { step: number; score: number; stale: number };
   /** Dynamic loss scaling's state (absent without it). */
   loss_scale?: LossScaleState;
   seed: number;

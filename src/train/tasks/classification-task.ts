@@ -1,0 +1,142 @@
+// Fine-tuning as a training task (tasks.classify): labelled examples as [CLS] a [SEP] (b [SEP])
+// micro-batches, a seeded shuffle per epoch, evaluation over every validation example (accuracy,
+// F1, macro F1, Matthews correlation) with the best-checkpoint score, and a config.json that
+// transformers loads as BertForSequenceClassification.
+import { dirname } from 'node:path';
+import type { Recipe } from '../../recipe/index.js';
+import { ClassificationBatches, readLabelled, type BertTokenizer, type ClassificationBatch, type LabelledData, type LabelledSpec } from '../../data/index.js';
+import type { PlanExecutor } from '../../runtime/executor.js';
+import { UserError } from '../../errors.js';
+import { classificationInputs } from '../batch-inputs.js';
+import type { TrainState } from '../checkpoint/checkpoints.js';
+import { classificationMetrics } from '../classification-metrics.js';
+import { decodeHalves } from '../f16.js';
+import type { Phase } from '../phases.js';
+import type { EvalReport, StepBatches, TrainingTask } from './task.js';
+
+/** data.labelled as the data layer's spec. */
+export function labelledSpec(recipe: Recipe): LabelledSpec {
+  const l = recipe.data.labelled!;
+  if (l.source) return { source: l.source };
+  return { files: l.files!, format: l.format, text: l.text, textPair: l.text_pair, label: l.label, header: l.header };
+}
+
+/** The recipe's labelled examples: training, validation (files or the seeded holdout) and the label set. */
+export function readRecipeLabelled(recipe: Recipe, baseDir: string): LabelledData {
+  const l = recipe.data.labelled!;
+  const base = labelledSpec(recipe);
+  const validation = l.validation && 'files' in base ? { ...base, files: l.validation } : undefined;
+  return readLabelled(base, { baseDir, validation, holdout: l.holdout, seed: recipe.seed });
+}
+
+/** tasks.classify: the number of labels in the recipe's training data (undefined for pretraining). */
+export function recipeClasses(recipe: Recipe, recipeFile: string): number | undefined {
+  return recipe.tasks.classify ? readRecipeLabelled(recipe, dirname(recipeFile)).labels.length : undefined;
+}
+
+export class ClassificationTask implements TrainingTask {
+  readonly tiedDecoder = false;
+  readonly hasEval: boolean;
+  readonly classes: number;
+  readonly labels: readonly string[];
+  private readonly train: ClassificationBatches;
+  private readonly validation: ClassificationBatches | undefined;
+
+  constructor(
+    private readonly recipe: Recipe,
+    readonly tokenizer: BertTokenizer,
+    private readonly vocab: number,
+    baseDir: string,
+  ) {
+    const data = readRecipeLabelled(recipe, baseDir);
+    this.labels = data.labels;
+    this.classes = data.labels.length;
+    this.train = new ClassificationBatches(tokenizer, data.train, data.labels, recipe.data.seq_len, recipe.seed);
+    this.validation = data.validation.length > 0 ? new ClassificationBatches(tokenizer, data.validation, data.labels, recipe.data.seq_len, recipe.seed) : undefined;
+    this.hasEval = this.validation !== undefined;
+  }
+
+  /** Optimizer steps per pass over the training examples. */
+  stepsPerEpoch(batch: number): number {
+    return Math.ceil(this.train.size / batch);
+  }
+
+  describe(): string {
+    return `${this.train.size} train / ${this.validation?.size ?? 0} validation examples, labels ${this.labels.join(', ')}, vocab ${this.tokenizer.size}`;
+  }
+
+  nextStep(phase: Phase): StepBatches {
+    const batches: ClassificationBatch[] = [];
+    for (let i = 0; i < phase.batch / phase.microBatch; i++) batches.push(this.train.next(phase.microBatch));
+    return {
+      inputs: batches.map((b) => classificationInputs(b, this.vocab)),
+      tokens: batches.reduce((s, b) => s + b.attention_mask.reduce((a, m) => a + m, 0), 0),
+      slotScales: [1 / phase.batch, 0],
+      counts: { examples: phase.batch, epoch: this.train.epoch },
+    };
+  }
+
+  stepLog(metrics: Record<string, number>, scale: number, step: StepBatches): { loss: number; fields: Record<string, number> } {
+    return { loss: metrics.cls_loss! / scale, fields: { accuracy: metrics.cls_correct! / step.counts.examples!, epoch: step.counts.epoch! } };
+  }
+
+  evaluationDue(step: number): boolean {
+    const epochs = this.recipe.schedule.epochs;
+    return epochs !== undefined && step % this.stepsPerEpoch(this.recipe.schedule.batch_size) === 0;
+  }
+
+  async evaluate(exec: PlanExecutor, phase: Phase): Promise<EvalReport> {
+    const validation = this.validation!;
+    const predicted: number[] = [];
+    const actual: number[] = [];
+    exec.resetMetrics();
+    for (const b of validation.inOrder(phase.microBatch)) {
+      exec.upload(classificationInputs(b, this.vocab));
+      exec.writeStepState({ step: 1, lr: 0, seed: 0, microStep: 0, mlmScale: 1 / validation.size, nspScale: 0 });
+      await exec.run('microbatch');
+      const out = await exec.readOutputBytes('logits');
+      const logits = out.dtype === 'f16' ? decodeHalves(out.bytes) : new Float32Array(out.bytes);
+      for (let i = 0; i < b.examples; i++) {
+        let best = 0;
+        for (let c = 1; c < this.classes; c++) if (logits[i * this.classes + c]! > logits[i * this.classes + best]!) best = c;
+        predicted.push(best);
+        actual.push(b.labels[i]!);
+      }
+    }
+    const loss = (await exec.readMetrics()).cls_loss!;
+    const m = classificationMetrics(predicted, actual, this.classes);
+    const record: Record<string, number> = { loss, accuracy: m.accuracy, ...(m.f1 !== undefined ? { f1: m.f1 } : {}), macro_f1: m.macro_f1, mcc: m.mcc, examples: m.examples };
+    const metric = this.recipe.tasks.classify!.best_metric;
+    const value = record[metric];
+    if (value === undefined) throw new UserError(`tasks.classify.best_metric ${metric} needs two labels (the data have ${this.classes})`, 'bad_recipe', 2);
+    const line =
+      `loss ${loss.toFixed(4)}, accuracy ${m.accuracy.toFixed(4)}` + (m.f1 !== undefined ? `, F1 ${m.f1.toFixed(4)}` : '') +
+      `, macro F1 ${m.macro_f1.toFixed(4)}, MCC ${m.mcc.toFixed(4)} over ${m.examples} validation examples`;
+    return { record, line, score: metric === 'loss' ? -value : value };
+  }
+
+  restore(state: TrainState): void {
+    this.train.restore(state.data as never);
+  }
+
+  save(state: TrainState): void {
+    state.data = this.train.state();
+  }
+
+  config(base: Record<string, unknown>): Record<string, unknown> {
+    return {
+      ...base,
+      architectures: ['BertForSequenceClassification'],
+      classifier_dropout: this.recipe.tasks.classify!.dropout,
+      problem_type: 'single_label_classification',
+      id2label: Object.fromEntries(this.labels.map((l, i) => [String(i), l])),
+      label2id: Object.fromEntries(this.labels.map((l, i) => [l, i])),
+    };
+  }
+
+  summary(last: Record<string, number>): string {
+    return `validation accuracy ${last.accuracy!.toFixed(4)}` + (last.f1 !== undefined ? `, F1 ${last.f1.toFixed(4)}` : '') + `, macro F1 ${last.macro_f1!.toFixed(4)}, MCC ${last.mcc!.toFixed(4)}`;
+  }
+
+  close(): void {}
+}

@@ -1,0 +1,194 @@
+// Fine-tuning end to end (tasks.classify) on a generated, separable toy task: it learns to high
+// validation accuracy; the best evaluation's model is kept in run-dir/best; early stopping ends a
+// run that stops improving; a resumed run equals a straight one bit for bit; the exported files
+// are what transformers' BertForSequenceClassification loads; `classify` labels new text; and the
+// recipe refuses fine-tuning settings that do not fit, naming file and line.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { train } from '../../src/train/runner.js';
+import { InferenceModel } from '../../src/train/inference.js';
+import { readSafetensors } from '../../src/train/checkpoint/safetensors.js';
+import { loadRecipe } from '../../src/recipe/index.js';
+import { testGpu } from '../support/gpu.js';
+import { rng } from '../support/random.js';
+
+const root = mkdtempSync(join(tmpdir(), 'bert-finetune-test-'));
+const POSITIVE = ['good', 'great', 'fine', 'nice'];
+const NEGATIVE = ['bad', 'awful', 'poor', 'ugly'];
+const FILLER = ['the', 'a', 'day', 'food', 'film', 'was', 'very', 'and', 'it', 'is', 'this', 'quite', 'so', 'we', 'saw'];
+
+/** Texts of filler words with one sentiment word each: the label is which list the word is from. */
+function writeToyData(): void {
+  const next = rng(3);
+  const pick = (list: string[]) => list[Math.floor(next() * list.length)]!;
+  const lines: string[] = [];
+  for (let i = 0; i < 240; i++) {
+    const positive = next() < 0.5;
+    const words = Array.from({ length: 3 + Math.floor(next() * 6) }, () => pick(FILLER));
+    words.splice(Math.floor(next() * (words.length + 1)), 0, pick(positive ? POSITIVE : NEGATIVE));
+    lines.push(JSON.stringify({ sentence: words.join(' '), sentiment: positive ? 'pos' : 'neg' }));
+  }
+  writeFileSync(join(root, 'toy.jsonl'), lines.join('\n') + '\n');
+  writeFileSync(join(root, 'vocab.txt'), ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...POSITIVE, ...NEGATIVE, ...FILLER].join('\n') + '\n');
+}
+
+function writeRecipe(name: string, extra = ''): string {
+  const file = join(root, `${name}.yaml`);
+  writeFileSync(
+    file,
+    `version: 1
+name: ${name}
+seed: 5
+model:
+  hidden: 32
+  vocab_size: from-tokenizer
+  max_position: 16
+  init_std: 0.05
+  graph:
+    - embeddings: { position: learned, token_type: true, norm: layernorm, dropout: 0.0 }
+    - repeat: 1
+      layers:
+        - attention: { heads: 2, dropout: 0.0, probs_dropout: 0.0, norm: post }
+        - feedforward: { inner: 64, activation: gelu, dropout: 0.0, norm: post }
+    - pooler: { activation: tanh }
+tasks:
+  classify: { dropout: 0.1, best_metric: accuracy }
+data:
+  labelled: { files: [toy.jsonl], text: sentence, label: sentiment, holdout: 0.2 }
+  tokenizer: { vocab: vocab.txt }
+  seq_len: 16
+schedule:
+  epochs: 6
+  batch_size: 16
+  micro_batch_size: 8
+  optimizer: { adamw: { lr: 3.0e-3, betas: [0.9, 0.999], eps: 1.0e-6, weight_decay: 0.01 } }
+  lr: { warmup_ratio: 0.1, decay: linear }
+  eval: { every: 0 }
+  checkpoint: { every: 0, keep: 2 }
+  log: { every: 1 }
+runtime: { out: ${JSON.stringify(join(root, name))} }
+${extra}`,
+  );
+  return file;
+}
+
+/** The promise rejects with a one-line message matching `pattern`. */
+async function rejects(run: () => Promise<unknown>, pattern: RegExp): Promise<void> {
+  try {
+    await run();
+  } catch (e) {
+    const message = (e as Error).message;
+    assert.match(message, pattern);
+    assert.not.match(message, /\n/, `one line: ${message}`);
+    return;
+  }
+  assert.unreachable(`expected a rejection matching ${pattern}`);
+}
+
+let log = console.log;
+test.before(() => {
+  writeToyData();
+  log = console.log;
+  console.log = () => {};
+});
+test.after(() => {
+  console.log = log;
+  rmSync(root, { recursive: true, force: true });
+});
+
+test('a toy separable task is learned: validation accuracy ≥ 0.95 after 6 epochs, one evaluation per epoch, best model kept', async () => {
+  const { gpu } = await testGpu();
+  const r = await train({ recipe: writeRecipe('learn'), gpu, json: true });
+  // 240 examples, 48 held out: 192 / 16 = 12 steps an epoch.
+  assert.is(r.steps, 72);
+  assert.equal(r.evals.map((e) => e.step), [12, 24, 36, 48, 60, 72]);
+  const last = r.evals[r.evals.length - 1]!;
+  assert.is(last.examples, 48);
+  assert.ok(last.accuracy! >= 0.95, `validation accuracy ${last.accuracy}`);
+  assert.ok(last.mcc! >= 0.9, `validation MCC ${last.mcc}`);
+  assert.ok(r.history[0]!.loss > 0.5 && r.history[r.history.length - 1]!.loss < 0.2, `training loss ${r.history[0]!.loss} → ${r.history[r.history.length - 1]!.loss}`);
+  // Best checkpoint: the first evaluation with the highest accuracy (later ties do not replace it).
+  const bestScore = Math.max(...r.evals.map((e) => e.accuracy!));
+  assert.is(r.best?.step, r.evals.find((e) => e.accuracy === bestScore)!.step);
+  assert.is(r.best?.score, bestScore);
+  const best = join(root, 'learn', 'best');
+  for (const f of ['model.safetensors', 'config.json', 'vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'recipe.yaml']) assert.ok(existsSync(join(best, f)), `best/${f}`);
+});
+
+test('the run directory is a BertForSequenceClassification: names, shapes, config, tokenizer; classify labels new text', async () => {
+  const dir = join(root, 'learn');
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal(config.architectures, ['BertForSequenceClassification']);
+  assert.equal(config.id2label, { '0': 'neg', '1': 'pos' });
+  assert.equal(config.label2id, { neg: 0, pos: 1 });
+  assert.is(config.problem_type, 'single_label_classification');
+  assert.is(config.classifier_dropout, 0.1);
+  const tensors = readSafetensors(join(dir, 'model.safetensors')).tensors;
+  assert.equal(tensors.get('classifier.weight')?.shape, [2, 32]);
+  assert.equal(tensors.get('classifier.bias')?.shape, [2]);
+  assert.equal(tensors.get('bert.pooler.dense.weight')?.shape, [32, 32]);
+  assert.ok(tensors.has('bert.encoder.layer.0.attention.self.query.weight'), 'query/key/value split as transformers names them');
+  assert.ok(![...tensors.keys()].some((n) => n.startsWith('cls.')), 'no pretraining heads');
+  const { gpu } = await testGpu();
+  const model = await InferenceModel.open(dir, { gpu });
+  try {
+    const out = await model.classify([{ text: 'the film was very good' }, { text: 'the food was awful' }, { text: 'we saw a nice day' }]);
+    assert.equal(out.map((o) => o.label), ['pos', 'neg', 'pos']);
+    for (const o of out) assert.ok(Math.abs(o.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+    await rejects(() => model.forward(model.pad([model.encode('the film')])), /fine-tuned classifier/);
+  } finally {
+    model.close();
+  }
+});
+
+test('resume: stopped mid-epoch and resumed, the run equals the straight one bit for bit', async () => {
+  const { gpu } = await testGpu();
+  const straight = await train({ recipe: writeRecipe('straight'), gpu, json: true, steps: 20 });
+  const recipe = writeRecipe('resumed');
+  await train({ recipe, gpu, json: true, steps: 20, stopAfter: 7 });
+  const resumed = await train({ recipe, gpu, json: true, steps: 20, resume: true });
+  const pick = (h: typeof straight.history) => h.map((s) => [s.step, s.loss, s.accuracy, s.grad_norm]);
+  assert.equal(pick(resumed.history), pick(straight.history).slice(7));
+  assert.equal(resumed.evals, straight.evals.filter((e) => e.step > 7));
+  assert.equal(resumed.best, straight.best);
+});
+
+test('early stopping: evaluations without a better score end the run, with the best model kept', async () => {
+  const { gpu } = await testGpu();
+  // A learning rate too small to change any prediction: the second evaluation is no better.
+  const r = await train({ recipe: writeRecipe('stale', ''), gpu, json: true, sets: ['tasks.classify.early_stopping=1', 'schedule.optimizer.adamw.lr=1e-12'] });
+  assert.is(r.stoppedEarly, true);
+  assert.is(r.steps, 24, 'stopped after the second epoch');
+  assert.is(r.best?.step, 12);
+  assert.ok(existsSync(join(root, 'stale', 'best', 'model.safetensors')));
+  assert.ok(existsSync(join(root, 'stale', 'model.safetensors')), 'the final model files are written too');
+});
+
+test('recipes that cannot fine-tune are refused with file:line', async () => {
+  const noPooler = writeRecipe('nopool');
+  writeFileSync(noPooler, readFileSync(noPooler, 'utf8').replace('    - pooler: { activation: tanh }\n', ''));
+  await rejects(() => loadRecipe(noPooler), /nopool.yaml:\d+:\d+: tasks.classify: .*pooler/);
+  const nsp = writeRecipe('nsp');
+  writeFileSync(nsp, readFileSync(nsp, 'utf8').replace('  classify: {', '  nsp: {}\n  classify: {'));
+  await rejects(() => loadRecipe(nsp), /nsp.yaml:\d+:\d+: tasks.nsp: .*remove nsp/);
+  const noData = writeRecipe('nodata');
+  writeFileSync(noData, readFileSync(noData, 'utf8').replace(/  labelled: .*\n/, ''));
+  await rejects(() => loadRecipe(noData), /nodata.yaml:\d+:\d+: tasks.classify: .*data.labelled/);
+  const trained = writeRecipe('trainvocab');
+  writeFileSync(trained, readFileSync(trained, 'utf8').replace('tokenizer: { vocab: vocab.txt }', 'tokenizer: { wordpiece: {} }'));
+  await rejects(() => loadRecipe(trained), /trainvocab.yaml:\d+:\d+: data.tokenizer: .*pretrained model's vocabulary/);
+  const pretrain = writeRecipe('pretrain');
+  writeFileSync(pretrain, readFileSync(pretrain, 'utf8').replace(/  classify: .*\n/, '  mlm: { max_predictions: 3 }\n').replace('epochs: 6', 'steps: 10'));
+  await rejects(() => loadRecipe(pretrain), /pretrain.yaml:\d+:\d+: data.labelled: .*add tasks.classify/);
+  const badLabel = writeRecipe('badlabel');
+  writeFileSync(join(root, 'bad.jsonl'), '{"sentence": "good day", "sentiment": "pos"}\n{"sentence": "bad day"}\n');
+  writeFileSync(badLabel, readFileSync(badLabel, 'utf8').replace('files: [toy.jsonl]', 'files: [bad.jsonl]'));
+  const { gpu } = await testGpu();
+  await rejects(() => train({ recipe: badLabel, gpu, json: true }), /bad.jsonl:2: no label column "sentiment"/);
+  assert.not.ok(existsSync(join(root, 'badlabel')), 'a refused run leaves no run directory');
+});
+
+test.run();
