@@ -207,6 +207,8 @@ export interface Labelled {
   header: boolean;
   /** Without validation files: the fraction of training examples held out (seeded). */
   holdout: number;
+  /** Train on at most this many examples (a seeded choice, after the validation split; the validation examples stay the same): for quick runs and few-label experiments. */
+  max_examples?: number;
 }
 
 /** Exactly one of source (a built-in corpus) or files. */

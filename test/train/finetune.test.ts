@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { train } from '../../src/train/runner.js';
 import { InferenceModel } from '../../src/train/inference.js';
+import { readRecipeLabelled } from '../../src/train/tasks/classification-task.js';
 import { readSafetensors } from '../../src/train/checkpoint/safetensors.js';
 import { loadRecipe } from '../../src/recipe/index.js';
 import { testGpu } from '../support/gpu.js';
@@ -165,6 +166,29 @@ test('early stopping: evaluations without a better score end the run, with the b
   assert.is(r.best?.step, 12);
   assert.ok(existsSync(join(root, 'stale', 'best', 'model.safetensors')));
   assert.ok(existsSync(join(root, 'stale', 'model.safetensors')), 'the final model files are written too');
+});
+
+test('data.labelled.max_examples trains on a seeded subset and leaves the validation examples as they were', async () => {
+  const recipe = writeRecipe('subset');
+  const all = readRecipeLabelled((await loadRecipe(recipe)).recipe, root);
+  const some = readRecipeLabelled((await loadRecipe(recipe, { sets: ['data.labelled.max_examples=50'] })).recipe, root);
+  assert.is(all.train.length, 192);
+  assert.is(some.train.length, 50);
+  assert.equal(some.validation, all.validation);
+  assert.equal(some.labels, all.labels);
+  const where = new Set(all.train.map((e) => e.where));
+  assert.ok(some.train.every((e) => where.has(e.where)), 'a subset of the training examples');
+  const again = readRecipeLabelled((await loadRecipe(recipe, { sets: ['data.labelled.max_examples=50'] })).recipe, root);
+  assert.equal(again.train, some.train, 'the same seed picks the same subset');
+});
+
+test('mixed precision fine-tunes too: f16 logits decoded for the evaluation, loss scaling on', async () => {
+  const { gpu } = await testGpu();
+  const r = await train({ recipe: writeRecipe('half'), gpu, json: true, sets: ['runtime.precision=f16'] });
+  assert.is(r.steps, 72);
+  assert.ok(r.history.every((h) => h.loss_scale !== undefined));
+  const last = r.evals[r.evals.length - 1]!;
+  assert.ok(last.accuracy! >= 0.95, `f16 validation accuracy ${last.accuracy}`);
 });
 
 test('recipes that cannot fine-tune are refused with file:line', async () => {

@@ -4,7 +4,7 @@
 // transformers loads as BertForSequenceClassification.
 import { dirname } from 'node:path';
 import type { Recipe } from '../../recipe/index.js';
-import { ClassificationBatches, readLabelled, type BertTokenizer, type ClassificationBatch, type LabelledData, type LabelledSpec } from '../../data/index.js';
+import { ClassificationBatches, deriveRng, permutation, readLabelled, type BertTokenizer, type ClassificationBatch, type LabelledData, type LabelledSpec } from '../../data/index.js';
 import type { PlanExecutor } from '../../runtime/executor.js';
 import { UserError } from '../../errors.js';
 import { classificationInputs } from '../batch-inputs.js';
@@ -26,7 +26,14 @@ export function readRecipeLabelled(recipe: Recipe, baseDir: string): LabelledDat
   const l = recipe.data.labelled!;
   const base = labelledSpec(recipe);
   const validation = l.validation && 'files' in base ? { ...base, files: l.validation } : undefined;
-  return readLabelled(base, { baseDir, validation, holdout: l.holdout, seed: recipe.seed });
+  const data = readLabelled(base, { baseDir, validation, holdout: l.holdout, seed: recipe.seed });
+  if (l.max_examples !== undefined && l.max_examples < data.train.length) {
+    // A seeded subset in file order; the label set stays that of all training examples.
+    const order = permutation(data.train.length, deriveRng('labelled-subset', recipe.seed));
+    const kept = new Set(order.subarray(0, l.max_examples));
+    data.train = data.train.filter((_, i) => kept.has(i));
+  }
+  return data;
 }
 
 /** tasks.classify: the number of labels in the recipe's training data (undefined for pretraining). */
