@@ -9,6 +9,7 @@ import { compile } from '../../src/compiler/compile.js';
 import { testGpu } from '../support/gpu.js';
 import { fixture } from '../support/fixtures.js';
 import { assertMatchesCpu, evaluateOnCpu, randomBatch, runPlanOnce, stepStateFor } from '../support/plan-run.js';
+import { classificationInputs } from '../../src/train/batch-inputs.js';
 
 const VOCAB = 120;
 
@@ -42,6 +43,38 @@ test('GEGLU feed-forward without biases: every gradient matches float64', async 
 
 test('post-LN with dropout everywhere: the GPU and CPU draw the same masks', async () => {
   await check('dropout', 4);
+});
+
+test('fine-tuning head (pooler, classifier dropout, three labels, weight-0 padding row): loss, accuracy and every gradient match float64', async () => {
+  const { gpu } = await testGpu();
+  const { recipe } = await loadRecipe(fixture('compiler', 'fixtures', 'classify.yaml'), { checkInputFiles: false });
+  const shape = { batch: 4, seq: recipe.data.seq_len, predictions: 1 };
+  const compiled = compile(recipe, VOCAB, shape, gpu.limits, { training: true, classes: 3 });
+  const tokens = randomBatch({ ...shape, vocab: VOCAB }, 6);
+  const inputs = {
+    ...classificationInputs(
+      {
+        batch: 4,
+        seq: shape.seq,
+        input_ids: tokens.input_ids as Int32Array,
+        token_type_ids: tokens.token_type_ids as Int32Array,
+        attention_mask: tokens.attention_mask as Int32Array,
+        cls_rows: tokens.cls_rows as Int32Array,
+        labels: Int32Array.from([2, 0, 1, 0]),
+        weights: Float32Array.from([1, 1, 1, 0]),
+        examples: 3,
+      },
+      VOCAB,
+    ),
+  };
+  const step = { step: 1, lr: 1e-3, seed: 1234, microStep: 3, mlmScale: 1 / 3, nspScale: 0 };
+  const run = await runPlanOnce(compiled, inputs, step);
+  try {
+    assertMatchesCpu('classify', compiled, run, evaluateOnCpu(compiled, run.params, inputs, step));
+    assert.ok(run.metrics.cls_correct! <= 3, 'the padding row counts for nothing');
+  } finally {
+    run.pool.destroy();
+  }
 });
 
 test('dropout off: two runs give bit-identical losses', async () => {

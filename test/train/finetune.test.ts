@@ -5,6 +5,7 @@
 // recipe refuses fine-tuning settings that do not fit, naming file and line.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { readSafetensors } from '../../src/train/checkpoint/safetensors.js';
 import { loadRecipe } from '../../src/recipe/index.js';
 import { testGpu } from '../support/gpu.js';
 import { rng } from '../support/random.js';
+import { fixture } from '../support/fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'bert-finetune-test-'));
 const POSITIVE = ['good', 'great', 'fine', 'nice'];
@@ -143,6 +145,33 @@ test('the run directory is a BertForSequenceClassification: names, shapes, confi
   } finally {
     model.close();
   }
+});
+
+test('CLI: bert-run classify prints the label and probabilities, labels a jsonl file, refuses bad input in one line', () => {
+  const repo = fixture('..');
+  const cli = (...args: string[]) => spawnSync(process.execPath, [join(repo, 'bin/bert-run.js'), 'classify', ...args], { encoding: 'utf8' });
+  const best = join(root, 'learn', 'best');
+  const one = cli(best, 'the film was great', '--json');
+  assert.is(one.status, 0, one.stderr);
+  const parsed = JSON.parse(one.stdout) as { label: string; probabilities: Record<string, number> };
+  assert.is(parsed.label, 'pos');
+  assert.equal(Object.keys(parsed.probabilities), ['neg', 'pos']);
+  assert.ok(parsed.probabilities.pos! > 0.5);
+  const text = cli(best, 'the food was bad');
+  assert.is(text.status, 0, text.stderr);
+  assert.match(text.stdout, /^neg\n  0\.\d{4}  neg\n  0\.\d{4}  pos\n$/);
+  const input = join(root, 'to-label.jsonl');
+  writeFileSync(input, '{"text": "a nice day"}\n\n{"text": "it is ugly"}\n');
+  const many = cli(best, '--input', input);
+  assert.is(many.status, 0, many.stderr);
+  assert.equal(many.stdout.trim().split('\n').map((l) => { const r = JSON.parse(l) as { line: number; label: string }; return [r.line, r.label]; }), [[1, 'pos'], [3, 'neg']]);
+  writeFileSync(input, '{"text": "fine"}\n{"txt": "oops"}\n');
+  const bad = cli(best, '--input', input);
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, new RegExp(`${input}:2: expected \\{"text"`));
+  assert.not.match(bad.stderr, /\n\s+at /, 'no stack trace');
+  const pretrained = cli(join(root, 'no-such-dir'), 'text');
+  assert.is(pretrained.status, 1);
 });
 
 test('resume: stopped mid-epoch and resumed, the run equals the straight one bit for bit', async () => {
