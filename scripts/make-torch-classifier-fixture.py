@@ -32,27 +32,9 @@ spec = importlib.util.spec_from_file_location('bert_fixture', os.path.join(HERE,
 bert = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bert)
 
-CONFIG = {
-    'vocab_size': 120,
-    'hidden_size': 16,
-    'num_hidden_layers': 2,
-    'num_attention_heads': 2,
-    'intermediate_size': 32,
-    'max_position_embeddings': 16,
-    'type_vocab_size': 2,
-    'layer_norm_eps': 1e-12,
-    'hidden_act': 'gelu',
-    'num_labels': 3,
-    'batch_size': 3,
-    'seq_len': 9,
-    'lr': 1e-3,
-    'betas': [0.9, 0.999],
-    'eps': 1e-6,
-    'weight_decay': 0.01,
-    'no_decay': ['*.bias', '*norm*'],
-    'clip_grad_norm': 1.0,
-    'steps': 5,
-}
+# The pretraining fixture's model and optimizer, with a three-label head and its own batch.
+CONFIG = {k: v for k, v in bert.CONFIG.items() if k != 'max_predictions'}
+CONFIG.update({'num_labels': 3, 'batch_size': 3, 'seq_len': 9})
 torch.manual_seed(20261207)
 
 

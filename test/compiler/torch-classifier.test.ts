@@ -19,6 +19,7 @@ import type { NamedTensor } from '../../src/train/checkpoint/safetensors.js';
 import { testGpu } from '../support/gpu.js';
 import { assertClose } from '../support/harness.js';
 import { fixture } from '../support/fixtures.js';
+import { readPlanParams, torchTolerance } from '../support/torch-fixture.js';
 
 const FIXTURE_VERSION = 1;
 
@@ -40,13 +41,6 @@ function loadFixture(): ClassifierFixture {
   const f = JSON.parse(readFileSync(path, 'utf8')) as ClassifierFixture;
   if (f.version !== FIXTURE_VERSION) throw new Error(`${path}: version ${f.version}, this test reads version ${FIXTURE_VERSION} (regenerate it)`);
   return f;
-}
-
-/** Per tensor: |ours − torch| ≤ 1e-5 + 2e-3·max|torch| (float32 against float64). */
-function tol(ref: ArrayLike<number>): { atol: number; rtol: number } {
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) scale = Math.max(scale, Math.abs(ref[i]!));
-  return { atol: 1e-5 + 2e-3 * scale, rtol: 2e-3 };
 }
 
 /** The attention key biases: their gradient is 0 in exact arithmetic (softmax ignores a per-query constant). */
@@ -98,17 +92,6 @@ async function upload(c: Compiled, f: ClassifierFixture): Promise<{ executor: Pl
   return { executor, pool, initial: imported.values };
 }
 
-async function readParams(c: Compiled, pool: BufferPool, which: 'param' | 'grad'): Promise<NamedTensor[]> {
-  const { runtime } = await testGpu();
-  const out: NamedTensor[] = [];
-  for (const p of c.plan.params) {
-    const n = p.shape.reduce((a, b) => a * b, 1);
-    const slot = which === 'param' ? { buffer: p.buffer, offset: p.offset } : p.grad!;
-    out.push({ name: p.name, shape: p.shape, data: new Float32Array(await runtime.read(pool.get(slot.buffer), slot.offset, n * 4)) });
-  }
-  return out;
-}
-
 test('evaluation plan: the classifier logits of a pair, a single text and a padded pair match torch', async () => {
   const { f, recipe } = await load();
   const { gpu } = await testGpu();
@@ -119,7 +102,7 @@ test('evaluation plan: the classifier logits of a pair, a single text and a padd
     executor.writeStepState({ step: 1, lr: 0, seed: 0, microStep: 0, mlmScale: 1 / f.config.batch_size, nspScale: 0 });
     await executor.run('microbatch');
     const logits = await executor.readOutput('logits');
-    assertClose(logits, f.forward.logits, tol(f.forward.logits), 'logits');
+    assertClose(logits, f.forward.logits, torchTolerance(f.forward.logits), 'logits');
     const m = await executor.readMetrics();
     assertClose([m.cls_loss!], [f.forward.loss], { atol: 1e-5, rtol: 1e-5 }, 'evaluation loss');
     assert.is(m.cls_correct, f.forward.correct);
@@ -142,9 +125,9 @@ test('training plan: loss, every gradient, then five AdamW steps with clipping m
     const m = await executor.readMetrics();
     assertClose([m.cls_loss!], [f.forward.loss], { atol: 1e-5, rtol: 1e-5 }, 'loss');
     assert.is(m.cls_correct, f.forward.correct, 'correct');
-    const grads = toHuggingFace(await readParams(c, pool, 'grad'), { tiedDecoder: false });
+    const grads = toHuggingFace(await readPlanParams(c, pool, 'grad'), { tiedDecoder: false });
     assert.equal(grads.map((g) => g.name).sort(), Object.keys(f.grads).sort(), 'a gradient for every torch parameter');
-    for (const g of grads) assertClose(g.data, f.grads[g.name]!, tol(f.grads[g.name]!), `grad of ${g.name}`);
+    for (const g of grads) assertClose(g.data, f.grads[g.name]!, torchTolerance(f.grads[g.name]!), `grad of ${g.name}`);
 
     const got: Array<{ loss: number; norm: number }> = [];
     for (let t = 1; t <= cfg.steps; t++) {
@@ -164,12 +147,12 @@ test('training plan: loss, every gradient, then five AdamW steps with clipping m
       assertClose([got[t]!.norm], [f.steps[t]!.grad_norm], { atol: 1e-5, rtol: 2e-4 }, `step ${t + 1} gradient norm`);
     }
     const start = new Map(toHuggingFace(c.plan.params.map((p) => ({ name: p.name, shape: p.shape, data: initial.get(p.name)! })), { tiedDecoder: false }).map((t) => [t.name, t.data]));
-    for (const p of toHuggingFace(await readParams(c, pool, 'param'), { tiedDecoder: false })) {
+    for (const p of toHuggingFace(await readPlanParams(c, pool, 'param'), { tiedDecoder: false })) {
       const delta = p.data.map((v, i) => v - start.get(p.name)![i]!);
       const ref = f.delta[p.name]!;
       // A rounding-noise gradient moves AdamW by up to lr per step (see torch-golden.test.ts).
       if (zeroGradient(f, p.name)) assertClose(delta, ref, { atol: 0.05 * cfg.lr * cfg.steps, rtol: 0 }, `change of ${p.name} (zero gradient)`);
-      else assertClose(delta, ref, tol(ref), `change of ${p.name} after ${cfg.steps} AdamW steps`);
+      else assertClose(delta, ref, torchTolerance(ref), `change of ${p.name} after ${cfg.steps} AdamW steps`);
     }
   } finally {
     pool.destroy();

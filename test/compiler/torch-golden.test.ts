@@ -20,6 +20,7 @@ import type { NamedTensor } from '../../src/train/checkpoint/safetensors.js';
 import { testGpu } from '../support/gpu.js';
 import { assertClose } from '../support/harness.js';
 import { fixture } from '../support/fixtures.js';
+import { readPlanParams, torchTolerance } from '../support/torch-fixture.js';
 
 const FIXTURE_VERSION = 1;
 
@@ -68,13 +69,6 @@ function loadFixture(): TorchFixture {
   const f = JSON.parse(readFileSync(path, 'utf8')) as TorchFixture;
   if (f.version !== FIXTURE_VERSION) throw new Error(`${path}: version ${f.version}, this test reads version ${FIXTURE_VERSION} (regenerate it)`);
   return f;
-}
-
-/** Per tensor: |ours − torch| ≤ 1e-5 + 2e-3·max|torch| (float32 against float64). */
-function tol(ref: ArrayLike<number>): { atol: number; rtol: number } {
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) scale = Math.max(scale, Math.abs(ref[i]!));
-  return { atol: 1e-5 + 2e-3 * scale, rtol: 2e-3 };
 }
 
 /** The largest absolute and relative-to-scale difference, for the record. */
@@ -158,17 +152,6 @@ async function upload(compiled: Compiled, weights: Map<string, Float32Array>): P
   return { executor, pool };
 }
 
-async function readParams(compiled: Compiled, pool: BufferPool, which: 'param' | 'grad'): Promise<NamedTensor[]> {
-  const { runtime } = await testGpu();
-  const out: NamedTensor[] = [];
-  for (const p of compiled.plan.params) {
-    const n = p.shape.reduce((a, b) => a * b, 1);
-    const slot = which === 'param' ? { buffer: p.buffer, offset: p.offset } : p.grad!;
-    out.push({ name: p.name, shape: p.shape, data: new Float32Array(await runtime.read(pool.get(slot.buffer), slot.offset, n * 4)) });
-  }
-  return out;
-}
-
 test('the fixture recipe is the model and optimizer the torch script built', async () => {
   const { f, recipe } = await load();
   const c = f.config;
@@ -245,7 +228,7 @@ test('inference plan: MLM logits of every token, NSP logits, pooled output and l
       ['hidden', f.forward.hidden],
     ] as const) {
       const got = await executor.readOutput(name);
-      assertClose(got, ref, tol(ref), `inference ${name}`);
+      assertClose(got, ref, torchTolerance(ref), `inference ${name}`);
       record(`inference ${name}`, got, ref);
     }
   } finally {
@@ -276,13 +259,13 @@ test('training plan: losses, accuracies, every gradient, then five AdamW steps m
     }
     assert.is(metrics.mlm_correct, f.forward.mlm_correct, 'mlm_correct');
     assert.is(metrics.nsp_correct, f.forward.nsp_correct, 'nsp_correct');
-    const grads = toHuggingFace(await readParams(compiled, pool, 'grad'), { tiedDecoder: true });
+    const grads = toHuggingFace(await readPlanParams(compiled, pool, 'grad'), { tiedDecoder: true });
     assert.equal(grads.map((g) => g.name).sort(), Object.keys(f.grads).sort(), 'a gradient for every torch parameter');
     let gradWorst = { abs: 0, rel: 0, name: '' };
     let zeroNoise = 0;
     for (const g of grads) {
       const ref = f.grads[g.name]!;
-      assertClose(g.data, ref, tol(ref), `grad of ${g.name}`);
+      assertClose(g.data, ref, torchTolerance(ref), `grad of ${g.name}`);
       const w = worst(g.data, ref);
       if (zeroGradient(f, g.name)) zeroNoise = Math.max(zeroNoise, w.abs);
       else if (w.rel > gradWorst.rel) gradWorst = { ...w, name: g.name };
@@ -315,7 +298,7 @@ test('training plan: losses, accuracies, every gradient, then five AdamW steps m
     const initialHf = new Map(toHuggingFace(compiled.plan.params.map((p) => ({ name: p.name, shape: p.shape, data: initial.get(p.name)! })), { tiedDecoder: true }).map((t) => [t.name, t.data]));
     let deltaWorst = { abs: 0, rel: 0, name: '' };
     let zeroDrift = 0;
-    for (const p of toHuggingFace(await readParams(compiled, pool, 'param'), { tiedDecoder: true })) {
+    for (const p of toHuggingFace(await readPlanParams(compiled, pool, 'param'), { tiedDecoder: true })) {
       const start = initialHf.get(p.name)!;
       const delta = p.data.map((v, i) => v - start[i]!);
       const ref = f.delta[p.name]!;
@@ -327,7 +310,7 @@ test('training plan: losses, accuracies, every gradient, then five AdamW steps m
         zeroDrift = Math.max(zeroDrift, worst(delta, ref).abs);
         continue;
       }
-      assertClose(delta, ref, tol(ref), `change of ${p.name} after ${c.steps} AdamW steps`);
+      assertClose(delta, ref, torchTolerance(ref), `change of ${p.name} after ${c.steps} AdamW steps`);
       const w = worst(delta, ref);
       if (w.rel > deltaWorst.rel) deltaWorst = { ...w, name: p.name };
     }
