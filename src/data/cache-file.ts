@@ -3,7 +3,7 @@
 // Written to a temporary name and renamed, so a crash never leaves a half-written file under the
 // real name; on open, anything that does not check out (magic, key, length, end marker, CRC) is
 // reported as invalid, and the caller rebuilds. Knows nothing about what the body holds.
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
 
@@ -21,23 +21,48 @@ export interface CacheHeader<M> {
   meta: M;
 }
 
+/** Where a resumable writer stood at its last checkpoint: the body written and its CRC so far. */
+export interface WriterPosition {
+  bodyBytes: number;
+  crc: number;
+}
+
 export class CacheWriter {
   private fd: number;
-  private tmp: string;
+  private readonly tmp: string;
   private buf = Buffer.allocUnsafe(4 << 20);
   private used = 0;
   private pos = HEADER_BYTES;
   private crc = 0;
   bodyBytes = 0;
 
+  /**
+   * `resumable`: the body goes to `<path>.partial` (not a per-process name), so a later process
+   * can continue it from a checkpoint (resume) after this one is killed.
+   */
   constructor(
     readonly path: string,
     readonly kind: string,
     readonly key: string,
+    resumable = false,
+    at?: WriterPosition,
   ) {
     mkdirSync(dirname(path), { recursive: true });
-    this.tmp = `${path}.tmp-${process.pid}-${Math.floor(Math.random() * 1e9)}`;
-    this.fd = openSync(this.tmp, 'w');
+    this.tmp = resumable ? `${path}.partial` : `${path}.tmp-${process.pid}-${Math.floor(Math.random() * 1e9)}`;
+    if (at) {
+      this.fd = openSync(this.tmp, 'r+');
+      ftruncateSync(this.fd, HEADER_BYTES + at.bodyBytes);
+      this.pos = HEADER_BYTES + at.bodyBytes;
+      this.bodyBytes = at.bodyBytes;
+      this.crc = at.crc;
+    } else this.fd = openSync(this.tmp, 'w');
+  }
+
+  /** A resumable writer's body so far, on disk (flushed and synced): where resume continues. */
+  checkpoint(): WriterPosition {
+    this.flush();
+    fsyncSync(this.fd);
+    return { bodyBytes: this.bodyBytes, crc: this.crc };
   }
 
   write(data: Uint8Array): void {

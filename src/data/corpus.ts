@@ -34,6 +34,8 @@ export type CorpusSpec =
 export interface ReadCorpusOptions {
   /** Stop after this many (non-empty) documents. */
   maxDocuments?: number;
+  /** Bytes of the files read so far (compressed bytes for .gz and parquet), updated while reading: for progress lines. */
+  progress?: { bytes: number };
 }
 
 export interface Corpus extends AsyncIterable<Document> {
@@ -44,6 +46,8 @@ export interface Corpus extends AsyncIterable<Document> {
   readonly name: string;
   /** sha256 over the files' bytes and the reading settings: the cache key for the corpus. */
   contentHash(): Promise<string>;
+  /** The files' total size on disk. */
+  totalBytes(): number;
 }
 
 /** The directory holding the State of the Union .txt files. */
@@ -99,6 +103,9 @@ export function readCorpus(spec: CorpusSpec, baseDir = '.', opts: ReadCorpusOpti
     files,
     format,
     name,
+    totalBytes(): number {
+      return files.reduce((s, f) => s + statSync(f).size, 0);
+    },
     async contentHash(): Promise<string> {
       const h = createHash('sha256');
       h.update(JSON.stringify({ v: 1, format, textField, max: opts.maxDocuments ?? null, n: files.length }));
@@ -116,11 +123,13 @@ export function readCorpus(spec: CorpusSpec, baseDir = '.', opts: ReadCorpusOpti
       let n = 0;
       if (n >= maxDocuments) return;
       for (const file of files) {
-        for await (const doc of readFileDocuments(file, format, textField)) {
+        const before = opts.progress?.bytes ?? 0;
+        for await (const doc of readFileDocuments(file, format, textField, opts.progress)) {
           if (doc.length === 0) continue;
           yield doc;
           if (++n >= maxDocuments) return;
         }
+        if (opts.progress) opts.progress.bytes = before + statSync(file).size;
       }
       if (n === 0) throw new UserError(`${files.length === 1 ? files[0] : name}: corpus is empty (no text)`, 'bad_corpus');
     },
@@ -149,7 +158,7 @@ function textSentences(text: string): Document {
  * A parquet file's documents, one per row of the text column, read one row group at a time (a
  * shard's memory is its largest row group's text column, not the file).
  */
-async function* readParquetDocuments(file: string, shown: string, textField: string): AsyncGenerator<Document> {
+async function* readParquetDocuments(file: string, shown: string, textField: string, progress?: { bytes: number }): AsyncGenerator<Document> {
   if (file.toLowerCase().endsWith('.gz')) throw new UserError(`${shown}: a parquet file compresses its own pages; give it uncompressed`, 'bad_corpus');
   let buffer: AsyncBuffer;
   let metadata: FileMetaData;
@@ -178,20 +187,21 @@ async function* readParquetDocuments(file: string, shown: string, textField: str
       if (doc.length) yield doc;
     }
     rowStart = rowEnd;
+    if (progress) progress.bytes += Number(group.total_compressed_size ?? 0n);
   }
 }
 
-async function* readFileDocuments(file: string, recipeFormat: CorpusFormat, textField: string): AsyncGenerator<Document> {
+async function* readFileDocuments(file: string, recipeFormat: CorpusFormat, textField: string, progress?: { bytes: number }): AsyncGenerator<Document> {
   const rel = relative(process.cwd(), file);
   const shown = rel && !rel.startsWith('..') ? rel : file;
   const format = fileFormat(file, recipeFormat);
   if (format === 'parquet') {
-    yield* readParquetDocuments(file, shown, textField);
+    yield* readParquetDocuments(file, shown, textField, progress);
     return;
   }
   let doc: Document = [];
   let paragraph: string[] = [];
-  for await (const [line, lineNo] of readLines(file, shown)) {
+  for await (const [line, lineNo] of readLines(file, shown, progress)) {
     const t = line.trim();
     if (format === 'lines') {
       if (!t) {
@@ -228,7 +238,7 @@ async function* readFileDocuments(file: string, recipeFormat: CorpusFormat, text
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** A file's bytes in chunks: decompressed when its name ends in .gz (a bad gzip stream is named). */
-async function* fileChunks(file: string, shown: string): AsyncGenerator<Buffer> {
+async function* fileChunks(file: string, shown: string, progress?: { bytes: number }): AsyncGenerator<Buffer> {
   let fh;
   try {
     fh = await open(file, 'r');
@@ -238,7 +248,9 @@ async function* fileChunks(file: string, shown: string): AsyncGenerator<Buffer> 
   }
   try {
     if (file.endsWith('.gz')) {
-      const gunzip = fh.createReadStream({ autoClose: false }).pipe(createGunzip());
+      const raw = fh.createReadStream({ autoClose: false });
+      if (progress) raw.on('data', (c) => (progress.bytes += c.length));
+      const gunzip = raw.pipe(createGunzip());
       try {
         for await (const chunk of gunzip) yield chunk as Buffer;
       } catch (e) {
@@ -256,6 +268,7 @@ async function* fileChunks(file: string, shown: string): AsyncGenerator<Buffer> 
         throw new UserError(`${shown}: ${(e as Error).message}`, 'bad_corpus');
       }
       if (bytesRead === 0) return;
+      if (progress) progress.bytes += bytesRead;
       yield buf.subarray(0, bytesRead);
     }
   } finally {
@@ -264,11 +277,11 @@ async function* fileChunks(file: string, shown: string): AsyncGenerator<Buffer> 
 }
 
 /** Lines of a UTF-8 file (gzip-compressed for .gz) with their 1-based numbers; rejects NUL bytes and invalid UTF-8. */
-export async function* readLines(file: string, shown = file): AsyncGenerator<[string, number]> {
+export async function* readLines(file: string, shown = file, progress?: { bytes: number }): AsyncGenerator<[string, number]> {
   let carry = Buffer.alloc(0);
   let lineNo = 0;
   let first = true;
-  const chunks = fileChunks(file, shown);
+  const chunks = fileChunks(file, shown, progress);
   for (;;) {
     const next = await chunks.next();
     const eof = next.done === true;

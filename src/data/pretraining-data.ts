@@ -8,13 +8,15 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { BatchSource } from './batches.js';
-import { readCorpus, type CorpusSpec } from './corpus.js';
+import { readCorpus, type CorpusSpec, type Document } from './corpus.js';
 import { InstanceSet, buildInstanceSet, type InstanceSetMeta, type InstanceSetParams } from './instance-set.js';
 import type { MaskingOptions, Vocabulary } from './instances.js';
 import { Rng, permutation } from './rng.js';
 import { TokenStore, TokenStoreWriter, type TokenStoreMeta } from './token-store.js';
 import { BertTokenizer, type TokenizerOptions } from './tokenizer.js';
 import { WordCounter } from './train-wordpiece.js';
+import { PrepPool, documentBatches, workerCount } from './prep-pool.js';
+import { encodedDocuments, mergeCounts, type CountResult, type EncodeResult } from './prep-jobs.js';
 
 export type TokenizerSource =
   | BertTokenizer
@@ -57,6 +59,12 @@ export interface PretrainingDataOptions {
   prefetch?: number;
   /** Cache files up to this size are read into memory; larger ones are read per record. 256 MiB. */
   memoryLimitBytes?: number;
+  /** How often (ms) a token cache build records how far it got; default 5000. */
+  checkpointMs?: number;
+  /** Called as preparation advances (after each batch of documents): for progress lines. */
+  onProgress?: (p: PrepProgress) => void;
+  /** Threads that tokenize (and count words for a trained vocabulary); 0 or absent = one per CPU core. Results do not depend on it. */
+  workers?: number;
   log?: (message: string) => void;
 }
 
@@ -99,16 +107,46 @@ function checkOptions(o: PretrainingDataOptions): void {
   if ((o.dupeFactor ?? recipeDefault<number>('data.dupe_factor')) < 1) bad('dupe_factor must be ≥ 1');
 }
 
+/** How often a token cache build records how far it got (a killed build loses at most this). */
+const CHECKPOINT_MS = 5000;
+
+/** The corpus without its first `n` documents (read, not yielded). */
+async function* skipDocuments(docs: AsyncIterable<Document>, n: number): AsyncGenerator<Document> {
+  let i = 0;
+  for await (const d of docs) if (i++ >= n) yield d;
+}
+
+export interface PrepProgress {
+  /** vocabulary: counting words for WordPiece training; tokens: tokenizing into the token cache. */
+  stage: 'vocabulary' | 'tokens';
+  /** Corpus bytes read in this pass, and the corpus size on disk. */
+  bytes: number;
+  totalBytes: number;
+  documents: number;
+}
+
 export async function openPretrainingData(o: PretrainingDataOptions): Promise<PretrainingData> {
   checkOptions(o);
   const log = o.log ?? (() => {});
   const baseDir = o.baseDir ?? '.';
   const memoryLimit = o.memoryLimitBytes ?? 256 << 20;
+  const workers = workerCount(o.workers);
   const seed = o.seed ?? recipeDefault<number>('seed');
   const timings: Record<string, number> = {};
   const t0 = performance.now();
   mkdirSync(o.cacheDir, { recursive: true });
-  const corpus = readCorpus(o.corpus, baseDir, { maxDocuments: o.maxDocuments });
+  const progress = { bytes: 0 };
+  const corpus = readCorpus(o.corpus, baseDir, { maxDocuments: o.maxDocuments, progress });
+  const totalBytes = corpus.totalBytes();
+  let documents = 0;
+  const advance = (stage: PrepProgress['stage'], docs: number): void => {
+    documents += docs;
+    o.onProgress?.({ stage, bytes: progress.bytes, totalBytes, documents });
+  };
+  const startPass = (): void => {
+    progress.bytes = 0;
+    documents = 0;
+  };
   const corpusHash = await corpus.contentHash();
   timings.hash = performance.now() - t0;
 
@@ -134,7 +172,16 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
     if (!cached) {
       log(`data: training a WordPiece vocabulary of ${train.vocabSize} on ${corpus.name}`);
       const counter = new WordCounter(train);
-      for await (const doc of corpus) counter.addDocument(doc);
+      const pool = new PrepPool({ kind: 'count', options: train }, workers);
+      try {
+        startPass();
+        for await (const r of pool.run(documentBatches(corpus))) {
+          mergeCounts(counter.counts, r as CountResult);
+          advance('vocabulary', (r as CountResult).documents);
+        }
+      } finally {
+        pool.close();
+      }
       cached = counter.train();
       const tmp = `${path}.tmp-${process.pid}`;
       cached.saveTokenizerJson(tmp);
@@ -156,13 +203,32 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
     tokensOutcome = store === 'missing' ? 'built' : 'rebuilt';
     if (store !== 'missing') log(`data: token cache ${storePath} unusable (${store}); rebuilding`);
     rmSync(storePath, { force: true });
-    const w = new TokenStoreWriter(storePath, storeKey, tokenizer.size, tokenizer.specials.unk);
+    // Resumable: a build killed part-way continues from its last checkpoint (the documents it had
+    // consumed are read again, not tokenized again).
+    const resumed = TokenStoreWriter.resume(storePath, storeKey, tokenizer.size, tokenizer.specials.unk);
+    const w = resumed?.writer ?? new TokenStoreWriter(storePath, storeKey, tokenizer.size, tokenizer.specials.unk, true);
+    let consumed = resumed?.inputDocuments ?? 0;
+    if (resumed) log(`data: continuing the token cache ${storePath} after ${consumed.toLocaleString('en-US')} documents`);
+    const pool = new PrepPool({ kind: 'encode', vocab: tokenizer.vocab, options: { lowercase: tokenizer.lowercase, stripAccents: tokenizer.stripAccents, maxCharsPerWord: tokenizer.maxCharsPerWord } }, workers);
     try {
-      for await (const doc of corpus) w.addDocument(doc.map((s) => tokenizer.encode(s)));
+      startPass();
+      advance('tokens', consumed);
+      let saved = performance.now();
+      for await (const r of pool.run(documentBatches(skipDocuments(corpus, consumed)))) {
+        for (const doc of encodedDocuments(r as EncodeResult)) w.addDocument(doc);
+        consumed += (r as EncodeResult).docSentences.length;
+        advance('tokens', (r as EncodeResult).docSentences.length);
+        if (performance.now() - saved > (o.checkpointMs ?? CHECKPOINT_MS)) {
+          w.checkpoint(consumed);
+          saved = performance.now();
+        }
+      }
       w.finish();
     } catch (e) {
       w.abort();
       throw e;
+    } finally {
+      pool.close();
     }
     store = TokenStore.open(storePath, storeKey, memoryLimit);
     if (typeof store === 'string') throw new Error(`token cache ${storePath} failed verification right after writing (${store})`);

@@ -2,8 +2,8 @@
 // (ids as uint16 when the vocabulary fits, else int32), followed by an index of document offsets.
 // Written while streaming the corpus (memory: one document plus the offsets, 8 bytes a document);
 // read by random access (whole body in memory when it is small, positional reads otherwise).
-import { closeSync } from 'node:fs';
-import { CacheWriter, openCacheFile, readBody } from './cache-file.js';
+import { appendFileSync, closeSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { CacheWriter, HEADER_BYTES, openCacheFile, readBody, type WriterPosition } from './cache-file.js';
 
 export const TOKENS_KIND = 'tokens';
 
@@ -19,19 +19,85 @@ export interface TokenStoreMeta {
 
 export type Sentence = Uint16Array | Int32Array;
 
+/** The checkpoint of a partly written token store: `<path>.partial.json`, next to the body and offsets. */
+interface TokenStoreCheckpoint {
+  key: string;
+  at: WriterPosition;
+  meta: TokenStoreMeta;
+  /** Corpus documents consumed (empty ones included): a resumed build skips these. */
+  inputDocuments: number;
+}
+
+const checkpointFile = (path: string) => `${path}.partial.json`;
+const offsetsFile = (path: string) => `${path}.partial.offsets`;
+
 export class TokenStoreWriter {
   private w: CacheWriter;
   private offsets: number[] = [];
+  /** Offsets already appended to the .partial.offsets file. */
+  private savedOffsets = 0;
   private pos = 0;
   meta: TokenStoreMeta;
 
-  constructor(path: string, key: string, vocabSize: number, private unkId: number) {
-    this.w = new CacheWriter(path, TOKENS_KIND, key);
-    this.meta = { numDocs: 0, numSentences: 0, numTokens: 0, unkTokens: 0, width: vocabSize <= 65536 ? 2 : 4, indexOffset: 0 };
+  /**
+   * `resumable`: the body is written to `<path>.partial` and `checkpoint` records how far it got,
+   * so that `resume` can continue the build in a later process.
+   */
+  constructor(
+    private readonly path: string,
+    private readonly key: string,
+    vocabSize: number,
+    private unkId: number,
+    private readonly resumable = false,
+    from?: TokenStoreCheckpoint & { offsets: number[] },
+  ) {
+    this.w = new CacheWriter(path, TOKENS_KIND, key, resumable, from?.at);
+    this.meta = from ? { ...from.meta } : { numDocs: 0, numSentences: 0, numTokens: 0, unkTokens: 0, width: vocabSize <= 65536 ? 2 : 4, indexOffset: 0 };
+    if (from) {
+      this.offsets = from.offsets;
+      this.savedOffsets = from.offsets.length;
+      this.pos = from.at.bodyBytes;
+    } else if (resumable) {
+      rmSync(offsetsFile(path), { force: true });
+      rmSync(checkpointFile(path), { force: true });
+    }
+  }
+
+  /**
+   * A resumable build of this store left by a killed process: the writer continuing it and the
+   * corpus documents already consumed; undefined when there is none, or it is for another key, or
+   * its files do not add up (then the build starts over).
+   */
+  static resume(path: string, key: string, vocabSize: number, unkId: number): { writer: TokenStoreWriter; inputDocuments: number } | undefined {
+    let c: TokenStoreCheckpoint;
+    try {
+      c = JSON.parse(readFileSync(checkpointFile(path), 'utf8')) as TokenStoreCheckpoint;
+    } catch {
+      return undefined;
+    }
+    if (c.key !== key || !existsSync(`${path}.partial`) || !existsSync(offsetsFile(path))) return undefined;
+    if (statSync(`${path}.partial`).size < HEADER_BYTES + c.at.bodyBytes) return undefined;
+    const bytes = readFileSync(offsetsFile(path));
+    if (bytes.length < 8 * c.meta.numDocs) return undefined;
+    const offsets = Array.from(new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + 8 * c.meta.numDocs)));
+    if (offsets.length > 0 && offsets[offsets.length - 1]! >= c.at.bodyBytes) return undefined;
+    writeFileSync(offsetsFile(path), bytes.subarray(0, 8 * c.meta.numDocs));
+    return { writer: new TokenStoreWriter(path, key, vocabSize, unkId, true, { ...c, offsets }), inputDocuments: c.inputDocuments };
+  }
+
+  /** Records (durably) everything written so far and the corpus documents it came from. */
+  checkpoint(inputDocuments: number): void {
+    if (!this.resumable) throw new Error('checkpoint: not a resumable token store writer');
+    const at = this.w.checkpoint();
+    appendFileSync(offsetsFile(this.path), new Uint8Array(Float64Array.from(this.offsets.slice(this.savedOffsets)).buffer));
+    this.savedOffsets = this.offsets.length;
+    const c: TokenStoreCheckpoint = { key: this.key, at, meta: this.meta, inputDocuments };
+    writeFileSync(`${checkpointFile(this.path)}.tmp`, JSON.stringify(c));
+    renameSync(`${checkpointFile(this.path)}.tmp`, checkpointFile(this.path));
   }
 
   /** Appends a document given as token-id arrays per sentence (empty sentences skipped). */
-  addDocument(sentences: number[][]): void {
+  addDocument(sentences: ArrayLike<number>[]): void {
     const sents = sentences.filter((s) => s.length > 0);
     if (sents.length === 0) return;
     let tokens = 0;
@@ -46,7 +112,8 @@ export class TokenStoreWriter {
     let k = 0;
     sents.forEach((s, i) => {
       head[1 + i] = s.length;
-      for (const id of s) {
+      for (let j = 0; j < s.length; j++) {
+        const id = s[j]!;
         if (id === this.unkId) this.meta.unkTokens++;
         ids[k++] = id;
       }
@@ -64,11 +131,19 @@ export class TokenStoreWriter {
     this.meta.indexOffset = this.pos;
     this.w.write(new Uint8Array(Float64Array.from(this.offsets).buffer));
     this.w.finish(this.meta);
+    this.removeCheckpoint();
     return this.meta;
   }
 
   abort(): void {
     this.w.abort();
+    this.removeCheckpoint();
+  }
+
+  private removeCheckpoint(): void {
+    if (!this.resumable) return;
+    rmSync(checkpointFile(this.path), { force: true });
+    rmSync(offsetsFile(this.path), { force: true });
   }
 }
 

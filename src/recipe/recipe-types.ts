@@ -184,6 +184,10 @@ export interface Data {
   max_documents?: number;
   /** Where tokenized instances are cached (relative to the working directory). */
   cache_dir: string;
+  /** Threads that tokenize the corpus (and count its words for a trained vocabulary); 0 = one per CPU core. The caches are byte-identical whatever the number. */
+  workers: number;
+  /** Memory the data pipeline may use for its caches (e.g. 512MiB, 2GiB): a cache no larger than a quarter of it is read whole, larger ones by position (an OS page cache serves them). */
+  memory_limit: string;
   labelled?: Labelled;
 }
 

@@ -58,8 +58,19 @@ export function dataOptions(recipe: Recipe, recipeFile: string, log: (m: string)
     mlm: { maskProb: mlm.mask_prob, replace: mlm.replace, wholeWord: mlm.whole_word, masking: mlm.masking },
     nsp: recipe.tasks.nsp !== undefined,
     cacheDir: d.cache_dir,
+    workers: d.workers,
+    memoryLimitBytes: parseByteSize(d.memory_limit) / 4,
     log,
   };
+}
+
+const UNITS: Record<string, number> = { KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, KB: 1e3, MB: 1e6, GB: 1e9 };
+
+/** "1GiB", "512 MiB", "2.5GB" → bytes (the schema has checked the form). */
+export function parseByteSize(text: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?) ?(KiB|MiB|GiB|KB|MB|GB)$/.exec(text);
+  if (!m) throw new Error(`not a byte size: ${text}`);
+  return Math.round(Number(m[1]) * UNITS[m[2]!]!);
 }
 
 /** Vocabulary rows of the model: the recipe's number, or the tokenizer's size, padded. */

@@ -9,5 +9,6 @@ import { fillMaskCommand } from './fill-mask.js';
 import { embedCommand } from './embed.js';
 import { forwardCommand } from './forward.js';
 import { classifyCommand } from './classify.js';
+import { prepareCommand } from './prepare.js';
 
-export const commands: readonly Command[] = [trainCommand, checkCommand, planCommand, deviceCommand, tokenizeCommand, fillMaskCommand, embedCommand, forwardCommand, classifyCommand];
+export const commands: readonly Command[] = [trainCommand, prepareCommand, checkCommand, planCommand, deviceCommand, tokenizeCommand, fillMaskCommand, embedCommand, forwardCommand, classifyCommand];

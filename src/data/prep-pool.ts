@@ -1,0 +1,98 @@
+// Runs data-preparation batches (prep-jobs.ts) on worker threads and hands back the results in
+// submission order, so parallel preparation is deterministic; with one worker it runs in this
+// thread (no thread, same code). At most 2 batches per worker are in flight: memory stays bounded
+// by the batch size, whatever the corpus size.
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import type { Document } from './corpus.js';
+import { prepWorker, type PrepResult, type PrepSetup } from './prep-jobs.js';
+
+/** Documents grouped into batches of about `chars` characters (the unit of work handed out). */
+export async function* documentBatches(docs: AsyncIterable<Document>, chars = 1 << 18): AsyncGenerator<Document[]> {
+  let batch: Document[] = [];
+  let size = 0;
+  for await (const d of docs) {
+    batch.push(d);
+    for (const s of d) size += s.length;
+    if (size >= chars) {
+      yield batch;
+      batch = [];
+      size = 0;
+    }
+  }
+  if (batch.length) yield batch;
+}
+
+/** data.workers: 0 = one per CPU core. */
+export function workerCount(setting: number | undefined): number {
+  return setting && setting > 0 ? setting : availableParallelism();
+}
+
+interface Pending {
+  resolve: (r: PrepResult) => void;
+  reject: (e: Error) => void;
+}
+
+export class PrepPool {
+  private readonly workers: Worker[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly setup: PrepSetup,
+    readonly size: number,
+  ) {
+    if (size <= 1) return;
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(new URL('./prep-thread.js', import.meta.url), { workerData: setup });
+      w.on('message', (m: { id: number; result?: PrepResult; error?: string }) => {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if (m.error !== undefined) p.reject(new Error(m.error));
+        else p.resolve(m.result!);
+      });
+      w.on('error', (e) => this.fail(e));
+      this.workers.push(w);
+    }
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  private submit(docs: Document[], worker: number): Promise<PrepResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.workers[worker]!.postMessage({ id, docs });
+    });
+  }
+
+  /** The results of every batch, in the batches' order. */
+  async *run(batches: AsyncIterable<Document[]>): AsyncGenerator<PrepResult> {
+    if (this.workers.length === 0) {
+      const local = prepWorker(this.setup);
+      for await (const b of batches) yield local.run(b);
+      return;
+    }
+    const inFlight: Array<Promise<PrepResult>> = [];
+    let k = 0;
+    for await (const b of batches) {
+      const result = this.submit(b, k++ % this.workers.length);
+      result.catch(() => {}); // awaited in order below; a consumer that stops early must not crash the process
+      inFlight.push(result);
+      if (inFlight.length >= 2 * this.workers.length) yield await inFlight.shift()!;
+    }
+    while (inFlight.length) yield await inFlight.shift()!;
+  }
+
+  close(): void {
+    for (const w of this.workers) void w.terminate();
+    this.workers.length = 0;
+  }
+}

@@ -1,0 +1,148 @@
+// Data preparation at scale: tokenizing on worker threads gives byte-identical caches (trained
+// vocabulary, token store, instances) for any number of workers, on a corpus of mixed shards; a
+// build killed with SIGKILL part-way through tokenizing continues from its checkpoint and ends
+// byte-identical to a straight build; `bert-run prepare` builds the caches and finds them again.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import { parquetWriteFile } from 'hyparquet-writer';
+import { openPretrainingData, type PretrainingDataOptions } from '../../src/data/index.js';
+import { rng } from '../support/random.js';
+import { fixture } from '../support/fixtures.js';
+
+const root = mkdtempSync(join(tmpdir(), 'bert-prepare-test-'));
+const WORDS = 'the of and to a in that is was he for it with as his on be at by had are but from or have an they which one you were all we her she there would their will when who him been has more if no out so said what up its about than into them can only other time new some could these two may first then do any like my now over such our man me even most made after also did many before must through back years where much your way well down should because each just those people how too little state good very make world still own see men work long get here between both life being under never day same another know while last might us great old year off come since against go came right used take three'.split(' ');
+
+/** `docs` documents of 4–12 random sentences (blank line between documents). */
+function text(docs: number, seed: number): string {
+  const next = rng(seed);
+  const out: string[] = [];
+  for (let d = 0; d < docs; d++) {
+    const lines: string[] = [];
+    for (let s = 4 + Math.floor(next() * 9); s > 0; s--) {
+      const n = 5 + Math.floor(next() * 15);
+      lines.push(Array.from({ length: n }, () => WORDS[Math.floor(next() * WORDS.length)]!).join(' ') + '.');
+    }
+    out.push(lines.join('\n'));
+  }
+  return out.join('\n\n') + '\n';
+}
+
+const corpus = join(root, 'corpus');
+mkdirSync(corpus);
+writeFileSync(join(corpus, 'a.txt'), text(300, 1));
+writeFileSync(join(corpus, 'b.jsonl.gz'), gzipSync(text(300, 2).split('\n\n').map((d) => JSON.stringify({ text: d })).join('\n') + '\n'));
+parquetWriteFile({ filename: join(corpus, 'c.parquet'), columnData: [{ name: 'text', data: text(300, 3).split('\n\n'), type: 'STRING' }], rowGroupSize: 64 });
+const big = join(root, 'big.txt');
+writeFileSync(big, text(12000, 4));
+
+function options(cacheDir: string, files: string[], workers: number): PretrainingDataOptions {
+  return { corpus: { files, format: 'lines' }, tokenizer: { train: { vocabSize: 400 } }, seqLen: 32, maxPredictions: 5, dupeFactor: 2, holdout: 0.05, seed: 3, cacheDir, workers, prefetch: 0 };
+}
+
+/** Every cache file by name → sha256. */
+function digests(dir: string): Record<string, string> {
+  return Object.fromEntries(readdirSync(dir).sort().map((f) => [f, createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')]));
+}
+
+test.after(() => rmSync(root, { recursive: true, force: true }));
+
+test('workers: 1, 2 and 3 threads give byte-identical vocabulary, token and instance caches on mixed shards', async () => {
+  const files = [join(corpus, 'a.txt'), join(corpus, 'b.jsonl.gz'), join(corpus, 'c.parquet')];
+  const results: Array<Record<string, string>> = [];
+  for (const workers of [1, 2, 3]) {
+    const dir = join(root, `cache-${workers}`);
+    const data = await openPretrainingData(options(dir, files, workers));
+    assert.is(data.stats.documents, 900);
+    data.close();
+    results.push(digests(dir));
+  }
+  assert.is(Object.keys(results[0]!).length, 4, 'tokenizer, tokens and two instance sets');
+  assert.equal(results[1], results[0]);
+  assert.equal(results[2], results[0]);
+});
+
+test('a build killed (SIGKILL) while tokenizing continues from its checkpoint and ends byte-identical', async () => {
+  const straight = join(root, 'straight');
+  (await openPretrainingData({ ...options(straight, [big], 1), checkpointMs: 50 })).close();
+  const dir = join(root, 'killed');
+  const script = join(root, 'prepare.mjs');
+  const dataModule = pathToFileURL(fixture('..', 'dist', 'src', 'data', 'index.js')).href;
+  writeFileSync(
+    script,
+    `import { openPretrainingData } from ${JSON.stringify(dataModule)};
+const o = JSON.parse(process.argv[2]);
+const d = await openPretrainingData({ ...o, log: (m) => console.log(m) });
+d.close();
+console.log('done');
+`,
+  );
+  const opts = JSON.stringify({ ...options(dir, [big], 1), checkpointMs: 50 });
+  // First process: killed once a checkpoint of the token cache exists.
+  const child = spawn(process.execPath, [script, opts], { stdio: 'ignore' });
+  const started = Date.now();
+  const checkpoint = () => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.partial.json'));
+  while (!checkpoint() && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(checkpoint(), 'a checkpoint appeared');
+  child.kill('SIGKILL');
+  await new Promise((r) => child.on('exit', r));
+  assert.ok(!readdirSync(dir).some((f) => /^tokens-[0-9a-f]+\.bin$/.test(f)), 'killed before the token cache was finished');
+  // Second process: continues, and says from where.
+  const rerun = spawnSync(process.execPath, [script, opts], { encoding: 'utf8' });
+  assert.is(rerun.status, 0, rerun.stderr);
+  const m = /continuing the token cache .* after ([\d,]+) documents/.exec(rerun.stdout);
+  assert.ok(m && Number(m[1]!.replace(/,/g, '')) > 0, rerun.stdout);
+  assert.ok(!readdirSync(dir).some((f) => f.includes('.partial')), 'no partial files left');
+  assert.equal(digests(dir), digests(straight));
+});
+
+test('bert-run prepare builds the caches, then finds them; a fine-tuning recipe has nothing to prepare', () => {
+  const recipe = join(root, 'recipe.yaml');
+  writeFileSync(
+    recipe,
+    `version: 1
+name: prep
+model:
+  hidden: 32
+  max_position: 32
+  graph:
+    - embeddings: {}
+    - repeat: 1
+      layers:
+        - attention: { heads: 2 }
+        - feedforward: { inner: 64 }
+tasks:
+  mlm: { max_predictions: 5 }
+data:
+  corpus: { files: ["corpus/*"] }
+  tokenizer: { wordpiece: { train: { vocab_size: 300 } } }
+  seq_len: 32
+  dupe_factor: 1
+  workers: 2
+  cache_dir: ${JSON.stringify(join(root, 'cli-cache'))}
+`,
+  );
+  const cli = (...args: string[]) => spawnSync(process.execPath, [fixture('..', 'bin', 'bert-run.js'), 'prepare', ...args], { encoding: 'utf8' });
+  const first = cli(recipe);
+  assert.is(first.status, 0, first.stderr);
+  assert.match(first.stdout, /prepared prep in .*: 900 documents, .* caches \(tokenizer built, tokens built, train\/32\/5 built, holdout\/32\/5 built\)/);
+  const again = cli(recipe, '--json');
+  assert.is(again.status, 0, again.stderr);
+  const done = again.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; cache?: { tokens: string } }).find((e) => e.event === 'done');
+  assert.is(done?.cache?.tokens, 'hit');
+  writeFileSync(join(root, 'vocab.txt'), '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\n');
+  writeFileSync(join(root, 'labelled.jsonl'), '{"text": "the", "label": "a"}\n{"text": "the the", "label": "b"}\n');
+  const classify = join(root, 'classify.yaml');
+  writeFileSync(classify, readFileSync(recipe, 'utf8').replace('tasks:\n  mlm: { max_predictions: 5 }', 'tasks:\n  classify: {}').replace('        - feedforward: { inner: 64 }\n', '        - feedforward: { inner: 64 }\n    - pooler: {}\n').replace(/  corpus: .*\n  tokenizer: .*\n/, '  labelled: { files: [labelled.jsonl] }\n  tokenizer: { vocab: vocab.txt }\n'));
+  const finetune = cli(classify);
+  assert.is(finetune.status, 2, finetune.stderr);
+  assert.match(finetune.stderr, /classify.yaml: a fine-tuning recipe has no corpus to prepare/, finetune.stderr);
+});
+
+test.run();
