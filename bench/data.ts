@@ -17,6 +17,12 @@ import {
   type Document,
 } from '../src/data/index.js';
 import { time } from './timing.js';
+import { workerCount } from '../src/data/prep-pool.js';
+import { openGpu } from '../src/runtime/device.js';
+import { Runtime } from '../src/runtime/runtime.js';
+import { BufferPool } from '../src/runtime/executor.js';
+import { benchRecipe, defaultRecipePath } from './shapes.js';
+import { timeTrainStep } from './step.js';
 import type { BenchRow, BenchSuite } from './types.js';
 
 const TRAINER_TOKENS_PER_S = 19_000;
@@ -126,6 +132,38 @@ export const dataSuite: BenchSuite = {
       report(row('tokenize_to_cache', 'read + tokenize + write', one(ms.tokens!), data.stats.tokens));
       report(row('create_instances', `static masks, dupe ${dupe}`, one(ms['instances train/128/20']!), built.tokens, { instances: built.count }));
       data.close();
+      // Preparation throughput, one thread against every core (the caches are byte-identical).
+      const corpusBytes = readCorpus({ source: 'sotu' }, '.', { maxDocuments: quick ? 20 : undefined }).totalBytes();
+      const threads = [...new Set([1, workerCount(0)])];
+      const prepared: Record<number, number> = {};
+      for (const workers of threads) {
+        const d = await openPretrainingData({ corpus: { source: 'sotu' }, maxDocuments: quick ? 20 : undefined, tokenizer, seqLen: 128, maxPredictions: 20, dupeFactor: 1, holdout: 0, cacheDir: join(dir, `prep-${workers}`), prefetch: 0, workers });
+        const ms = d.stats.timingsMs.tokens!;
+        prepared[workers] = ms;
+        const mbs = corpusBytes / 1e6 / (ms / 1000);
+        report(row('prepare_tokens', `read + tokenize + write, ${workers} worker${workers > 1 ? 's' : ''}`, one(ms), d.stats.tokens, { mb_per_s: Number(mbs.toFixed(2)), speedup_vs_1: Number((prepared[1]! / ms).toFixed(2)) }));
+        d.close();
+      }
+      const bestPrepare = data.stats.tokens / (Math.min(...Object.values(prepared)) / 1000);
+
+      // The trainer's consumption at the recipe's own micro-batch: preparation must stay ahead of it.
+      const r = await benchRecipe(options.recipe ?? defaultRecipePath('tiny.yaml'));
+      const gpu = await openGpu();
+      const runtime = new Runtime(gpu);
+      const pool = new BufferPool(runtime);
+      try {
+        const s = r.recipe.schedule;
+        const shape = { batch: s.micro_batch_size, seq: r.recipe.data.seq_len, predictions: r.recipe.tasks.mlm.max_predictions };
+        const t = await timeTrainStep(runtime, pool, gpu.limits, r.recipe, r.vocab, shape, quick);
+        const stepMs = (s.batch_size / s.micro_batch_size) * t.micro.median_ms + t.opt.median_ms;
+        const trainerTps = (s.batch_size * shape.seq) / (stepMs / 1000);
+        report({ suite: 'data', name: 'trainer', variant: r.name, shape: `${s.batch_size}x${shape.seq} (micro-batch ${s.micro_batch_size})`, median_ms: stepMs, min_ms: stepMs, max_ms: stepMs, tokens_per_s: Math.round(trainerTps), extra: { prepare_ahead_x: Number((bestPrepare / trainerTps).toFixed(1)) } });
+        options.log?.(`data: preparation ${Math.round(bestPrepare).toLocaleString('en-US')} tokens/s, the ${r.name} trainer consumes ${Math.round(trainerTps).toLocaleString('en-US')} tokens/s on ${gpu.report.description || gpu.report.device}: ${(bestPrepare / trainerTps).toFixed(0)}× ahead`);
+      } finally {
+        pool.destroy();
+        gpu.destroy();
+      }
+
       for (const masking of ['static', 'dynamic'] as const) {
         const d = await openPretrainingData({
           corpus: { source: 'sotu' },

@@ -13,6 +13,7 @@ import { encodeStepState } from '../src/plan/step-state.js';
 import { initParam } from '../src/train/init.js';
 import { modelStats } from '../src/graph/stats.js';
 import type { DeviceLimits, KernelPlan, PlanStep } from '../src/plan/types.js';
+import type { Recipe } from '../src/recipe/index.js';
 import { matmulCases } from './kernels/matmul.js';
 import { benchKernelCase } from './kernel-runner.js';
 import { devicePeaks, takePeakRows, withPeak } from './peaks.js';
@@ -31,6 +32,46 @@ async function timeRun(label: string, fn: () => Promise<void>, quick: boolean): 
   await fn();
   const slow = performance.now() - t0 > SLOW_MS;
   return time(label, fn, { quick, minIterations: slow ? (quick ? 1 : 3) : quick ? 2 : 5, warmup: false });
+}
+
+/** The recipe's training plan for one micro-batch shape, with random weights and a random batch uploaded. */
+export interface StepTiming {
+  plan: KernelPlan;
+  executor: PlanExecutor;
+  /** Forward + backward of one micro-batch, and the optimizer pass (with f16's copy refresh). */
+  micro: Timing;
+  opt: Timing;
+}
+
+/** Times one micro-batch and one optimizer pass of `recipe` at this shape on the pool's device. */
+export async function timeTrainStep(
+  runtime: Runtime,
+  pool: BufferPool,
+  limits: DeviceLimits,
+  recipe: Recipe,
+  vocab: number,
+  shape: { batch: number; seq: number; predictions: number },
+  quick: boolean,
+  variants?: Record<string, string>,
+): Promise<StepTiming> {
+  const { plan } = compile(recipe, vocab, shape, limits, { training: true, variants, name: `bench-${recipe.runtime.precision}` });
+  const executor = await PlanExecutor.create(plan, pool);
+  for (const p of plan.params) runtime.write(pool.get(p.buffer), initParam(p, 1234), p.offset);
+  await executor.run('copies');
+  const inputs = randomBatch({ ...shape, vocab });
+  executor.upload(inputs);
+  const weights = (inputs.masked_weights as Float32Array).reduce((a, b) => a + b, 0);
+  runtime.write(pool.get('step_state'), encodeStepState({ step: 1, lr: 1e-4, seed: 1234, microStep: 0, mlmScale: 1 / Math.max(1, weights), nspScale: 1 / shape.batch }));
+  const micro = await timeRun('microbatch', async () => {
+    await executor.run('microbatch');
+    await runtime.finish();
+  }, quick);
+  const opt = await timeRun('optimizer', async () => {
+    await executor.run('optimizer');
+    await executor.run('copies');
+    await runtime.finish();
+  }, quick);
+  return { plan, executor, micro, opt };
 }
 
 /**
@@ -109,25 +150,7 @@ export const stepSuite: BenchSuite = {
       for (const precision of precisions) {
       const recipe = { ...r.recipe, runtime: { ...r.recipe.runtime, precision } };
       const label = precision === r.recipe.runtime.precision ? r.name : `${r.name} ${precision}`;
-      const { plan } = compile(recipe, r.vocab, { batch: microBatch, seq, predictions }, gpu.limits, { training: true, variants, name: `bench-${precision}` });
-      const executor = await PlanExecutor.create(plan, pool);
-      for (const p of plan.params) runtime.write(pool.get(p.buffer), initParam(p, 1234), p.offset);
-      await executor.run('copies');
-      const inputs = randomBatch({ batch: microBatch, seq, predictions, vocab: r.vocab });
-      executor.upload(inputs);
-      const weights = (inputs.masked_weights as Float32Array).reduce((a, b) => a + b, 0);
-      runtime.write(pool.get('step_state'), encodeStepState({ step: 1, lr: 1e-4, seed: 1234, microStep: 0, mlmScale: 1 / Math.max(1, weights), nspScale: 1 / microBatch }));
-
-      const micro = await timeRun('microbatch', async () => {
-        await executor.run('microbatch');
-        await runtime.finish();
-      }, quick);
-      // The optimizer pass: the update and, in f16, the refresh of the parameter copies.
-      const opt = await timeRun('optimizer', async () => {
-        await executor.run('optimizer');
-        await executor.run('copies');
-        await runtime.finish();
-      }, quick);
+      const { plan, executor, micro, opt } = await timeTrainStep(runtime, pool, gpu.limits, recipe, r.vocab, { batch: microBatch, seq, predictions }, quick, variants);
 
       const hwMicro = plan.summary.flops.microbatch;
       const hwOpt = plan.summary.flops.optimizer;

@@ -35,6 +35,9 @@ import { PretrainingTask } from './tasks/pretraining-task.js';
 import { ClassificationTask } from './tasks/classification-task.js';
 import { recipeTokenizer } from './preflight.js';
 import { dirname } from 'node:path';
+import type { KernelPlan } from '../plan/types.js';
+import { readRun, type RunInfo } from '../report/run-data.js';
+import { renderReport } from '../report/html.js';
 import { readSafetensors, writeFileAtomic } from './checkpoint/safetensors.js';
 
 export { evaluate, type EvalResult } from './evaluate.js';
@@ -149,6 +152,8 @@ class TrainingRun {
   private consecutiveSkips = 0;
   private diagnosis = '';
   private stoppedEarly = false;
+  /** run.json: the device and the plans of this run (for the report). */
+  private info: RunInfo | undefined;
 
   private constructor(
     private readonly o: TrainOptions,
@@ -208,6 +213,9 @@ class TrainingRun {
     mkdirSync(runDir, { recursive: true });
     removeStaleTemporaries(runDir);
     writeFileAtomic(join(runDir, 'recipe.yaml'), [recipeText]);
+    const r = gpu.report;
+    run.info = { format: 'bert-webgpu.run/1', recipe: recipe.name, started: new Date().toISOString(), device: { description: r.description, vendor: r.vendor, architecture: r.architecture, backend: r.backend, driver: r.driver, isCpu: r.isCpu }, precision: recipe.runtime.precision, plans: [] };
+    run.recordPlan(first.train.plan);
     if (resumeFrom) {
       truncateMetrics(run.metricsPath, state.step);
       progress.info(`resumed from ${resumeFrom.dir} (step ${state.step})`);
@@ -261,7 +269,24 @@ class TrainingRun {
         `${(trainPlan.summary.flops.microbatch / 1e9).toFixed(2)} GFLOP per micro-batch, ${trainPlan.params.reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0).toLocaleString('en-US')} parameters`,
     );
     this.programs = next;
+    if (this.info) this.recordPlan(trainPlan);
     return next;
+  }
+
+  /** Adds a training plan's summary to run.json (rewritten whole). */
+  private recordPlan(plan: KernelPlan): void {
+    const s = plan.summary;
+    this.info!.plans.push({ name: plan.name, shape: plan.shape, dispatches: s.dispatches, flops: s.flops, bytes: s.bytes, params: s.params });
+    writeFileAtomic(join(this.runDir, 'run.json'), [JSON.stringify(this.info, null, 2) + '\n']);
+  }
+
+  /** report.html in the run directory, from what metrics.jsonl holds now; a failure only warns. */
+  private writeReport(): void {
+    try {
+      writeFileAtomic(join(this.runDir, 'report.html'), [renderReport([readRun(this.runDir)])]);
+    } catch (e) {
+      this.progress.info(`warning: report.html not written (${(e as Error).message.split('\n')[0]})`);
+    }
   }
 
   /**
@@ -434,6 +459,7 @@ class TrainingRun {
     appendFileSync(this.metricsPath, JSON.stringify({ eval: true, step: atStep, ...report.record, time: new Date().toISOString() }) + '\n');
     this.progress.info(`eval @ step ${atStep}: ${report.line}`, { eval: report.record, step: atStep });
     if (report.score !== undefined) await this.keepBest(atStep, report.score);
+    this.writeReport();
   }
 
   /**
@@ -490,6 +516,7 @@ class TrainingRun {
       if (last) this.progress.info(task.summary(last));
       if (state.best) this.progress.info(`best: step ${state.best.step}, ${this.recipe.tasks.classify?.best_metric} ${Math.abs(state.best.score).toFixed(4)} (model in ${join(runDir, 'best')})`);
     }
+    this.writeReport();
     this.pool.destroy();
     return { runDir, steps: state.step, history: this.history, evals: this.evals, interrupted, ...(state.best ? { best: { step: state.best.step, score: state.best.score } } : {}), ...(this.stoppedEarly ? { stoppedEarly: true } : {}) };
   }

@@ -119,6 +119,10 @@ test('a toy separable task is learned: validation accuracy ≥ 0.95 after 6 epoc
   assert.is(r.best?.score, bestScore);
   const best = join(root, 'learn', 'best');
   for (const f of ['model.safetensors', 'config.json', 'vocab.txt', 'tokenizer.json', 'tokenizer_config.json', 'recipe.yaml']) assert.ok(existsSync(join(best, f)), `best/${f}`);
+  // The run report and its device/plan record, written by the run itself.
+  assert.match(readFileSync(join(root, 'learn', 'report.html'), 'utf8'), /Validation accuracy, F1, MCC/);
+  const info = JSON.parse(readFileSync(join(root, 'learn', 'run.json'), 'utf8')) as { plans: Array<{ name: string }> };
+  assert.equal(info.plans.map((p) => p.name), ['train-16x8']);
 });
 
 test('the run directory is a BertForSequenceClassification: names, shapes, config, tokenizer; classify labels new text', async () => {

