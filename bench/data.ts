@@ -133,14 +133,13 @@ export const dataSuite: BenchSuite = {
       report(row('create_instances', `static masks, dupe ${dupe}`, one(ms['instances train/128/20']!), built.tokens, { instances: built.count }));
       data.close();
       // Preparation throughput, one thread against every core (the caches are byte-identical).
-      const corpusBytes = readCorpus({ source: 'sotu' }, '.', { maxDocuments: quick ? 20 : undefined }).totalBytes();
       const threads = [...new Set([1, workerCount(0)])];
       const prepared: Record<number, number> = {};
       for (const workers of threads) {
         const d = await openPretrainingData({ corpus: { source: 'sotu' }, maxDocuments: quick ? 20 : undefined, tokenizer, seqLen: 128, maxPredictions: 20, dupeFactor: 1, holdout: 0, cacheDir: join(dir, `prep-${workers}`), prefetch: 0, workers });
         const ms = d.stats.timingsMs.tokens!;
         prepared[workers] = ms;
-        const mbs = corpusBytes / 1e6 / (ms / 1000);
+        const mbs = bytes / 1e6 / (ms / 1000); // MB of text (the sentences read), as docs/data-at-scale.md counts
         report(row('prepare_tokens', `read + tokenize + write, ${workers} worker${workers > 1 ? 's' : ''}`, one(ms), d.stats.tokens, { mb_per_s: Number(mbs.toFixed(2)), speedup_vs_1: Number((prepared[1]! / ms).toFixed(2)) }));
         d.close();
       }

@@ -42,6 +42,10 @@ export interface Corpus extends AsyncIterable<Document> {
   /** Absolute paths of the files read, in order. */
   readonly files: string[];
   readonly format: CorpusFormat;
+  /** jsonl field / parquet column of the text. */
+  readonly textField: string;
+  /** The document limit it was opened with (undefined: every document). */
+  readonly maxDocuments?: number;
   /** A short name for messages: 'sotu' or the patterns. */
   readonly name: string;
   /** sha256 over the files' bytes and the reading settings: the cache key for the corpus. */
@@ -95,6 +99,11 @@ function resolveFiles(spec: CorpusSpec, baseDir: string): { files: string[]; for
   return { files, format, name: spec.files.join(', '), textField: spec.textField ?? spec.text_field ?? 'text' };
 }
 
+/** The error for a corpus without a document. */
+export function emptyCorpus(files: readonly string[], name: string): UserError {
+  return new UserError(`${files.length === 1 ? files[0] : name}: corpus is empty (no text)`, 'bad_corpus');
+}
+
 /** Reads a corpus as a stream of documents. Throws (on iteration) if it holds no document. */
 export function readCorpus(spec: CorpusSpec, baseDir = '.', opts: ReadCorpusOptions = {}): Corpus {
   const { files, format, name, textField } = resolveFiles(spec, baseDir);
@@ -103,6 +112,8 @@ export function readCorpus(spec: CorpusSpec, baseDir = '.', opts: ReadCorpusOpti
     files,
     format,
     name,
+    textField,
+    maxDocuments: opts.maxDocuments,
     totalBytes(): number {
       return files.reduce((s, f) => s + statSync(f).size, 0);
     },
@@ -131,7 +142,7 @@ export function readCorpus(spec: CorpusSpec, baseDir = '.', opts: ReadCorpusOpti
         }
         if (opts.progress) opts.progress.bytes = before + statSync(file).size;
       }
-      if (n === 0) throw new UserError(`${files.length === 1 ? files[0] : name}: corpus is empty (no text)`, 'bad_corpus');
+      if (n === 0) throw emptyCorpus(files, name);
     },
   };
 }
@@ -189,6 +200,11 @@ async function* readParquetDocuments(file: string, shown: string, textField: str
     rowStart = rowEnd;
     if (progress) progress.bytes += Number(group.total_compressed_size ?? 0n);
   }
+}
+
+/** The non-empty documents of one corpus file, as the corpus yields them (for per-shard work). */
+export async function* fileDocuments(file: string, format: CorpusFormat, textField: string): AsyncGenerator<Document> {
+  for await (const doc of readFileDocuments(file, format, textField)) if (doc.length > 0) yield doc;
 }
 
 async function* readFileDocuments(file: string, recipeFormat: CorpusFormat, textField: string, progress?: { bytes: number }): AsyncGenerator<Document> {

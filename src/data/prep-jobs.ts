@@ -3,9 +3,11 @@
 // result keeps its documents' order and its words' first-occurrence order, so merging results in
 // batch order gives exactly the single-threaded counts (insertion order included, which fixes the
 // trained vocabulary's ids) and the same token store, byte for byte.
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { BertTokenizer, type TokenizerOptions } from './tokenizer.js';
 import { WordCounter, type TrainWordPieceOptions } from './train-wordpiece.js';
-import type { Document } from './corpus.js';
+import { fileDocuments, type CorpusFormat, type Document } from './corpus.js';
+import { encodeBlock } from './token-store.js';
 
 /** What a worker needs: the counting options, or the tokenizer to encode with. */
 export type PrepSetup = { kind: 'count'; options: TrainWordPieceOptions } | { kind: 'encode'; vocab: string[]; options: TokenizerOptions };
@@ -24,24 +26,94 @@ export interface EncodeResult {
   ids: Int32Array;
 }
 
-export type PrepResult = CountResult | EncodeResult;
+/**
+ * A whole shard encoded by a worker: its document blocks (token-store.ts encodeBlock) written to
+ * `segment`, where each starts, and the totals the store's header counts.
+ */
+export interface SegmentResult {
+  segment: string;
+  bytes: number;
+  offsets: Float64Array;
+  sentences: number;
+  tokens: number;
+  unk: number;
+  /** Corpus documents read (all non-empty: the blocks can be fewer when a document encodes to nothing). */
+  documents: number;
+}
+
+export type PrepResult = CountResult | EncodeResult | SegmentResult;
+
+/** A whole corpus file as one job: counted, or encoded into a segment file (`segment`). */
+export interface FileJob {
+  path: string;
+  format: CorpusFormat;
+  textField: string;
+  /** encode: where to write the segment; the store's id width and [UNK] id. */
+  segment?: string;
+  width?: 2 | 4;
+}
 
 export interface PrepWorker {
   run(docs: Document[]): PrepResult;
+  runFile(job: FileJob): Promise<PrepResult>;
 }
 
 export function prepWorker(setup: PrepSetup): PrepWorker {
   if (setup.kind === 'count') {
+    const counted = (counter: WordCounter, documents: number): CountResult => ({ words: [...counter.counts.keys()], counts: Float64Array.from(counter.counts.values()), documents });
     return {
       run(docs: Document[]): CountResult {
         const counter = new WordCounter(setup.options);
         for (const d of docs) counter.addDocument(d);
-        return { words: [...counter.counts.keys()], counts: Float64Array.from(counter.counts.values()), documents: docs.length };
+        return counted(counter, docs.length);
+      },
+      async runFile(job: FileJob): Promise<CountResult> {
+        const counter = new WordCounter(setup.options);
+        let documents = 0;
+        for await (const d of fileDocuments(job.path, job.format, job.textField)) {
+          counter.addDocument(d);
+          documents++;
+        }
+        return counted(counter, documents);
       },
     };
   }
   const tokenizer = new BertTokenizer(setup.vocab, setup.options);
   return {
+    async runFile(job: FileJob): Promise<SegmentResult> {
+      const fd = openSync(job.segment!, 'w');
+      const buffer = Buffer.allocUnsafe(4 << 20);
+      let used = 0;
+      const flush = () => {
+        for (let off = 0; off < used; ) off += writeSync(fd, buffer, off, used - off);
+        used = 0;
+      };
+      const offsets: number[] = [];
+      const r: SegmentResult = { segment: job.segment!, bytes: 0, offsets: new Float64Array(0), sentences: 0, tokens: 0, unk: 0, documents: 0 };
+      try {
+        for await (const doc of fileDocuments(job.path, job.format, job.textField)) {
+          r.documents++;
+          const b = encodeBlock(doc.map((s) => tokenizer.encode(s)), job.width!, tokenizer.specials.unk);
+          if (!b) continue;
+          offsets.push(r.bytes);
+          r.bytes += b.bytes.byteLength;
+          r.sentences += b.sentences;
+          r.tokens += b.tokens;
+          r.unk += b.unk;
+          if (b.bytes.byteLength > buffer.length - used) flush();
+          if (b.bytes.byteLength > buffer.length) for (let off = 0; off < b.bytes.byteLength; ) off += writeSync(fd, b.bytes, off, b.bytes.byteLength - off);
+          else {
+            buffer.set(b.bytes, used);
+            used += b.bytes.byteLength;
+          }
+        }
+        flush();
+      } finally {
+        closeSync(fd);
+      }
+      r.offsets = Float64Array.from(offsets);
+      return r;
+    },
     run(docs: Document[]): EncodeResult {
       const docSentences = new Int32Array(docs.length);
       const lengths: number[] = [];

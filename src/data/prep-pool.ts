@@ -5,7 +5,8 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { Document } from './corpus.js';
-import { prepWorker, type PrepResult, type PrepSetup } from './prep-jobs.js';
+import { prepWorker, type FileJob, type PrepResult, type PrepSetup } from './prep-jobs.js';
+import { UserError } from '../errors.js';
 
 /** Documents grouped into batches of about `chars` characters (the unit of work handed out). */
 export async function* documentBatches(docs: AsyncIterable<Document>, chars = 1 << 18): AsyncGenerator<Document[]> {
@@ -46,11 +47,12 @@ export class PrepPool {
     if (size <= 1) return;
     for (let i = 0; i < size; i++) {
       const w = new Worker(new URL('./prep-thread.js', import.meta.url), { workerData: setup });
-      w.on('message', (m: { id: number; result?: PrepResult; error?: string }) => {
+      w.on('message', (m: { id: number; result?: PrepResult; error?: string; code?: string; exitCode?: number }) => {
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
-        if (m.error !== undefined) p.reject(new Error(m.error));
+        // A corpus error in a worker (bad shard) stays the one-line UserError it was.
+        if (m.error !== undefined) p.reject(m.code ? new UserError(m.error, m.code, m.exitCode ?? 1) : new Error(m.error));
         else p.resolve(m.result!);
       });
       w.on('error', (e) => this.fail(e));
@@ -64,13 +66,31 @@ export class PrepPool {
     this.pending.clear();
   }
 
-  private submit(docs: Document[], worker: number): Promise<PrepResult> {
+  private submit(message: { docs: Document[] } | { file: FileJob }, worker: number): Promise<PrepResult> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    const result = new Promise<PrepResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.workers[worker]!.postMessage({ id, docs });
+      this.workers[worker]!.postMessage({ id, ...message });
     });
+    result.catch(() => {}); // awaited in order by run/runFiles; a consumer that stops early must not crash the process
+    return result;
+  }
+
+  /** Whole files as jobs (one per corpus shard), results in the files' order; needs worker threads. */
+  async *runFiles(jobs: FileJob[]): AsyncGenerator<PrepResult> {
+    if (this.workers.length === 0) {
+      const local = prepWorker(this.setup);
+      for (const job of jobs) yield await local.runFile(job);
+      return;
+    }
+    const inFlight: Array<Promise<PrepResult>> = [];
+    let k = 0;
+    for (const job of jobs) {
+      inFlight.push(this.submit({ file: job }, k++ % this.workers.length));
+      if (inFlight.length >= 2 * this.workers.length) yield await inFlight.shift()!;
+    }
+    while (inFlight.length) yield await inFlight.shift()!;
   }
 
   /** The results of every batch, in the batches' order. */
@@ -83,9 +103,7 @@ export class PrepPool {
     const inFlight: Array<Promise<PrepResult>> = [];
     let k = 0;
     for await (const b of batches) {
-      const result = this.submit(b, k++ % this.workers.length);
-      result.catch(() => {}); // awaited in order below; a consumer that stops early must not crash the process
-      inFlight.push(result);
+      inFlight.push(this.submit({ docs: b }, k++ % this.workers.length));
       if (inFlight.length >= 2 * this.workers.length) yield await inFlight.shift()!;
     }
     while (inFlight.length) yield await inFlight.shift()!;

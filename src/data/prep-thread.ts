@@ -1,16 +1,21 @@
-// A data-preparation worker thread (prep-pool.ts): runs each batch it is sent and posts the result
-// back (typed arrays transferred, not copied).
+// A data-preparation worker thread (prep-pool.ts): runs each batch or whole file it is sent and
+// posts the result back (typed arrays transferred, not copied).
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Document } from './corpus.js';
-import { prepWorker, type PrepSetup } from './prep-jobs.js';
+import { prepWorker, type FileJob, type PrepResult, type PrepSetup } from './prep-jobs.js';
 
 const worker = prepWorker(workerData as PrepSetup);
-parentPort!.on('message', (m: { id: number; docs: Document[] }) => {
-  try {
-    const result = worker.run(m.docs);
-    const transfer = 'ids' in result ? [result.docSentences.buffer, result.sentenceLengths.buffer, result.ids.buffer] : [result.counts.buffer];
-    parentPort!.postMessage({ id: m.id, result }, transfer as ArrayBuffer[]);
-  } catch (e) {
-    parentPort!.postMessage({ id: m.id, error: (e as Error).message });
-  }
+
+function transferables(r: PrepResult): ArrayBuffer[] {
+  if ('ids' in r) return [r.docSentences.buffer, r.sentenceLengths.buffer, r.ids.buffer] as ArrayBuffer[];
+  if ('segment' in r) return [r.offsets.buffer as ArrayBuffer];
+  return [r.counts.buffer as ArrayBuffer];
+}
+
+parentPort!.on('message', (m: { id: number; docs?: Document[]; file?: FileJob }) => {
+  const run = async (): Promise<PrepResult> => (m.file ? worker.runFile(m.file) : worker.run(m.docs!));
+  run().then(
+    (result) => parentPort!.postMessage({ id: m.id, result }, transferables(result)),
+    (e: Error & { code?: string; exitCode?: number; hint?: string }) => parentPort!.postMessage({ id: m.id, error: e.message, code: e.code, exitCode: e.exitCode }),
+  );
 });

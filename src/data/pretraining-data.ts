@@ -3,12 +3,12 @@
 // A second run with the same settings reads the caches; a cache that fails verification is deleted
 // and rebuilt. Takes plain options (the runner maps the recipe onto them).
 import { recipeDefault } from '../recipe/schema.js';
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { BatchSource } from './batches.js';
-import { readCorpus, type CorpusSpec, type Document } from './corpus.js';
+import { emptyCorpus, readCorpus, type CorpusSpec, type Document } from './corpus.js';
 import { InstanceSet, buildInstanceSet, type InstanceSetMeta, type InstanceSetParams } from './instance-set.js';
 import type { MaskingOptions, Vocabulary } from './instances.js';
 import { Rng, permutation } from './rng.js';
@@ -16,7 +16,7 @@ import { TokenStore, TokenStoreWriter, type TokenStoreMeta } from './token-store
 import { BertTokenizer, type TokenizerOptions } from './tokenizer.js';
 import { WordCounter } from './train-wordpiece.js';
 import { PrepPool, documentBatches, workerCount } from './prep-pool.js';
-import { encodedDocuments, mergeCounts, type CountResult, type EncodeResult } from './prep-jobs.js';
+import { encodedDocuments, mergeCounts, type CountResult, type EncodeResult, type SegmentResult } from './prep-jobs.js';
 
 export type TokenizerSource =
   | BertTokenizer
@@ -149,6 +149,10 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
   };
   const corpusHash = await corpus.contentHash();
   timings.hash = performance.now() - t0;
+  // With worker threads and several files, each file is one job (read, split, tokenize in the
+  // worker); otherwise this thread reads and batches of documents go to the workers.
+  const byShards = workers > 1 && corpus.files.length > 1 && corpus.maxDocuments === undefined;
+  const fileSize = (k: number): number => statSync(corpus.files[k]!).size;
 
   // 1. Tokenizer: given, loaded, or trained (and cached as tokenizer.json).
   const tokOpts: TokenizerOptions = { lowercase: o.lowercase, maxCharsPerWord: o.maxCharsPerWord };
@@ -175,9 +179,19 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
       const pool = new PrepPool({ kind: 'count', options: train }, workers);
       try {
         startPass();
-        for await (const r of pool.run(documentBatches(corpus))) {
-          mergeCounts(counter.counts, r as CountResult);
-          advance('vocabulary', (r as CountResult).documents);
+        if (byShards) {
+          let k = 0;
+          for await (const r of pool.runFiles(corpus.files.map((path) => ({ path, format: corpus.format, textField: corpus.textField })))) {
+            mergeCounts(counter.counts, r as CountResult);
+            progress.bytes += fileSize(k++);
+            advance('vocabulary', (r as CountResult).documents);
+          }
+          if (documents === 0) throw emptyCorpus(corpus.files, corpus.name);
+        } else {
+          for await (const r of pool.run(documentBatches(corpus))) {
+            mergeCounts(counter.counts, r as CountResult);
+            advance('vocabulary', (r as CountResult).documents);
+          }
         }
       } finally {
         pool.close();
@@ -214,13 +228,39 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
       startPass();
       advance('tokens', consumed);
       let saved = performance.now();
-      for await (const r of pool.run(documentBatches(skipDocuments(corpus, consumed)))) {
-        for (const doc of encodedDocuments(r as EncodeResult)) w.addDocument(doc);
-        consumed += (r as EncodeResult).docSentences.length;
-        advance('tokens', (r as EncodeResult).docSentences.length);
-        if (performance.now() - saved > (o.checkpointMs ?? CHECKPOINT_MS)) {
-          w.checkpoint(consumed);
-          saved = performance.now();
+      // A checkpoint from the batch path (no shard count) is continued by the batch path.
+      if (byShards && (!resumed || resumed.shards !== undefined)) {
+        let done = resumed?.shards ?? 0;
+        for (let k = 0; k < done; k++) progress.bytes += fileSize(k);
+        const segments = `${storePath}.segments`;
+        mkdirSync(segments, { recursive: true });
+        const jobs = corpus.files.map((path, k) => ({ path, format: corpus.format, textField: corpus.textField, width: w.width, segment: join(segments, `${k}.bin`) }));
+        try {
+          for await (const r of pool.runFiles(jobs.slice(done))) {
+            const seg = r as SegmentResult;
+            w.addSegment(seg.segment, seg);
+            rmSync(seg.segment, { force: true });
+            consumed += seg.documents;
+            progress.bytes += fileSize(done++);
+            advance('tokens', seg.documents);
+            if (performance.now() - saved > (o.checkpointMs ?? CHECKPOINT_MS)) {
+              w.checkpoint(consumed, done);
+              saved = performance.now();
+            }
+          }
+        } finally {
+          rmSync(segments, { recursive: true, force: true });
+        }
+        if (consumed === 0) throw emptyCorpus(corpus.files, corpus.name);
+      } else {
+        for await (const r of pool.run(documentBatches(skipDocuments(corpus, consumed)))) {
+          for (const doc of encodedDocuments(r as EncodeResult)) w.addDocument(doc);
+          consumed += (r as EncodeResult).docSentences.length;
+          advance('tokens', (r as EncodeResult).docSentences.length);
+          if (performance.now() - saved > (o.checkpointMs ?? CHECKPOINT_MS)) {
+            w.checkpoint(consumed);
+            saved = performance.now();
+          }
         }
       }
       w.finish();

@@ -53,6 +53,29 @@ function digests(dir: string): Record<string, string> {
 
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
+/** A script that prepares the data of the options given as JSON (a child process to kill). */
+function prepareScript(): string {
+  const script = join(root, 'prepare.mjs');
+  const dataModule = pathToFileURL(fixture('..', 'dist', 'src', 'data', 'index.js')).href;
+  writeFileSync(
+    script,
+    `import { openPretrainingData } from ${JSON.stringify(dataModule)};
+const o = JSON.parse(process.argv[2]);
+const d = await openPretrainingData({ ...o, log: (m) => console.log(m) });
+d.close();
+console.log('done');
+`,
+  );
+  return script;
+}
+
+/** A vocab.txt of the generator's words (a given vocabulary: no WordPiece training pass). */
+function writeVocab(): string {
+  const path = join(root, 'words.txt');
+  writeFileSync(path, ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...new Set(WORDS), '.'].join('\n') + '\n');
+  return path;
+}
+
 test('workers: 1, 2 and 3 threads give byte-identical vocabulary, token and instance caches on mixed shards', async () => {
   const files = [join(corpus, 'a.txt'), join(corpus, 'b.jsonl.gz'), join(corpus, 'c.parquet')];
   const results: Array<Record<string, string>> = [];
@@ -72,17 +95,7 @@ test('a build killed (SIGKILL) while tokenizing continues from its checkpoint an
   const straight = join(root, 'straight');
   (await openPretrainingData({ ...options(straight, [big], 1), checkpointMs: 50 })).close();
   const dir = join(root, 'killed');
-  const script = join(root, 'prepare.mjs');
-  const dataModule = pathToFileURL(fixture('..', 'dist', 'src', 'data', 'index.js')).href;
-  writeFileSync(
-    script,
-    `import { openPretrainingData } from ${JSON.stringify(dataModule)};
-const o = JSON.parse(process.argv[2]);
-const d = await openPretrainingData({ ...o, log: (m) => console.log(m) });
-d.close();
-console.log('done');
-`,
-  );
+  const script = prepareScript();
   const opts = JSON.stringify({ ...options(dir, [big], 1), checkpointMs: 50 });
   // First process: killed once a checkpoint of the token cache exists.
   const child = spawn(process.execPath, [script, opts], { stdio: 'ignore' });
@@ -99,6 +112,29 @@ console.log('done');
   const m = /continuing the token cache .* after ([\d,]+) documents/.exec(rerun.stdout);
   assert.ok(m && Number(m[1]!.replace(/,/g, '')) > 0, rerun.stdout);
   assert.ok(!readdirSync(dir).some((f) => f.includes('.partial')), 'no partial files left');
+  assert.equal(digests(dir), digests(straight));
+});
+
+test('shard by shard (several files, worker threads): a killed build continues at the next shard, byte-identical', async () => {
+  const shards = join(root, 'shards');
+  mkdirSync(shards);
+  for (let k = 0; k < 24; k++) writeFileSync(join(shards, `s${String(k).padStart(2, '0')}.txt`), text(150, 100 + k));
+  const files = Array.from({ length: 24 }, (_, k) => join(shards, `s${String(k).padStart(2, '0')}.txt`));
+  const straight = join(root, 'shards-straight');
+  (await openPretrainingData({ ...options(straight, files, 1), tokenizer: { vocab: writeVocab() } })).close();
+  const dir = join(root, 'shards-killed');
+  const opts = JSON.stringify({ ...options(dir, files, 2), tokenizer: { vocab: writeVocab() }, checkpointMs: 0 });
+  const child = spawn(process.execPath, [prepareScript(), opts], { stdio: 'ignore' });
+  const started = Date.now();
+  const checkpoint = () => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.partial.json'));
+  while (!checkpoint() && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 5));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.on('exit', r));
+  const partial = JSON.parse(readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith('.partial.json'))!), 'utf8')) as { shards?: number };
+  assert.ok(partial.shards !== undefined && partial.shards > 0 && partial.shards < 24, `killed after ${partial.shards} of 24 shards`);
+  const rerun = spawnSync(process.execPath, [prepareScript(), opts], { encoding: 'utf8' });
+  assert.is(rerun.status, 0, rerun.stderr);
+  assert.match(rerun.stdout, /continuing the token cache/);
   assert.equal(digests(dir), digests(straight));
 });
 

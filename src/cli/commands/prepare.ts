@@ -70,6 +70,7 @@ export const prepareCommand: Command = {
         cache: s.cache,
         instances: Object.fromEntries(Object.entries(s.instanceSets).map(([k, m]) => [k, m.count])),
         seconds: Number(seconds.toFixed(2)),
+        timings_ms: Object.fromEntries(Object.entries(s.timingsMs).map(([k, v]) => [k, Math.round(v)])),
       };
       if (json) console.log(JSON.stringify({ event: 'done', ...summary }));
       else {
