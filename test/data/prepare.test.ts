@@ -76,19 +76,20 @@ function writeVocab(): string {
   return path;
 }
 
-test('workers: 1, 2 and 3 threads give byte-identical vocabulary, token and instance caches on mixed shards', async () => {
+test('workers: 1, 2 and 3 threads, by batches and by shards, give byte-identical vocabulary, token and instance caches on mixed shards', async () => {
   const files = [join(corpus, 'a.txt'), join(corpus, 'b.jsonl.gz'), join(corpus, 'c.parquet')];
   const results: Array<Record<string, string>> = [];
-  for (const workers of [1, 2, 3]) {
-    const dir = join(root, `cache-${workers}`);
-    const data = await openPretrainingData(options(dir, files, workers));
+  for (const [workers, shardMinBytes] of [[1, 0], [2, 0], [3, 0], [2, Infinity]] as const) {
+    const dir = join(root, `cache-${workers}-${shardMinBytes}`);
+    const data = await openPretrainingData({ ...options(dir, files, workers), shardMinBytes });
     assert.is(data.stats.documents, 900);
     data.close();
     results.push(digests(dir));
   }
   assert.is(Object.keys(results[0]!).length, 4, 'tokenizer, tokens and two instance sets');
-  assert.equal(results[1], results[0]);
-  assert.equal(results[2], results[0]);
+  assert.equal(results[1], results[0], '2 workers by shards');
+  assert.equal(results[2], results[0], '3 workers by shards');
+  assert.equal(results[3], results[0], '2 workers by batches');
 });
 
 test('a build killed (SIGKILL) while tokenizing continues from its checkpoint and ends byte-identical', async () => {
@@ -123,7 +124,7 @@ test('shard by shard (several files, worker threads): a killed build continues a
   const straight = join(root, 'shards-straight');
   (await openPretrainingData({ ...options(straight, files, 1), tokenizer: { vocab: writeVocab() } })).close();
   const dir = join(root, 'shards-killed');
-  const opts = JSON.stringify({ ...options(dir, files, 2), tokenizer: { vocab: writeVocab() }, checkpointMs: 0 });
+  const opts = JSON.stringify({ ...options(dir, files, 2), tokenizer: { vocab: writeVocab() }, checkpointMs: 0, shardMinBytes: 0 });
   const child = spawn(process.execPath, [prepareScript(), opts], { stdio: 'ignore' });
   const started = Date.now();
   const checkpoint = () => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.partial.json'));
