@@ -15,7 +15,7 @@ export const matmulSuite: BenchSuite = {
       const runtime = new Runtime(gpu);
       for (const c of matmulBenchCases(BERT_BASE_SHAPES, gpu.limits, options.quick)) {
         if (options.variants?.matmul && options.variants.matmul !== c.variant) continue;
-        report(await benchKernelCase(runtime, c, options.quick, 'matmul'));
+        report(await benchKernelCase(runtime, c, options.quick, 'matmul', options.full));
       }
     } finally {
       gpu.destroy();

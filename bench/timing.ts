@@ -8,9 +8,12 @@ export interface Timing {
   samples: number;
 }
 
-export async function time(name: string, fn: () => Promise<void>, options: { quick: boolean; minIterations?: number; warmup?: boolean }): Promise<Timing> {
+/** Sampling time per measurement (ms): --quick, default, --full. */
+const SAMPLING_MS = { quick: 50, normal: 400, full: 1000 };
+
+export async function time(name: string, fn: () => Promise<void>, options: { quick: boolean; full?: boolean; minIterations?: number; warmup?: boolean }): Promise<Timing> {
   const bench = new Bench({
-    time: options.quick ? 50 : 1000,
+    time: options.quick ? SAMPLING_MS.quick : options.full ? SAMPLING_MS.full : SAMPLING_MS.normal,
     iterations: options.minIterations ?? (options.quick ? 2 : 5),
     warmupIterations: options.warmup === false ? 0 : 1,
     warmupTime: 0,

@@ -30,10 +30,12 @@ export interface BenchRow {
 export interface BenchOptions {
   /** Reduced sizes and iteration counts, for smoke tests. */
   quick: boolean;
+  /** The long form: three samples of every slow launch, naive baselines included, and the recipe's shapes on any adapter. */
+  full?: boolean;
   recipe?: string;
   /** Forced kernel variants: kernel name -> variant. */
   variants?: Record<string, string>;
-  /** Sequences per micro-batch for the kernels and step suites (default: the recipe's; step on a CPU adapter: 1). */
+  /** Sequences per micro-batch for the kernels and step suites (default: the recipe's). */
   microBatch?: number;
   /** Progress and notes (shapes chosen, peaks) go here, never to stdout (which carries rows). */
   log?: (line: string) => void;

@@ -7,19 +7,22 @@ import { UserError } from '../errors.js';
 import { versionLine } from '../package-root.js';
 import { kernelVariantsFromEnv } from './env.js';
 
-const USAGE = `usage: bert-bench [suite...] [--recipe r.yaml] [--micro-batch N] [--json] [--quick] [--variant kernel=name] [--version]
+const USAGE = `usage: bert-bench [suite...] [--recipe r.yaml] [--micro-batch N] [--json] [--quick | --full] [--variant kernel=name] [--version]
 
 suites:
 ${suites.map((s) => `  ${s.name.padEnd(10)} ${s.summary}`).join('\n')}
 
-With no suite, all run. --recipe sizes the kernels and step suites (default recipes/base.yaml;
-step --quick: recipes/tiny.yaml); --micro-batch overrides its micro-batch (step on a CPU adapter
-defaults to 1). Device peaks (FMA GFLOP/s, copy GB/s) are measured first; every kernel row shows
-its % of the peak that bounds it. --quick uses small shapes (smoke test); --json prints one object
-per line. Progress notes go to stderr.`;
+With no suite, all run. --recipe sizes the kernels and step suites (default recipes/base.yaml; step
+on a CPU adapter or with --quick: recipes/tiny.yaml), at the recipe's own micro-batch unless
+--micro-batch says otherwise. Device peaks (FMA GFLOP/s, copy GB/s) are measured first; every
+kernel row shows its % of the peak that bounds it. Each suite finishes in a few minutes on a
+2-core CPU: a slow naive baseline is timed once; --full takes three samples of it too (the long
+form). --quick uses small shapes (smoke test); --json prints one object per line. Progress notes go
+to stderr.`;
 
 export async function bertBench(argv: string[]): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, { recipe: 'string', 'micro-batch': 'string', json: 'boolean', quick: 'boolean', variant: 'list', help: 'boolean', version: 'boolean' }, 'bert-bench');
+  const { flags, positionals } = parseArgs(argv, { recipe: 'string', 'micro-batch': 'string', json: 'boolean', quick: 'boolean', full: 'boolean', variant: 'list', help: 'boolean', version: 'boolean' }, 'bert-bench');
+  if (flags.quick && flags.full) throw new UserError('bert-bench: --quick and --full exclude each other', 'bad_flag', 2);
   if (flags.version) {
     console.log(versionLine('bert-bench'));
     return 0;
@@ -51,7 +54,7 @@ export async function bertBench(argv: string[]): Promise<number> {
   const report = rowPrinter(Boolean(flags.json));
   const log = (line: string) => console.error(line);
   for (const suite of chosen) {
-    await suite.run({ quick: Boolean(flags.quick), recipe: flags.recipe as string | undefined, variants, microBatch, log }, report);
+    await suite.run({ quick: Boolean(flags.quick), full: Boolean(flags.full), recipe: flags.recipe as string | undefined, variants, microBatch, log }, report);
   }
   return 0;
 }

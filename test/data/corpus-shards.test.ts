@@ -5,11 +5,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { corpusReaders } from '../support/corpus-reading.js';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parquetWriteFile } from 'hyparquet-writer';
-import { readCorpus, type CorpusSpec, type Document } from '../../src/data/index.js';
-import { UserError } from '../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bert-shards-'));
 const LINES = 'First sentence.\nSecond one.\n\nDoc two.\n';
@@ -28,22 +27,7 @@ writeFileSync(join(dir, 'notgzip.txt.gz'), LINES);
 writeFileSync(join(dir, 'broken.parquet'), readFileSync(join(dir, 'shard.parquet')).subarray(0, 200));
 writeFileSync(join(dir, 'text.parquet'), 'this is not parquet at all, just text\n');
 
-async function all(spec: CorpusSpec): Promise<Document[]> {
-  const out: Document[] = [];
-  for await (const d of readCorpus(spec, dir)) out.push(d);
-  return out;
-}
-
-async function error(spec: CorpusSpec): Promise<string> {
-  try {
-    await all(spec);
-  } catch (e) {
-    assert.instance(e, UserError);
-    assert.not.match((e as Error).message, /\n/);
-    return (e as Error).message;
-  }
-  return assert.unreachable('no error') as never;
-}
+const { all, error } = corpusReaders(dir);
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 

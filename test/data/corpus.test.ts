@@ -4,10 +4,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { corpusReaders } from '../support/corpus-reading.js';
 import { join } from 'node:path';
-import { glob, readCorpus, splitSentences, type Document } from '../../src/data/index.js';
-import { UserError } from '../../src/errors.js';
-import type { CorpusSpec } from '../../src/data/index.js';
+import { glob, readCorpus, splitSentences, type CorpusSpec, type Document } from '../../src/data/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bert-corpus-'));
 mkdirSync(join(dir, 'a/b'), { recursive: true });
@@ -23,22 +22,7 @@ writeFileSync(join(dir, 'empty.txt'), '\n\n   \n');
 writeFileSync(join(dir, 'binary.txt'), Buffer.from('line one\nline\u0000two\n', 'binary'));
 writeFileSync(join(dir, 'latin1.txt'), Buffer.concat([Buffer.from('ok\nstill ok\ncaf'), Buffer.from([0xe9]), Buffer.from('\n')]));
 
-async function all(spec: CorpusSpec, maxDocuments?: number): Promise<Document[]> {
-  const out: Document[] = [];
-  for await (const d of readCorpus(spec, dir, { maxDocuments })) out.push(d);
-  return out;
-}
-
-async function error(spec: CorpusSpec): Promise<string> {
-  try {
-    await all(spec);
-  } catch (e) {
-    assert.instance(e, UserError);
-    assert.not.match((e as Error).message, /\n/);
-    return (e as Error).message;
-  }
-  return assert.unreachable('no error') as never;
-}
+const { all, error } = corpusReaders(dir);
 
 test('glob: *, ?, ** and literal paths', () => {
   const rel = (xs: string[]) => xs.map((x) => x.slice(dir.length + 1));
