@@ -25,8 +25,9 @@ function fill(bytes: number, seed: number, intMax?: number): ArrayBufferView {
 /** Milliseconds one sample should last at least (launches are repeated up to MAX_REPS to get there). */
 const SAMPLE_TARGET_MS = { quick: 0.5, full: 5 };
 const MAX_REPS = 256;
-/** A launch slower than this gets fewer samples (3) and no extra warm-up: lavapipe at BERT shapes. */
+/** A launch slower than this gets fewer samples (2, or 3 with --full) and no extra warm-up: lavapipe at BERT shapes. */
 const SLOW_MS = 1000;
+const VERY_SLOW_MS = 3000;
 
 /** Wall time of `reps` back-to-back launches in one submit, waited for. */
 async function runReps(runtime: Runtime, prepared: PreparedDispatch, reps: number): Promise<void> {
@@ -45,11 +46,16 @@ export async function timeDispatch(runtime: Runtime, prepared: PreparedDispatch,
   const t0 = performance.now();
   await runReps(runtime, prepared, 1);
   const first = performance.now() - t0;
-  if (once && first > SLOW_MS) return { median_ms: first, min_ms: first, max_ms: first, reps: 1 };
+  // A launch of several seconds (the blocked and vec4 matmuls at BERT-base shapes on lavapipe) has
+  // no warm-up effect left to wait out: its first launch is the sample, unless --full.
+  if ((once && first > SLOW_MS) || (!full && first > VERY_SLOW_MS)) return { median_ms: first, min_ms: first, max_ms: first, reps: 1 };
   const target = quick ? SAMPLE_TARGET_MS.quick : SAMPLE_TARGET_MS.full;
   const reps = first >= target ? 1 : Math.min(MAX_REPS, Math.ceil(target / Math.max(first, 0.005)));
   const slow = first > SLOW_MS;
-  const t = await time(label, () => runReps(runtime, prepared, reps), { quick, full, minIterations: slow ? (quick ? 1 : 3) : undefined, warmup: !slow });
+  // A slow launch (lavapipe at BERT-base shapes) gets 2 samples after its first, 3 with --full.
+  // Launches of a tenth of a second or more: 3 samples (5 with --full), enough for a median.
+  const minIterations = slow ? (quick ? 1 : full ? 3 : 2) : first > 100 && !full && !quick ? 3 : undefined;
+  const t = await time(label, () => runReps(runtime, prepared, reps), { quick, full, minIterations, warmup: !slow });
   return { median_ms: t.median_ms / reps, min_ms: t.min_ms / reps, max_ms: t.max_ms / reps, reps };
 }
 
@@ -71,7 +77,7 @@ export async function benchKernelCase(runtime: Runtime, c: KernelCase, quick: bo
     if (c.launch.flops > 0) row.gflops = c.launch.flops / seconds / 1e9;
     if (c.launch.bytes > 0) row.gbps = c.launch.bytes / seconds / 1e9;
     if (t.reps > 1) row.extra = { reps: t.reps };
-    if (c.baseline && !full && t.min_ms === t.max_ms && t.median_ms > SLOW_MS) row.extra = { ...row.extra, samples: 1 };
+    if (!full && t.reps === 1 && t.min_ms === t.max_ms && t.median_ms > SLOW_MS) row.extra = { ...row.extra, samples: 1 };
     return row;
   } finally {
     for (const b of buffers) b.destroy();

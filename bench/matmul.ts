@@ -13,7 +13,11 @@ export const matmulSuite: BenchSuite = {
     const gpu = await openGpu();
     try {
       const runtime = new Runtime(gpu);
+      // As in the kernels suite: f16 rows on a CPU adapter (as fast as f32 there) with --full only.
+      const f16 = options.full || options.quick || !gpu.report.isCpu;
+      if (!f16) options.log?.('matmul: a CPU adapter: f32 rows only (--full adds the f16 rows)');
       for (const c of matmulBenchCases(BERT_BASE_SHAPES, gpu.limits, options.quick)) {
+        if (!f16 && c.shape.endsWith(' f16')) continue;
         if (options.variants?.matmul && options.variants.matmul !== c.variant) continue;
         report(await benchKernelCase(runtime, c, options.quick, 'matmul', options.full));
       }
