@@ -298,33 +298,38 @@ export async function* readLines(file: string, shown = file, progress?: { bytes:
   let lineNo = 0;
   let first = true;
   const chunks = fileChunks(file, shown, progress);
-  for (;;) {
-    const next = await chunks.next();
-    const eof = next.done === true;
-    let data = carry.length ? Buffer.concat([carry, eof ? Buffer.alloc(0) : next.value]) : eof ? Buffer.alloc(0) : next.value;
-    if (first && data.length >= 3 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) data = data.subarray(3);
-    if (data.length) first = false;
-    const cut = eof ? data.length : data.lastIndexOf(0x0a) + 1;
-    if (cut === 0 && !eof) {
-      carry = Buffer.from(data);
-      continue;
+  // Driven by hand (next), so closed by hand: a consumer that stops early still closes the file.
+  try {
+    for (;;) {
+      const next = await chunks.next();
+      const eof = next.done === true;
+      let data = carry.length ? Buffer.concat([carry, eof ? Buffer.alloc(0) : next.value]) : eof ? Buffer.alloc(0) : next.value;
+      if (first && data.length >= 3 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) data = data.subarray(3);
+      if (data.length) first = false;
+      const cut = eof ? data.length : data.lastIndexOf(0x0a) + 1;
+      if (cut === 0 && !eof) {
+        carry = Buffer.from(data);
+        continue;
+      }
+      const block = data.subarray(0, cut);
+      carry = Buffer.from(data.subarray(cut));
+      const nul = block.indexOf(0);
+      if (nul >= 0) {
+        throw new UserError(`${shown}:${lineNo + countNewlines(block, nul) + 1}: binary file (NUL byte)`, 'bad_corpus');
+      }
+      let text: string;
+      try {
+        text = decoder.decode(block);
+      } catch {
+        throw new UserError(`${shown}:${lineNo + badUtf8Line(block)}: not valid UTF-8`, 'bad_corpus');
+      }
+      const lines = text.split('\n');
+      if (lines[lines.length - 1] === '') lines.pop();
+      for (const l of lines) yield [l.endsWith('\r') ? l.slice(0, -1) : l, ++lineNo];
+      if (eof) break;
     }
-    const block = data.subarray(0, cut);
-    carry = Buffer.from(data.subarray(cut));
-    const nul = block.indexOf(0);
-    if (nul >= 0) {
-      throw new UserError(`${shown}:${lineNo + countNewlines(block, nul) + 1}: binary file (NUL byte)`, 'bad_corpus');
-    }
-    let text: string;
-    try {
-      text = decoder.decode(block);
-    } catch {
-      throw new UserError(`${shown}:${lineNo + badUtf8Line(block)}: not valid UTF-8`, 'bad_corpus');
-    }
-    const lines = text.split('\n');
-    if (lines[lines.length - 1] === '') lines.pop();
-    for (const l of lines) yield [l.endsWith('\r') ? l.slice(0, -1) : l, ++lineNo];
-    if (eof) break;
+  } finally {
+    await chunks.return(undefined);
   }
 }
 
