@@ -1,4 +1,4 @@
-// `bert-run train <recipe>` (also `bert-run <recipe>`): pretrain as the recipe says.
+// `bert-run train <recipe>` (also `bert-run <recipe>`): pretrain or fine-tune as the recipe says.
 import type { Command } from '../command.js';
 import { intFlag, parseArgs } from '../args.js';
 import { UserError } from '../../errors.js';
@@ -7,7 +7,7 @@ import { kernelVariantsFromEnv } from '../env.js';
 
 export const trainCommand: Command = {
   name: 'train',
-  summary: 'pretrain a model from a recipe (the default: `bert-run <recipe.yaml>`)',
+  summary: 'train from a recipe, pretraining or fine-tuning (the default: `bert-run <recipe.yaml>`)',
   usage: `usage: bert-run [train] <recipe.yaml> [--set key=value]... [--steps N] [--out DIR] [--resume] [--stop-after N] [--json] [--print-recipe] [--profile]
 
   --set k=v       override a recipe value (typed by the schema), e.g. --set schedule.batch_size=64
