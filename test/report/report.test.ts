@@ -47,7 +47,6 @@ test('a run directory read back: steps, evaluations, divergence records; a cut-s
   assert.equal(run.divergences.map((d) => d.step), [25]);
   assert.is(run.task, 'pretraining');
   assert.is(run.info?.device.description, 'llvmpipe');
-  writeFileSync(join(root, 'bad.jsonl'), '');
   const broken = join(root, 'broken');
   mkdirSync(broken);
   writeFileSync(join(broken, 'metrics.jsonl'), '{"step": 1, "loss": 2}\n{oops}\n{"step": 2, "loss": 1}\n');

@@ -240,10 +240,15 @@ test('recipes that cannot fine-tune are refused with file:line', async () => {
   const pretrain = writeRecipe('pretrain');
   writeFileSync(pretrain, readFileSync(pretrain, 'utf8').replace(/  classify: .*\n/, '  mlm: { max_predictions: 3 }\n').replace('epochs: 6', 'steps: 10'));
   await rejects(() => loadRecipe(pretrain), /pretrain.yaml:\d+:\d+: data.labelled: .*add tasks.classify/);
+  const { gpu } = await testGpu();
+  writeFileSync(join(root, 'three.jsonl'), '{"sentence": "good", "sentiment": "pos"}\n{"sentence": "bad", "sentiment": "neg"}\n{"sentence": "day", "sentiment": "meh"}\n');
+  const f1Three = writeRecipe('f1three');
+  writeFileSync(f1Three, readFileSync(f1Three, 'utf8').replace('files: [toy.jsonl]', 'files: [three.jsonl]').replace('best_metric: accuracy', 'best_metric: f1').replace('holdout: 0.2', 'holdout: 0'));
+  await rejects(() => train({ recipe: f1Three, gpu, json: true }), /best_metric f1 is the F1 of the second label, for two labels; the data have 3/);
+  assert.not.ok(existsSync(join(root, 'f1three')), 'refused before the run directory exists');
   const badLabel = writeRecipe('badlabel');
   writeFileSync(join(root, 'bad.jsonl'), '{"sentence": "good day", "sentiment": "pos"}\n{"sentence": "bad day"}\n');
   writeFileSync(badLabel, readFileSync(badLabel, 'utf8').replace('files: [toy.jsonl]', 'files: [bad.jsonl]'));
-  const { gpu } = await testGpu();
   await rejects(() => train({ recipe: badLabel, gpu, json: true }), /bad.jsonl:2: no label column "sentiment"/);
   assert.not.ok(existsSync(join(root, 'badlabel')), 'a refused run leaves no run directory');
 });

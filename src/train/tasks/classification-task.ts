@@ -61,6 +61,10 @@ export class ClassificationTask implements TrainingTask {
     this.train = new ClassificationBatches(tokenizer, data.train, data.labels, recipe.data.seq_len, recipe.seed);
     this.validation = data.validation.length > 0 ? new ClassificationBatches(tokenizer, data.validation, data.labels, recipe.data.seq_len, recipe.seed) : undefined;
     this.hasEval = this.validation !== undefined;
+    // Refused before training starts, not at the first evaluation.
+    if (recipe.tasks.classify!.best_metric === 'f1' && this.classes !== 2) {
+      throw new UserError(`tasks.classify.best_metric f1 is the F1 of the second label, for two labels; the data have ${this.classes} (${this.labels.join(', ')})`, 'bad_recipe', 2, 'use macro_f1, accuracy, mcc or loss');
+    }
   }
 
   /** Optimizer steps per pass over the training examples. */
@@ -114,8 +118,7 @@ export class ClassificationTask implements TrainingTask {
     const m = classificationMetrics(predicted, actual, this.classes);
     const record: Record<string, number> = { loss, accuracy: m.accuracy, ...(m.f1 !== undefined ? { f1: m.f1 } : {}), macro_f1: m.macro_f1, mcc: m.mcc, examples: m.examples };
     const metric = this.recipe.tasks.classify!.best_metric;
-    const value = record[metric];
-    if (value === undefined) throw new UserError(`tasks.classify.best_metric ${metric} needs two labels (the data have ${this.classes})`, 'bad_recipe', 2);
+    const value = record[metric]!;
     const line =
       `loss ${loss.toFixed(4)}, accuracy ${m.accuracy.toFixed(4)}` + (m.f1 !== undefined ? `, F1 ${m.f1.toFixed(4)}` : '') +
       `, macro F1 ${m.macro_f1.toFixed(4)}, MCC ${m.mcc.toFixed(4)} over ${m.examples} validation examples`;
