@@ -124,6 +124,72 @@ fn cols_hi(c0: u32, n: u32) -> vec4<u32> { return min(vec4<u32>(c0 + 4u) + LANES
 // Whether row r of the tile lies inside [0, T) (only those are stored).
 fn row_valid(rt: RowTile, r: u32) -> bool { return rt.r0 + r < params.T; }
 
+// Products contracted over the head dims (scores, grad_scores): the 4 rows' vectors start at `a` in
+// `av`, the 8 keys' (keys j0..j0+7, clamped) at bcol + j·3H in `bv`. _v4: the same through vec4 views.
+fn key_tile(av: ptr<storage, array<T>, read>, a: vec4<u32>, bv: ptr<storage, array<T>, read>, bcol: u32, j0: u32) -> array<vec4<f32>, 8> {
+  let row3 = 3u * params.H;
+  let b0 = vec4<u32>(bcol) + cols_lo(j0, params.T) * row3;
+  let b1 = vec4<u32>(bcol) + cols_hi(j0, params.T) * row3;
+  // Explicitly zeroed (a bare `var` in a loop kept old values on lavapipe; see attention.wgsl).
+  var acc = array<vec4<f32>, 8>();
+  for (var d = 0u; d < params.D; d++) {
+    fma_tile(&acc, gather(av, a + vec4<u32>(d)), gather(bv, b0 + vec4<u32>(d)), gather(bv, b1 + vec4<u32>(d)));
+  }
+  return acc;
+}
+
+fn key_tile_v4(av: ptr<storage, array<vec4<T>>, read>, a: vec4<u32>, bv: ptr<storage, array<vec4<T>>, read>, bcol: u32, j0: u32) -> array<vec4<f32>, 8> {
+  let row3 = 3u * params.H;
+  let b0 = (vec4<u32>(bcol) + cols_lo(j0, params.T) * row3) / 4u;
+  let b1 = (vec4<u32>(bcol) + cols_hi(j0, params.T) * row3) / 4u;
+  let a4 = a / 4u;
+  var acc = array<vec4<f32>, 8>();
+  for (var d4 = 0u; d4 < params.D / 4u; d4++) {
+    let d = vec4<u32>(d4);
+    fma_tile4(&acc, gather4(av, a4 + d), gather4(bv, b0 + d), gather4(bv, b1 + d));
+  }
+  return acc;
+}
+
+// Products contracted over the sequence (context, grad_v, grad_qk): step u reads the 4 rows' values
+// of `probs` at a + u·a_stride (times the dropout factor when `dropped`) and the 8 columns at
+// b + u·b_stride + lo / hi of `bv`. _v4: the columns as two vec4s at b + u·b_stride + lo4 / hi4.
+// `site` is drop_site(...) when dropped (step_state is not bound where nothing is dropped).
+struct SeqOperands {
+  a: vec4<u32>,
+  a_stride: u32,
+  dropped: bool,
+  site: u32,
+  b: u32,
+  b_stride: u32,
+}
+
+fn prob_values(o: SeqOperands, u: u32) -> vec4<f32> {
+  let au = o.a + vec4<u32>(u * o.a_stride);
+  if (o.dropped) { return gather(&probs, au) * drop4(o.site, au); }
+  return gather(&probs, au);
+}
+
+fn dropout_site() -> u32 { return drop_site(step_state.seed, step_state.micro_step); }
+
+fn seq_tile(o: SeqOperands, bv: ptr<storage, array<T>, read>, lo: vec4<u32>, hi: vec4<u32>) -> array<vec4<f32>, 8> {
+  var acc = array<vec4<f32>, 8>();
+  for (var u = 0u; u < params.T; u++) {
+    let bu = vec4<u32>(o.b + u * o.b_stride);
+    fma_tile(&acc, prob_values(o, u), gather(bv, bu + lo), gather(bv, bu + hi));
+  }
+  return acc;
+}
+
+fn seq_tile_v4(o: SeqOperands, bv: ptr<storage, array<vec4<T>>, read>, lo4: u32, hi4: u32) -> array<vec4<f32>, 8> {
+  var acc = array<vec4<f32>, 8>();
+  for (var u = 0u; u < params.T; u++) {
+    let bu = o.b + u * o.b_stride;
+    fma_tile(&acc, prob_values(o, u), vec4<f32>((*bv)[bu + lo4]), vec4<f32>((*bv)[bu + hi4]));
+  }
+  return acc;
+}
+
 // ---------------------------------------------------------------------------------------------
 // attention_scores[_vec4]: probs = softmax(q·kᵀ·scale + bias). Pass 1 stores the biased scores and
 // keeps an online max m and sum l = Σ exp(s − m) per row; pass 2 rereads the rows and writes
@@ -195,20 +261,9 @@ fn attention_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   let rt = row_tile(grid_tile(wid, nwg), 1u, lid);
   if (!rt.live) { return; }
   let t = scores_tile(rt);
-  let L = params.T;
-  let row3 = 3u * params.H;
   var st = SoftmaxRows(vec4<f32>(NEG_INF), vec4<f32>(0.0));
-  for (var j0 = 0u; j0 < L; j0 += C) {
-    let ka = vec4<u32>(t.kcol) + cols_lo(j0, L) * row3;
-    let kb = vec4<u32>(t.kcol) + cols_hi(j0, L) * row3;
-    // Explicitly zeroed (a bare `var` in a loop kept old values on lavapipe; see attention.wgsl).
-    var acc = array<vec4<f32>, 8>();
-    for (var d = 0u; d < params.D; d++) {
-      let a = gather(&qkv, t.q + vec4<u32>(d));
-      let b0 = gather(&qkv, ka + vec4<u32>(d));
-      let b1 = gather(&qkv, kb + vec4<u32>(d));
-      fma_tile(&acc, a, b0, b1);
-    }
+  for (var j0 = 0u; j0 < params.T; j0 += C) {
+    var acc = key_tile(&qkv, t.q, &qkv, t.kcol, j0);
     scores_finish(&acc, &st, t, j0);
   }
   scores_normalize(st, t);
@@ -220,18 +275,9 @@ fn attention_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
   let rt = row_tile(grid_tile(wid, nwg), 1u, lid);
   if (!rt.live) { return; }
   let t = scores_tile(rt);
-  let L = params.T;
-  let row3 = 3u * params.H;
-  let q = t.q / 4u;
   var st = SoftmaxRows(vec4<f32>(NEG_INF), vec4<f32>(0.0));
-  for (var j0 = 0u; j0 < L; j0 += C) {
-    let ka = (vec4<u32>(t.kcol) + cols_lo(j0, L) * row3) / 4u;
-    let kb = (vec4<u32>(t.kcol) + cols_hi(j0, L) * row3) / 4u;
-    var acc = array<vec4<f32>, 8>();
-    for (var d4 = 0u; d4 < params.D / 4u; d4++) {
-      let d = vec4<u32>(d4);
-      fma_tile4(&acc, gather4(&qkv_v4, q + d), gather4(&qkv_v4, ka + d), gather4(&qkv_v4, kb + d));
-    }
+  for (var j0 = 0u; j0 < params.T; j0 += C) {
+    var acc = key_tile_v4(&qkv_v4, t.q, &qkv_v4, t.kcol, j0);
     scores_finish(&acc, &st, t, j0);
   }
   scores_normalize(st, t);
@@ -260,8 +306,11 @@ fn store_out(acc: ptr<function, array<vec4<f32>, 8>>, ct: ColumnTile, base: vec4
   }
 }
 
-fn context_rows(ct: ColumnTile) -> vec4<u32> {
-  return (vec4<u32>(ct.rt.bh * params.T) + ct.rt.rows) * params.T;
+// Pd rows of the tile's queries against v of every key; `per` = elements per load of v (1 or 4).
+fn context_operands(ct: ColumnTile, per: u32) -> SeqOperands {
+  let row3 = 3u * params.H;
+  let vcol = ct.rt.b * params.T * row3 + 2u * params.H + ct.rt.h * params.D;
+  return SeqOperands((vec4<u32>(ct.rt.bh * params.T) + ct.rt.rows) * params.T, 1u, true, dropout_site(), vcol / per, row3 / per);
 }
 
 fn context_out(ct: ColumnTile) -> vec4<u32> {
@@ -273,20 +322,7 @@ fn attention_context(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
                      @builtin(local_invocation_index) lid: u32) {
   let ct = column_tile(grid_tile(wid, nwg), lid);
   if (!ct.rt.live) { return; }
-  let L = params.T;
-  let row3 = 3u * params.H;
-  let vcol = ct.rt.b * L * row3 + 2u * params.H + ct.rt.h * params.D;
-  let p = context_rows(ct);
-  let site = drop_site(step_state.seed, step_state.micro_step);
-  var acc = array<vec4<f32>, 8>();
-  for (var j = 0u; j < L; j++) {
-    let vj = vcol + j * row3;
-    let b0 = gather(&qkv, vec4<u32>(vj) + ct.lo);
-    let b1 = gather(&qkv, vec4<u32>(vj) + ct.hi);
-    let pj = p + vec4<u32>(j);
-    let a = gather(&probs, pj) * drop4(site, pj);
-    fma_tile(&acc, a, b0, b1);
-  }
+  var acc = seq_tile(context_operands(ct, 1u), &qkv, ct.lo, ct.hi);
   store_out(&acc, ct, context_out(ct));
 }
 
@@ -295,26 +331,20 @@ fn attention_context_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
                           @builtin(local_invocation_index) lid: u32) {
   let ct = column_tile(grid_tile(wid, nwg), lid);
   if (!ct.rt.live) { return; }
-  let L = params.T;
-  let row3 = 3u * params.H;
   // D % 4 == 0: the tile's two vec4s (the second clamped onto the first when D − c0 = 4).
-  let vcol = (ct.rt.b * L * row3 + 2u * params.H + ct.rt.h * params.D) / 4u;
-  let va = ct.lo.x / 4u;
-  let vb = ct.hi.x / 4u;
-  let p = context_rows(ct);
-  let site = drop_site(step_state.seed, step_state.micro_step);
-  var acc = array<vec4<f32>, 8>();
-  for (var j = 0u; j < L; j++) {
-    let vj = vcol + j * (row3 / 4u);
-    let pj = p + vec4<u32>(j);
-    let a = gather(&probs, pj) * drop4(site, pj);
-    fma_tile(&acc, a, vec4<f32>(qkv_v4[vj + va]), vec4<f32>(qkv_v4[vj + vb]));
-  }
+  var acc = seq_tile_v4(context_operands(ct, 4u), &qkv_v4, ct.lo.x / 4u, ct.hi.x / 4u);
   store_out(&acc, ct, context_out(ct));
 }
 
 // ---------------------------------------------------------------------------------------------
 // attention_grad_v[_vec4]: dV[b, j, h·D + d] = Σ_i Pd[b, h, i, j]·dO[b, i, h·D + d]; rows are keys j.
+
+// Pd columns of the tile's keys (column j of every query row i) against dO of every query.
+fn grad_v_operands(ct: ColumnTile, per: u32) -> SeqOperands {
+  let L = params.T;
+  let ocol = ct.rt.b * L * params.H + ct.rt.h * params.D;
+  return SeqOperands(vec4<u32>(ct.rt.bh * L * L) + ct.rt.rows, L, true, dropout_site(), ocol / per, params.H / per);
+}
 
 fn store_dv(acc: ptr<function, array<vec4<f32>, 8>>, ct: ColumnTile) {
   let row3 = 3u * params.H;
@@ -330,20 +360,7 @@ fn attention_grad_v(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
                     @builtin(local_invocation_index) lid: u32) {
   let ct = column_tile(grid_tile(wid, nwg), lid);
   if (!ct.rt.live) { return; }
-  let L = params.T;
-  let H = params.H;
-  let ocol = ct.rt.b * L * H + ct.rt.h * params.D;
-  let pbase = vec4<u32>(ct.rt.bh * L * L) + ct.rt.rows;
-  let site = drop_site(step_state.seed, step_state.micro_step);
-  var acc = array<vec4<f32>, 8>();
-  for (var i = 0u; i < L; i++) {
-    let oi = ocol + i * H;
-    let b0 = gather(&d_out, vec4<u32>(oi) + ct.lo);
-    let b1 = gather(&d_out, vec4<u32>(oi) + ct.hi);
-    let pi = pbase + vec4<u32>(i * L);
-    let a = gather(&probs, pi) * drop4(site, pi);
-    fma_tile(&acc, a, b0, b1);
-  }
+  var acc = seq_tile(grad_v_operands(ct, 1u), &d_out, ct.lo, ct.hi);
   store_dv(&acc, ct);
 }
 
@@ -352,20 +369,7 @@ fn attention_grad_v_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
                          @builtin(local_invocation_index) lid: u32) {
   let ct = column_tile(grid_tile(wid, nwg), lid);
   if (!ct.rt.live) { return; }
-  let L = params.T;
-  let H4 = params.H / 4u;
-  let ocol = (ct.rt.b * L * params.H + ct.rt.h * params.D) / 4u;
-  let da = ct.lo.x / 4u;
-  let db = ct.hi.x / 4u;
-  let pbase = vec4<u32>(ct.rt.bh * L * L) + ct.rt.rows;
-  let site = drop_site(step_state.seed, step_state.micro_step);
-  var acc = array<vec4<f32>, 8>();
-  for (var i = 0u; i < L; i++) {
-    let oi = ocol + i * H4;
-    let pi = pbase + vec4<u32>(i * L);
-    let a = gather(&probs, pi) * drop4(site, pi);
-    fma_tile(&acc, a, vec4<f32>(d_out_v4[oi + da]), vec4<f32>(d_out_v4[oi + db]));
-  }
+  var acc = seq_tile_v4(grad_v_operands(ct, 4u), &d_out_v4, ct.lo.x / 4u, ct.hi.x / 4u);
   store_dv(&acc, ct);
 }
 
@@ -406,24 +410,14 @@ fn attention_grad_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
   let rt = row_tile(grid_tile(wid, nwg), 1u, lid);
   if (!rt.live) { return; }
   let t = grad_scores_tile(rt);
-  let L = params.T;
-  let row3 = 3u * params.H;
   var delta = vec4<f32>(0.0);
   for (var d = 0u; d < params.D; d++) {
     let o = t.o + vec4<u32>(d);
     delta += gather(&d_out, o) * gather(&out_ro, o);
   }
-  let site = drop_site(step_state.seed, step_state.micro_step);
-  for (var j0 = 0u; j0 < L; j0 += C) {
-    let va = vec4<u32>(t.vcol) + cols_lo(j0, L) * row3;
-    let vb = vec4<u32>(t.vcol) + cols_hi(j0, L) * row3;
-    var acc = array<vec4<f32>, 8>();
-    for (var d = 0u; d < params.D; d++) {
-      let a = gather(&d_out, t.o + vec4<u32>(d));
-      let b0 = gather(&qkv4, va + vec4<u32>(d));
-      let b1 = gather(&qkv4, vb + vec4<u32>(d));
-      fma_tile(&acc, a, b0, b1);
-    }
+  let site = dropout_site();
+  for (var j0 = 0u; j0 < params.T; j0 += C) {
+    var acc = key_tile(&d_out, t.o, &qkv4, t.vcol, j0);
     grad_scores_finish(&acc, t, j0, delta, site);
   }
 }
@@ -434,23 +428,14 @@ fn attention_grad_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(nu
   let rt = row_tile(grid_tile(wid, nwg), 1u, lid);
   if (!rt.live) { return; }
   let t = grad_scores_tile(rt);
-  let L = params.T;
-  let row3 = 3u * params.H;
-  let D4 = params.D / 4u;
   let o = t.o / 4u;
   var delta = vec4<f32>(0.0);
-  for (var d4 = 0u; d4 < D4; d4++) {
+  for (var d4 = 0u; d4 < params.D / 4u; d4++) {
     delta += dots4(gather4(&d_out_v4, o + vec4<u32>(d4)), gather4(&out_ro_v4, o + vec4<u32>(d4)));
   }
-  let site = drop_site(step_state.seed, step_state.micro_step);
-  for (var j0 = 0u; j0 < L; j0 += C) {
-    let va = (vec4<u32>(t.vcol) + cols_lo(j0, L) * row3) / 4u;
-    let vb = (vec4<u32>(t.vcol) + cols_hi(j0, L) * row3) / 4u;
-    var acc = array<vec4<f32>, 8>();
-    for (var d4 = 0u; d4 < D4; d4++) {
-      let d = vec4<u32>(d4);
-      fma_tile4(&acc, gather4(&d_out_v4, o + d), gather4(&qkv4_v4, va + d), gather4(&qkv4_v4, vb + d));
-    }
+  let site = dropout_site();
+  for (var j0 = 0u; j0 < params.T; j0 += C) {
+    var acc = key_tile_v4(&d_out_v4, t.o, &qkv4_v4, t.vcol, j0);
     grad_scores_finish(&acc, t, j0, delta, site);
   }
 }
@@ -483,6 +468,11 @@ fn qk_tile(tile: u32, lid: u32) -> QkTile {
   return QkTile(ct, a, select(1u, L, is_k), ct.rt.b * L * row3 + select(H, 0u, is_k) + hd, w);
 }
 
+// dS (no dropout: probs holds dS·scale) against q or k.
+fn qk_operands(t: QkTile, per: u32) -> SeqOperands {
+  return SeqOperands(t.a, t.k_stride, false, 0u, t.bcol / per, 3u * params.H / per);
+}
+
 fn store_dqk(acc: ptr<function, array<vec4<f32>, 8>>, t: QkTile) {
   for (var r = 0u; r < R; r++) {
     if (!row_valid(t.ct.rt, r)) { break; }
@@ -495,18 +485,7 @@ fn attention_grad_qk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
                      @builtin(local_invocation_index) lid: u32) {
   let t = qk_tile(grid_tile(wid, nwg), lid);
   if (!t.ct.rt.live) { return; }
-  let row3 = 3u * params.H;
-  let lo = t.ct.lo;
-  let hi = t.ct.hi;
-  var acc = array<vec4<f32>, 8>();
-  for (var u = 0u; u < params.T; u++) {
-    let bu = t.bcol + u * row3;
-    let au = t.a + vec4<u32>(u * t.k_stride);
-    let a = gather(&probs, au);
-    let b0 = gather(&qkv, vec4<u32>(bu) + lo);
-    let b1 = gather(&qkv, vec4<u32>(bu) + hi);
-    fma_tile(&acc, a, b0, b1);
-  }
+  var acc = seq_tile(qk_operands(t, 1u), &qkv, t.ct.lo, t.ct.hi);
   store_dqk(&acc, t);
 }
 
@@ -515,16 +494,6 @@ fn attention_grad_qk_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
                           @builtin(local_invocation_index) lid: u32) {
   let t = qk_tile(grid_tile(wid, nwg), lid);
   if (!t.ct.rt.live) { return; }
-  let row34 = 3u * params.H / 4u;
-  let bcol = t.bcol / 4u;
-  let ba = t.ct.lo.x / 4u;
-  let bb = t.ct.hi.x / 4u;
-  var acc = array<vec4<f32>, 8>();
-  for (var u = 0u; u < params.T; u++) {
-    let bu = bcol + u * row34;
-    let au = t.a + vec4<u32>(u * t.k_stride);
-    let a = gather(&probs, au);
-    fma_tile(&acc, a, vec4<f32>(qkv_v4[bu + ba]), vec4<f32>(qkv_v4[bu + bb]));
-  }
+  var acc = seq_tile_v4(qk_operands(t, 4u), &qkv_v4, t.ct.lo.x / 4u, t.ct.hi.x / 4u);
   store_dqk(&acc, t);
 }

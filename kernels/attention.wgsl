@@ -251,6 +251,45 @@ fn attention_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
 }
 
 // ---------------------------------------------------------------------------------------------
+// Products contracted over the sequence (context, grad_v, grad_qk): step u reads the two rows'
+// values of `probs` at a + u·a_stride (times the dropout factor when `dropped`; `site` is then
+// drop_site(...), since step_state is not bound where nothing is dropped) and this lane's two
+// columns at b + u·b_stride + dc of `bv`, shared across the 8 lanes of the tile.
+struct SeqOperands {
+  a: vec2<u32>,
+  a_stride: u32,
+  dropped: bool,
+  site: u32,
+  b: u32,
+  b_stride: u32,
+}
+
+fn seq_tile(o: SeqOperands, bv: ptr<storage, array<T>, read>, dc: vec2<u32>) -> array<vec4<f32>, 8> {
+  var acc = array<vec4<f32>, 8>();
+  for (var u = 0u; u < params.T; u++) {
+    let bu = o.b + u * o.b_stride;
+    let x = share(f32((*bv)[bu + dc.x]), f32((*bv)[bu + dc.y]));
+    let ia = o.a.x + u * o.a_stride;
+    let ib = o.a.y + u * o.a_stride;
+    var a0 = f32(probs[ia]);
+    var a1 = f32(probs[ib]);
+    if (o.dropped) {
+      a0 *= drop_factor(o.site, ia);
+      a1 *= drop_factor(o.site, ib);
+    }
+    fma_tile(&acc, a0, a1, x);
+  }
+  return acc;
+}
+
+fn dropout_site() -> u32 { return drop_site(step_state.seed, step_state.micro_step); }
+
+// The tile's rows at `row0 + r·stride` for its two rows r (out, dV, dQ, dK stores).
+fn tile_rows(rt: RowTile, stride: u32, col: u32) -> vec2<u32> {
+  return (vec2<u32>(rt.b * params.T) + vec2<u32>(rt.ra, rt.rb)) * stride + vec2<u32>(col + rt.c0);
+}
+
+// ---------------------------------------------------------------------------------------------
 // attention_context: out[b, i, h·D + d] = Σ_j Pd[b, h, i, j]·v[b, j, h·D + d].
 @compute @workgroup_size(WG)
 fn attention_context(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -260,23 +299,11 @@ fn attention_context(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   if (tile >= tile_count(col_tiles)) { return; }
   let rt = row_tile(tile, col_tiles, lid);
   let L = params.T;
-  let D = params.D;
   let row3 = 3u * params.H;
-  let lane = sid % 8u;
-  let dc = lane_cols(rt.c0, D, lane);
-  let vcol = rt.b * L * row3 + 2u * params.H + rt.h * D;
-  let pa = (rt.bh * L + rt.ra) * L;
-  let pb = (rt.bh * L + rt.rb) * L;
-  let site = drop_site(step_state.seed, step_state.micro_step);
-  var acc = array<vec4<f32>, 8>();
-  for (var j = 0u; j < L; j++) {
-    let vj = vcol + j * row3;
-    let bv = share(f32(qkv[vj + dc.x]), f32(qkv[vj + dc.y]));
-    let a0 = f32(probs[pa + j]) * drop_factor(site, pa + j);
-    let a1 = f32(probs[pb + j]) * drop_factor(site, pb + j);
-    fma_tile(&acc, a0, a1, bv);
-  }
-  store_rows(&acc, &out_rw, rt, (vec2<u32>(rt.b * L) + vec2<u32>(rt.ra, rt.rb)) * params.H + vec2<u32>(rt.h * D + rt.c0));
+  let p = (vec2<u32>(rt.bh * L) + vec2<u32>(rt.ra, rt.rb)) * L;
+  let vcol = rt.b * L * row3 + 2u * params.H + rt.h * params.D;
+  var acc = seq_tile(SeqOperands(p, 1u, true, dropout_site(), vcol, row3), &qkv, lane_cols(rt.c0, params.D, sid % 8u));
+  store_rows(&acc, &out_rw, rt, tile_rows(rt, params.H, rt.h * params.D));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -289,22 +316,11 @@ fn attention_grad_v(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   if (tile >= tile_count(col_tiles)) { return; }
   let rt = row_tile(tile, col_tiles, lid);
   let L = params.T;
-  let D = params.D;
   let H = params.H;
-  let lane = sid % 8u;
-  let dc = lane_cols(rt.c0, D, lane);
-  let ocol = rt.b * L * H + rt.h * D;
-  let pbase = rt.bh * L * L;
-  let site = drop_site(step_state.seed, step_state.micro_step);
-  var acc = array<vec4<f32>, 8>();
-  for (var i = 0u; i < L; i++) {
-    let oi = ocol + i * H;
-    let bv = share(f32(d_out[oi + dc.x]), f32(d_out[oi + dc.y]));
-    let ia = pbase + i * L + rt.ra;
-    let ib = pbase + i * L + rt.rb;
-    fma_tile(&acc, f32(probs[ia]) * drop_factor(site, ia), f32(probs[ib]) * drop_factor(site, ib), bv);
-  }
-  store_rows(&acc, &d_qkv4, rt, (vec2<u32>(rt.b * L) + vec2<u32>(rt.ra, rt.rb)) * 3u * H + vec2<u32>(2u * H + rt.h * D + rt.c0));
+  let p = vec2<u32>(rt.bh * L * L) + vec2<u32>(rt.ra, rt.rb);
+  let ocol = rt.b * L * H + rt.h * params.D;
+  var acc = seq_tile(SeqOperands(p, L, true, dropout_site(), ocol, H), &d_out, lane_cols(rt.c0, params.D, sid % 8u));
+  store_rows(&acc, &d_qkv4, rt, tile_rows(rt, 3u * H, 2u * H + rt.h * params.D));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -360,7 +376,7 @@ fn attention_grad_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
     delta += vec2<f32>(f32(d_out[t.oa + d]) * f32(out_ro[t.oa + d]), f32(d_out[t.ob + d]) * f32(out_ro[t.ob + d]));
   }
   let lane = sid % 8u;
-  let site = drop_site(step_state.seed, step_state.micro_step);
+  let site = dropout_site();
   for (var j0 = 0u; j0 < L; j0 += 16u) {
     let v = vec2<u32>(t.vcol) + lane_cols(j0, L, lane) * row3;
     var acc = array<vec4<f32>, 8>();
@@ -386,7 +402,7 @@ fn attention_grad_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(nu
                        dot(vec4<f32>(d_out_v4[ob + d4]), vec4<f32>(out_ro_v4[ob + d4])));
   }
   let lane = sid % 8u;
-  let site = drop_site(step_state.seed, step_state.micro_step);
+  let site = dropout_site();
   for (var j0 = 0u; j0 < L; j0 += 16u) {
     let v = (vec2<u32>(t.vcol) + lane_cols(j0, L, lane) * row3) / 4u;
     var acc = array<vec4<f32>, 8>();
@@ -408,23 +424,11 @@ fn attention_grad_qk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   let is_k = tile >= per_part;
   let rt = row_tile(tile % per_part, col_tiles, lid);
   let L = params.T;
-  let D = params.D;
   let H = params.H;
   let row3 = 3u * H;
-  let lane = sid % 8u;
-  let dc = lane_cols(rt.c0, D, lane);
   // dQ: A(i, u) = dS[i, u], B(u, d) = k[u, d].  dK: A(j, u) = dS[u, j], B(u, d) = q[u, d].
-  let row_stride = select(L, 1u, is_k);
-  let k_stride = select(1u, L, is_k);
-  let pbase = rt.bh * L * L;
-  let a_a = pbase + rt.ra * row_stride;
-  let a_b = pbase + rt.rb * row_stride;
-  let bcol = rt.b * L * row3 + select(H, 0u, is_k) + rt.h * D;
-  var acc = array<vec4<f32>, 8>();
-  for (var u = 0u; u < L; u++) {
-    let bu = bcol + u * row3;
-    let bv = share(f32(qkv[bu + dc.x]), f32(qkv[bu + dc.y]));
-    fma_tile(&acc, f32(probs[a_a + u * k_stride]), f32(probs[a_b + u * k_stride]), bv);
-  }
-  store_rows(&acc, &d_qkv3, rt, (vec2<u32>(rt.b * L) + vec2<u32>(rt.ra, rt.rb)) * row3 + vec2<u32>(select(0u, H, is_k) + rt.h * D + rt.c0));
+  let a = vec2<u32>(rt.bh * L * L) + vec2<u32>(rt.ra, rt.rb) * select(L, 1u, is_k);
+  let bcol = rt.b * L * row3 + select(H, 0u, is_k) + rt.h * params.D;
+  var acc = seq_tile(SeqOperands(a, select(1u, L, is_k), false, 0u, bcol, row3), &qkv, lane_cols(rt.c0, params.D, sid % 8u));
+  store_rows(&acc, &d_qkv3, rt, tile_rows(rt, row3, select(0u, H, is_k) + rt.h * params.D));
 }
