@@ -1,5 +1,6 @@
 // The per-batch work of data preparation, the same code in worker threads and in this thread:
-// counting basic-tokenized words (WordPiece training) and WordPiece-encoding documents. A batch's
+// counting basic-tokenized words (WordPiece training), WordPiece-encoding documents, and building
+// segment-pair instance records for ranges of documents (instance-set.ts). A batch's
 // result keeps its documents' order and its words' first-occurrence order, so merging results in
 // batch order gives exactly the single-threaded counts (insertion order included, which fixes the
 // trained vocabulary's ids) and the same token store, byte for byte.
@@ -7,10 +8,26 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { BertTokenizer, type TokenizerOptions } from './tokenizer.js';
 import { WordCounter, type TrainWordPieceOptions } from './train-wordpiece.js';
 import { fileDocuments, type CorpusFormat, type Document } from './corpus.js';
-import { encodeBlock } from './token-store.js';
+import { TokenStore, encodeBlock } from './token-store.js';
+import { segmentPairRecords, type InstanceSetParams, type RecordBlock, type RecordJob } from './instance-set.js';
+import type { Vocabulary } from './instances.js';
 
 /** What a worker needs: the counting options, or the tokenizer to encode with. */
-export type PrepSetup = { kind: 'count'; options: TrainWordPieceOptions } | { kind: 'encode'; vocab: string[]; options: TokenizerOptions };
+export type PrepSetup =
+  | { kind: 'count'; options: TrainWordPieceOptions }
+  | { kind: 'encode'; vocab: string[]; options: TokenizerOptions }
+  | InstanceSetup;
+
+/** Instance building: the token store to open (read whole only within `memoryLimit`), the set's document order and parameters. */
+export interface InstanceSetup {
+  kind: 'instances';
+  storePath: string;
+  storeKey: string;
+  memoryLimit: number;
+  order: Uint32Array;
+  params: InstanceSetParams;
+  vocab: Vocabulary;
+}
 
 /** Word counts of a batch, words in first-occurrence order. */
 export interface CountResult {
@@ -41,7 +58,7 @@ export interface SegmentResult {
   documents: number;
 }
 
-export type PrepResult = CountResult | EncodeResult | SegmentResult;
+export type PrepResult = CountResult | EncodeResult | SegmentResult | RecordBlock;
 
 /** A whole corpus file as one job: counted, or encoded into a segment file (`segment`). */
 export interface FileJob {
@@ -56,12 +73,30 @@ export interface FileJob {
 export interface PrepWorker {
   run(docs: Document[]): PrepResult;
   runFile(job: FileJob): Promise<PrepResult>;
+  runRecords(job: RecordJob): RecordBlock;
+}
+
+function notFor(kind: string, what: string): never {
+  throw new Error(`a ${kind} worker was sent ${what}`);
+}
+
+function instanceWorker(setup: InstanceSetup): PrepWorker {
+  const store = TokenStore.open(setup.storePath, setup.storeKey, setup.memoryLimit);
+  if (typeof store === 'string') throw new Error(`token cache ${setup.storePath}: ${store}`);
+  const docs = { numDocs: setup.order.length, doc: (i: number) => store.doc(setup.order[i]!) };
+  return {
+    runRecords: (job) => segmentPairRecords(docs, job.pass, job.from, job.to, setup.params, setup.vocab, store.meta.width),
+    run: () => notFor('instances', 'documents'),
+    runFile: () => notFor('instances', 'a file'),
+  };
 }
 
 export function prepWorker(setup: PrepSetup): PrepWorker {
+  if (setup.kind === 'instances') return instanceWorker(setup);
   if (setup.kind === 'count') {
     const counted = (counter: WordCounter, documents: number): CountResult => ({ words: [...counter.counts.keys()], counts: Float64Array.from(counter.counts.values()), documents });
     return {
+      runRecords: () => notFor('count', 'records'),
       run(docs: Document[]): CountResult {
         const counter = new WordCounter(setup.options);
         for (const d of docs) counter.addDocument(d);
@@ -80,6 +115,7 @@ export function prepWorker(setup: PrepSetup): PrepWorker {
   }
   const tokenizer = new BertTokenizer(setup.vocab, setup.options);
   return {
+    runRecords: () => notFor('encode', 'records'),
     async runFile(job: FileJob): Promise<SegmentResult> {
       const fd = openSync(job.segment!, 'w');
       const buffer = Buffer.allocUnsafe(4 << 20);

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { Document } from './corpus.js';
 import { prepWorker, type FileJob, type PrepResult, type PrepSetup } from './prep-jobs.js';
+import type { RecordBlock, RecordJob } from './instance-set.js';
 import { UserError } from '../errors.js';
 
 /** Documents grouped into batches of about `chars` characters (the unit of work handed out). */
@@ -66,7 +67,7 @@ export class PrepPool {
     this.pending.clear();
   }
 
-  private submit(message: { docs: Document[] } | { file: FileJob }, worker: number): Promise<PrepResult> {
+  private submit(message: { docs: Document[] } | { file: FileJob } | { records: RecordJob }, worker: number): Promise<PrepResult> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     const result = new Promise<PrepResult>((resolve, reject) => {
@@ -91,6 +92,22 @@ export class PrepPool {
       if (inFlight.length >= 2 * this.workers.length) yield await inFlight.shift()!;
     }
     while (inFlight.length) yield await inFlight.shift()!;
+  }
+
+  /** Instance record blocks of document ranges, in the jobs' order. */
+  async *runRecords(jobs: RecordJob[]): AsyncGenerator<RecordBlock> {
+    if (this.workers.length === 0) {
+      const local = prepWorker(this.setup);
+      for (const job of jobs) yield local.runRecords(job);
+      return;
+    }
+    const inFlight: Array<Promise<PrepResult>> = [];
+    let k = 0;
+    for (const job of jobs) {
+      inFlight.push(this.submit({ records: job }, k++ % this.workers.length));
+      if (inFlight.length >= 2 * this.workers.length) yield (await inFlight.shift()!) as RecordBlock;
+    }
+    while (inFlight.length) yield (await inFlight.shift()!) as RecordBlock;
   }
 
   /** The results of every batch, in the batches' order. */

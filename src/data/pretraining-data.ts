@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { BatchSource } from './batches.js';
 import { emptyCorpus, readCorpus, type CorpusSpec, type Document } from './corpus.js';
-import { InstanceSet, buildInstanceSet, type InstanceSetMeta, type InstanceSetParams } from './instance-set.js';
+import { InstanceSet, buildInstanceSet, type InstanceSetMeta, type InstanceSetParams, type RecordBlock, type RecordJob } from './instance-set.js';
 import type { MaskingOptions, Vocabulary } from './instances.js';
 import { Rng, permutation } from './rng.js';
 import { TokenStore, TokenStoreWriter, type TokenStoreMeta } from './token-store.js';
@@ -61,11 +61,13 @@ export interface PretrainingDataOptions {
   memoryLimitBytes?: number;
   /** Average file size from which files are prepared one per worker job (default 1 MiB). */
   shardMinBytes?: number;
+  /** Tokens (times the dupe factor) from which a split's segment pairs are built on worker threads (default 4M). */
+  instanceThreadMinTokens?: number;
   /** How often (ms) a token cache build records how far it got; default 5000. */
   checkpointMs?: number;
   /** Called as preparation advances (after each batch of documents): for progress lines. */
   onProgress?: (p: PrepProgress) => void;
-  /** Threads that tokenize (and count words for a trained vocabulary); 0 or absent = one per CPU core. Results do not depend on it. */
+  /** Threads that tokenize (and count words for a trained vocabulary) and build segment pairs; 0 or absent = one per CPU core. Results do not depend on it. */
   workers?: number;
   log?: (message: string) => void;
 }
@@ -111,6 +113,9 @@ function checkOptions(o: PretrainingDataOptions): void {
 
 /** Files at least this large on average are prepared one file per worker job. */
 const SHARD_MIN_BYTES = 1 << 20;
+
+/** Below this many tokens a split's segment pairs are built faster in this thread than by starting workers (about 0.3 s of work). */
+const INSTANCE_THREAD_MIN_TOKENS = 4_000_000;
 
 /** How often a token cache build records how far it got (a killed build loses at most this). */
 const CHECKPOINT_MS = 5000;
@@ -304,9 +309,27 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
   const instanceMetas: Record<string, InstanceSetMeta> = {};
   const sets = new Map<string, InstanceSet>();
 
+  // Segment pairs of a split with enough tokens to repay starting threads are built on `workers`
+  // threads, each reading the token store whole only within its share of the memory limit.
+  const instanceThreads = (params: InstanceSetParams, docs: number) => {
+    const threads = workerCount(o.workers);
+    const tokens = (meta.numTokens * docs * params.dupeFactor) / meta.numDocs;
+    if (!params.nsp || threads < 2 || tokens < (o.instanceThreadMinTokens ?? INSTANCE_THREAD_MIN_TOKENS)) return undefined;
+    return (order: Uint32Array, jobs: RecordJob[]): AsyncIterable<RecordBlock> => ({
+      async *[Symbol.asyncIterator]() {
+        const pool = new PrepPool({ kind: 'instances', storePath, storeKey, memoryLimit: Math.floor(memoryLimit / (4 * threads)), order, params, vocab }, threads);
+        try {
+          yield* pool.runRecords(jobs);
+        } finally {
+          pool.close();
+        }
+      },
+    });
+  };
+
   const hooksFor = (split: 'train' | 'holdout') => {
     const docIds = split === 'train' ? trainDocs : holdoutDocs;
-    const open = (seqLen: number, maxPredictions: number): InstanceSet => {
+    const setOf = (seqLen: number, maxPredictions: number) => {
       const params: InstanceSetParams = {
         split,
         seqLen,
@@ -318,32 +341,41 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
         masking,
         seed,
       };
-      const name = `${split}/${seqLen}/${params.maxPredictions}`;
-      const have = sets.get(name);
-      if (have) return have;
-      const key = sha({ v: 1, storeKey, holdout: holdoutFrac, params });
-      const path = join(o.cacheDir, `instances-${key.slice(0, 16)}.bin`);
-      let set = InstanceSet.open(path, key, memoryLimit);
-      instanceOutcomes[name] = 'hit';
-      if (typeof set === 'string') {
-        instanceOutcomes[name] = set === 'missing' ? 'built' : 'rebuilt';
-        if (set !== 'missing') log(`data: instance cache ${path} unusable (${set}); rebuilding`);
-        rmSync(path, { force: true });
-        const t = performance.now();
-        buildInstanceSet(tokenStore, docIds, params, vocab, path, key);
-        timings[`instances ${name}`] = performance.now() - t;
-        set = InstanceSet.open(path, key, memoryLimit);
-        if (typeof set === 'string') throw new Error(`instance cache ${path} failed verification right after writing (${set})`);
-      }
+      // v2: segment pairs draw from one random stream per (dupe pass, document), so threads can build them.
+      const key = sha({ v: 2, storeKey, holdout: holdoutFrac, params });
+      return { params, name: `${split}/${seqLen}/${params.maxPredictions}`, key, path: join(o.cacheDir, `instances-${key.slice(0, 16)}.bin`) };
+    };
+    const remember = (name: string, set: InstanceSet): InstanceSet => {
       sets.set(name, set);
       instanceMetas[name] = set.meta;
       return set;
     };
     return {
-      instanceSet: open,
-      prepare: async (seqLen: number, maxPredictions: number) => {
-        await new Promise((r) => setImmediate(r));
-        return open(seqLen, maxPredictions);
+      instanceSet: (seqLen: number, maxPredictions: number): InstanceSet => {
+        const { name, key, path } = setOf(seqLen, maxPredictions);
+        const have = sets.get(name);
+        if (have) return have;
+        const set = InstanceSet.open(path, key, memoryLimit);
+        if (typeof set === 'string') throw new Error(`instance set ${name} was used before it was prepared (${path}: ${set})`);
+        return remember(name, set);
+      },
+      prepare: async (seqLen: number, maxPredictions: number): Promise<InstanceSet> => {
+        const { params, name, key, path } = setOf(seqLen, maxPredictions);
+        const have = sets.get(name);
+        if (have) return have;
+        let set = InstanceSet.open(path, key, memoryLimit);
+        instanceOutcomes[name] = 'hit';
+        if (typeof set === 'string') {
+          instanceOutcomes[name] = set === 'missing' ? 'built' : 'rebuilt';
+          if (set !== 'missing') log(`data: instance cache ${path} unusable (${set}); rebuilding`);
+          rmSync(path, { force: true });
+          const t = performance.now();
+          await buildInstanceSet(tokenStore, docIds, params, vocab, path, key, instanceThreads(params, docIds.length));
+          timings[`instances ${name}`] = performance.now() - t;
+          set = InstanceSet.open(path, key, memoryLimit);
+          if (typeof set === 'string') throw new Error(`instance cache ${path} failed verification right after writing (${set})`);
+        }
+        return remember(name, set);
       },
     };
   };

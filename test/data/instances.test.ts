@@ -1,6 +1,6 @@
 // Instance creation (create_pretraining_data.py semantics): segment structure and lengths, NSP
 // balance and provenance, truncation, masking counts and 80/10/10 statistics, whole-word masking,
-// contiguous packing.
+// contiguous packing; segment-pair records built by document ranges.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -9,8 +9,10 @@ import {
   createInstancesFromDocument,
   createMaskedLmPredictions,
   roundHalfEven,
+  segmentPairRecords,
   truncateSeqPair,
   type DocumentAccess,
+  type InstanceSetParams,
   type RawInstance,
   type Vocabulary,
 } from '../../src/data/index.js';
@@ -208,3 +210,24 @@ test('contiguous packing: full sequences, text in order, [SEP] between documents
 });
 
 test.run();
+
+test('segment-pair records: each (pass, document) draws from its own stream, so document ranges built apart concatenate to the whole', () => {
+  const { docs } = makeDocs(40, new Rng(11));
+  const sentences = docs.map((d) => d.map((s) => Int32Array.from(s.map((t) => 5 + (t % 800)))));
+  const access: DocumentAccess = { numDocs: sentences.length, doc: (i) => sentences[i]! };
+  const params: InstanceSetParams = { split: 'train', seqLen: 48, maxPredictions: 6, shortSeqProb: 0.1, dupeFactor: 2, nsp: true, masking: { maskProb: 0.15, replace: { mask: 0.8, random: 0.1, keep: 0.1 }, wholeWord: false }, seed: 5 };
+  for (const pass of [0, 1]) {
+    const whole = segmentPairRecords(access, pass, 0, 40, params, vocab, 4);
+    const parts = [[0, 7], [7, 8], [8, 31], [31, 40]].map(([a, b]) => segmentPairRecords(access, pass, a!, b!, params, vocab, 4));
+    assert.ok(whole.count > 40, `${whole.count} instances`);
+    assert.is(parts.reduce((n, p) => n + p.count, 0), whole.count);
+    assert.is(parts.reduce((n, p) => n + p.randomNext, 0), whole.randomNext);
+    assert.is(parts.reduce((n, p) => n + p.predictions, 0), whole.predictions);
+    assert.equal(Buffer.concat(parts.map((p) => p.bytes)), Buffer.from(whole.bytes));
+    assert.is(whole.bytes.byteLength, whole.count * (4 + 48 + 12) * 4);
+  }
+  // Another pass draws other pairs and masks; another seed too.
+  const pass1 = segmentPairRecords(access, 1, 0, 40, params, vocab, 4);
+  assert.not.equal(Buffer.from(pass1.bytes), Buffer.from(segmentPairRecords(access, 0, 0, 40, params, vocab, 4).bytes));
+  assert.not.equal(Buffer.from(segmentPairRecords(access, 1, 0, 40, { ...params, seed: 6 }, vocab, 4).bytes), Buffer.from(pass1.bytes));
+});

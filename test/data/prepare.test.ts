@@ -1,5 +1,5 @@
-// Data preparation at scale: tokenizing on worker threads gives byte-identical caches (trained
-// vocabulary, token store, instances) for any number of workers, on a corpus of mixed shards; a
+// Data preparation at scale: tokenizing and building segment pairs on worker threads gives
+// byte-identical caches (trained vocabulary, token store, instances) for any number of workers, on a corpus of mixed shards; a
 // build killed with SIGKILL part-way through tokenizing continues from its checkpoint and ends
 // byte-identical to a straight build; `bert-run prepare` builds the caches and finds them again.
 import { test } from 'uvu';
@@ -76,12 +76,12 @@ function writeVocab(): string {
   return path;
 }
 
-test('workers: 1, 2 and 3 threads, by batches and by shards, give byte-identical vocabulary, token and instance caches on mixed shards', async () => {
+test('workers: 1, 2 and 3 threads, by batches and by shards, give byte-identical vocabulary, token and instance caches on mixed shards (segment pairs built on the threads too)', async () => {
   const files = [join(corpus, 'a.txt'), join(corpus, 'b.jsonl.gz'), join(corpus, 'c.parquet')];
   const results: Array<Record<string, string>> = [];
   for (const [workers, shardMinBytes] of [[1, 0], [2, 0], [3, 0], [2, Infinity]] as const) {
     const dir = join(root, `cache-${workers}-${shardMinBytes}`);
-    const data = await openPretrainingData({ ...options(dir, files, workers), shardMinBytes });
+    const data = await openPretrainingData({ ...options(dir, files, workers), shardMinBytes, instanceThreadMinTokens: 0 });
     assert.is(data.stats.documents, 900);
     data.close();
     results.push(digests(dir));
