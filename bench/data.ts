@@ -1,6 +1,6 @@
 // The `data` suite: throughput of the data pipeline on the built-in corpus (State of the Union,
 // ~10 MB): basic tokenization, full tokenization (basic + WordPiece), WordPiece training, instance
-// creation (Google's algorithm, static masking), batch assembly (static and dynamic masking), and
+// creation (Google's algorithm, static masking; one thread and all cores), batch assembly (static and dynamic masking), and
 // the same tokenization through Hugging Face `tokenizers` when that package is installed (it is not
 // a dependency; the row is skipped with a printed reason otherwise). Tokens/s count WordPiece tokens.
 // The napkin math: the trainer consumes about 19,000 tokens/s at best on the CPU development
@@ -112,25 +112,35 @@ export const dataSuite: BenchSuite = {
         report(row('tokenize', `hf (${hfName})`, tHf, tokens, { mismatches_of_2000: mismatches }));
       }
 
-      // Instance creation and batches: the real pipeline on a fresh cache.
-      const cacheDir = join(dir, 'cache');
+      // Instance creation and batches: the real pipeline on a fresh cache, segment pairs built with
+      // one thread and with every core (byte-identical sets).
       const dupe = quick ? 1 : 5;
-      const data = await openPretrainingData({
-        corpus: { source: 'sotu' },
-        maxDocuments: quick ? 20 : undefined,
-        tokenizer,
-        seqLen: 128,
-        maxPredictions: 20,
-        dupeFactor: dupe,
-        holdout: 0,
-        cacheDir,
-        prefetch: 0,
-      });
-      const ms = data.stats.timingsMs;
-      const built = data.stats.instanceSets['train/128/20']!;
+      const instanceThreads = [...new Set([1, workerCount(0)])];
       const one = (v: number) => ({ median_ms: v, min_ms: v, max_ms: v });
-      report(row('tokenize_to_cache', 'read + tokenize + write', one(ms.tokens!), data.stats.tokens));
-      report(row('create_instances', `static masks, dupe ${dupe}`, one(ms['instances train/128/20']!), built.tokens, { instances: built.count }));
+      const cacheDir = join(dir, 'cache-1');
+      const instanceMs: Record<number, number> = {};
+      let data!: Awaited<ReturnType<typeof openPretrainingData>>;
+      for (const workers of instanceThreads) {
+        data?.close();
+        data = await openPretrainingData({
+          corpus: { source: 'sotu' },
+          maxDocuments: quick ? 20 : undefined,
+          tokenizer,
+          seqLen: 128,
+          maxPredictions: 20,
+          dupeFactor: dupe,
+          holdout: 0,
+          cacheDir: workers === 1 ? cacheDir : join(dir, `cache-${workers}`),
+          prefetch: 0,
+          workers,
+          instanceThreadMinTokens: 0,
+        });
+        const ms = data.stats.timingsMs;
+        const built = data.stats.instanceSets['train/128/20']!;
+        instanceMs[workers] = ms['instances train/128/20']!;
+        if (workers === 1) report(row('tokenize_to_cache', 'read + tokenize + write', one(ms.tokens!), data.stats.tokens));
+        report(row('create_instances', `static masks, dupe ${dupe}, ${workers} worker${workers > 1 ? 's' : ''}`, one(instanceMs[workers]!), built.tokens, { instances: built.count, speedup_vs_1: Number((instanceMs[1]! / instanceMs[workers]!).toFixed(2)) }));
+      }
       data.close();
       // Preparation throughput, one thread against every core (the caches are byte-identical).
       const threads = [...new Set([1, workerCount(0)])];

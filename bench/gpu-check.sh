@@ -33,4 +33,6 @@ run step-base step --recipe recipes/base.yaml
 run step-tiny step --recipe recipes/tiny.yaml
 run matmul matmul
 run data data --recipe recipes/tiny.yaml
+run autotune-base autotune --recipe recipes/base.yaml
+run autotune-tiny autotune --recipe recipes/tiny.yaml
 echo "gpu-check: done; rows in $prefix-*.jsonl" >&2

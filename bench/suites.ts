@@ -4,5 +4,6 @@ import { kernelSuite } from './kernel-suite.js';
 import { stepSuite } from './step.js';
 import { dataSuite } from './data.js';
 import { matmulSuite } from './matmul.js';
+import { autotuneSuite } from './autotune.js';
 
-export const suites: readonly BenchSuite[] = [kernelSuite, stepSuite, dataSuite, matmulSuite];
+export const suites: readonly BenchSuite[] = [kernelSuite, stepSuite, dataSuite, matmulSuite, autotuneSuite];

@@ -3,7 +3,8 @@
 // dist/test/**/*.test.js in one uvu process, and ends with the plain line
 // `N passed, N failed` that CI reads. Filters are substrings of test file paths.
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,7 +33,11 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const child = spawn(process.execPath, [join(root, 'scripts/uvu-child.mjs'), ...files], { stdio: ['ignore', 'pipe', 'inherit'] });
+// The CLIs the tests start keep autotune timings in a cache of this run, not the user's.
+const tuneDir = mkdtempSync(join(tmpdir(), 'bert-test-autotune-'));
+process.on('exit', () => rmSync(tuneDir, { recursive: true, force: true }));
+const env = { ...process.env, BERT_AUTOTUNE_CACHE: join(tuneDir, 'autotune.json') };
+const child = spawn(process.execPath, [join(root, 'scripts/uvu-child.mjs'), ...files], { stdio: ['ignore', 'pipe', 'inherit'], env });
 let output = '';
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);

@@ -12,6 +12,7 @@ import type { BufferDecl, BufferSlice, DeviceLimits, IoSlot, KernelPlan, Pipelin
 import { pipelineKey } from '../plan/types.js';
 import { STEP_STATE_BUFFER, STEP_STATE_BYTES } from '../plan/step-state.js';
 import type { LowerContext, Lowering } from './lower-context.js';
+import type { TuneSite } from './tune-site.js';
 import { LOWER } from './lower.js';
 import { appliesWeightDecay, lowerCopies, lowerOptimizer, optimizerSlots, normStateSlice } from './optimizer-plan.js';
 
@@ -21,6 +22,8 @@ export interface CompileOptions {
   name?: string;
   /** Forced kernel variants (default: the recipe's runtime.variants; see forcedVariants). */
   variants?: Record<string, string>;
+  /** Variants chosen by timing, by tune-site key (src/tune); the heuristic decides the rest. */
+  tuned?: Record<string, string>;
   /** Forward only, no losses: logits, pooled output and hidden states readable (plan.outputs). */
   inference?: boolean;
   /** tasks.classify: the number of labels. */
@@ -33,6 +36,8 @@ export interface Compiled {
   memory: MemoryPlan;
   /** Where a graph tensor lives in this plan's buffers (for validation and debugging). */
   slice(tensor: number): BufferSlice;
+  /** Dispatches whose variant a tuner may choose, one per distinct key. */
+  tuneSites: TuneSite[];
 }
 
 /** Forced variants for a compile: the recipe's runtime.variants over external ones (the CLI's BERT_VARIANT_*). */
@@ -62,10 +67,13 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
   let stage: PlanStep['stage'] = 'microbatch';
   let opIndex = -1;
 
+  const tuneSites = new Map<string, TuneSite>();
   const ctx: LowerContext = {
     g,
     limits,
     variants: options.variants ?? recipe.runtime.variants ?? {},
+    tuned: options.tuned ?? {},
+    tuneSite: (site) => void (tuneSites.has(site.key) || tuneSites.set(site.key, site)),
     recipe,
     training: options.training,
     slice(tensor) {
@@ -155,5 +163,5 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
       pipelines: pipelines.size,
     },
   };
-  return { plan, model, memory, slice: ctx.slice };
+  return { plan, model, memory, slice: ctx.slice, tuneSites: [...tuneSites.values()] };
 }

@@ -6,11 +6,16 @@ import type { Graph, Op, OpKind } from '../graph/ir.js';
 import type { Recipe } from '../recipe/index.js';
 import type { BufferSlice, DeviceLimits, DType, PlanStep } from '../plan/types.js';
 import type { KernelLaunch } from './kernels/kernel.js';
+import type { TuneSite } from './tune-site.js';
 
 export interface LowerContext {
   g: Graph;
   limits: DeviceLimits;
   variants: Record<string, string>;
+  /** Timed choices by tune-site key (CompileOptions.tuned); a forced variant wins over them. */
+  tuned: Record<string, string>;
+  /** Records a dispatch whose variant a tuner may choose. */
+  tuneSite(site: TuneSite): void;
   recipe: Recipe;
   training: boolean;
   slice(tensor: number): BufferSlice;

@@ -18,6 +18,8 @@ export interface RunInfo {
   device: { description: string; vendor: string; architecture: string; backend: string; driver: string; isCpu: boolean };
   precision: string;
   plans: Array<{ name: string; shape: { batch: number; seq: number; predictions: number }; dispatches: { microbatch: number; optimizer: number }; flops: { microbatch: number; optimizer: number }; bytes: Record<string, number>; params: number }>;
+  /** runtime.autotune: the variant used per tune site, what the heuristic would pick, the timings (ms per launch). */
+  autotune?: Array<{ key: string; heuristic: string; variant: string; ms: Record<string, number>; cached: boolean }>;
 }
 
 export interface RunData {

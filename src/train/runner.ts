@@ -10,6 +10,9 @@ import { join, resolve } from 'node:path';
 import { loadRecipe, type Recipe } from '../recipe/index.js';
 import { openPretrainingData } from '../data/index.js';
 import { compile, forcedVariants, type Compiled } from '../compiler/compile.js';
+import type { TuneSite } from '../compiler/tune-site.js';
+import { autotune, type TuneOutcome } from '../tune/autotune.js';
+import { defaultAutotuneCache } from '../tune/autotune-cache.js';
 import { firstNonFinite, validateMicroBatch } from './validate.js';
 import { debugLog } from '../debug.js';
 import { describeGraph, describePlan } from '../compiler/describe.js';
@@ -59,6 +62,8 @@ export interface TrainOptions {
   gpu?: Gpu;
   /** Forced kernel variants from outside the recipe (the CLI's BERT_VARIANT_*); the recipe's win. */
   variants?: Record<string, string>;
+  /** runtime.autotune's cache file (default: defaultAutotuneCache(), $BERT_AUTOTUNE_CACHE or ~/.cache/bert-webgpu/autotune.json). */
+  autotuneCache?: string;
   /** Check every op of the first micro-batch against the float64 CPU reference (the CLI's BERT_VALIDATE=1). */
   validate?: boolean;
 }
@@ -154,6 +159,9 @@ class TrainingRun {
   private stoppedEarly = false;
   /** run.json: the device and the plans of this run (for the report). */
   private info: RunInfo | undefined;
+  /** Autotuned variants by tune-site key (from the checkpoint when resuming), and how each was chosen. */
+  private readonly tuned: Record<string, string>;
+  private readonly tuneOutcomes: TuneOutcome[] = [];
 
   private constructor(
     private readonly o: TrainOptions,
@@ -179,6 +187,7 @@ class TrainingRun {
     this.logEvery = Math.max(1, recipe.schedule.log.every);
     this.divergence = new DivergenceWatch(recipe.schedule.divergence.factor, recipe.schedule.divergence.window);
     this.scaler = LossScaler.fromRecipe(recipe, state.loss_scale);
+    this.tuned = { ...(state.kernels ?? {}) };
   }
 
   /**
@@ -214,7 +223,7 @@ class TrainingRun {
     removeStaleTemporaries(runDir);
     writeFileAtomic(join(runDir, 'recipe.yaml'), [recipeText]);
     const r = gpu.report;
-    run.info = { format: 'bert-webgpu.run/1', recipe: recipe.name, started: new Date().toISOString(), device: { description: r.description, vendor: r.vendor, architecture: r.architecture, backend: r.backend, driver: r.driver, isCpu: r.isCpu }, precision: recipe.runtime.precision, plans: [] };
+    run.info = { format: 'bert-webgpu.run/1', recipe: recipe.name, started: new Date().toISOString(), device: { description: r.description, vendor: r.vendor, architecture: r.architecture, backend: r.backend, driver: r.driver, isCpu: r.isCpu }, precision: recipe.runtime.precision, plans: [], ...(run.tuneOutcomes.length > 0 ? { autotune: run.tuneOutcomes } : {}) };
     run.recordPlan(first.train.plan);
     if (resumeFrom) {
       truncateMetrics(run.metricsPath, state.step);
@@ -251,11 +260,17 @@ class TrainingRun {
     const tag = `${phase.seq}x${phase.microBatch}`;
     const variants = forcedVariants(recipe, this.o.variants);
     const classes = this.task.classes;
-    const compiled = compile(recipe, vocab, shape, limits, { training: true, name: `train-${tag}`, variants, classes });
+    const compilePlans = () => ({
+      train: compile(recipe, vocab, shape, limits, { training: true, name: `train-${tag}`, variants, classes, tuned: this.tuned }),
+      eval: this.task.hasEval ? compile(recipe, vocab, shape, limits, { training: false, name: `eval-${tag}`, variants, classes, tuned: this.tuned }) : null,
+    });
+    let plans = compilePlans();
+    if (await this.autotunePlans([...plans.train.tuneSites, ...(plans.eval?.tuneSites ?? [])])) plans = compilePlans();
+    const compiled = plans.train;
     const trainPlan = compiled.plan;
     debugLog('graph', describeGraph(compiled.model.graph));
     debugLog('plan', describePlan(trainPlan));
-    const evalPlan = this.task.hasEval ? compile(recipe, vocab, shape, limits, { training: false, name: `eval-${tag}`, variants, classes }).plan : null;
+    const evalPlan = plans.eval?.plan ?? null;
     if (current) {
       // Free the previous phase's private buffers (activations, scratch); params stay.
       const keep = new Set([...trainPlan.buffers, ...(evalPlan?.buffers ?? [])].map((b) => b.id));
@@ -274,6 +289,21 @@ class TrainingRun {
   }
 
   /** Adds a training plan's summary to run.json (rewritten whole). */
+  /**
+   * Times the tune sites not chosen yet (runtime.autotune); true when a choice differs from the
+   * heuristic, so the plans must be compiled again with the choices.
+   */
+  private async autotunePlans(sites: TuneSite[]): Promise<boolean> {
+    const mode = this.recipe.runtime.autotune;
+    const fresh = [...new Map(sites.filter((s) => !(s.key in this.tuned)).map((s) => [s.key, s])).values()];
+    if (mode === 'off' || fresh.length === 0) return false;
+    const outcomes = await autotune(this.runtime, this.runtime.gpu.report, fresh, { mode, cachePath: this.o.autotuneCache ?? defaultAutotuneCache(), budgetSeconds: this.recipe.runtime.autotune_seconds, log: (line) => this.progress.info(line) });
+    for (const o of outcomes) this.tuned[o.key] = o.variant;
+    this.tuneOutcomes.push(...outcomes);
+    if (this.info) this.info.autotune = this.tuneOutcomes;
+    return outcomes.some((o) => o.variant !== o.heuristic);
+  }
+
   private recordPlan(plan: KernelPlan): void {
     const s = plan.summary;
     this.info!.plans.push({ name: plan.name, shape: plan.shape, dispatches: s.dispatches, flops: s.flops, bytes: s.bytes, params: s.params });
@@ -494,6 +524,7 @@ class TrainingRun {
     const { state, recipe } = this;
     this.task.save(state);
     if (this.scaler.dynamic) state.loss_scale = this.scaler.state;
+    if (Object.keys(this.tuned).length > 0) state.kernels = { ...this.tuned };
     state.time = new Date().toISOString();
     const params = await this.store.download('param');
     const moments = [...(await this.store.download('m')), ...(await this.store.download('v'))];

@@ -91,6 +91,31 @@ export function usableMatmulVariants(shape: MatmulShape, limits: DeviceLimits): 
   });
 }
 
+/**
+ * The variants worth timing for a shape (src/tune): every usable one except naive, the baseline,
+ * which only competes on the slivers the heuristic gives it.
+ */
+export function tunableMatmulVariants(shape: MatmulShape, limits: DeviceLimits): MatmulVariant[] {
+  const usable = usableMatmulVariants(shape, limits);
+  return shape.M < 4 || shape.N < 4 ? usable : usable.filter((v) => v !== 'naive');
+}
+
+/** The tune-site key of a shape: everything that changes the work or the code that does it. */
+export function matmulTuneKey(shape: MatmulShape): string {
+  const dtype = shape.dtype ?? 'f32';
+  const parts = [
+    `matmul ${shape.M}x${shape.N}x${shape.K}`,
+    (shape.batch ?? 1) > 1 ? `batch ${shape.batch} strides ${shape.strideA ?? shape.M * shape.K}/${shape.strideB ?? shape.K * shape.N}/${shape.strideC ?? shape.M * shape.N}` : '',
+    `${shape.transA ? 'T' : 'N'}${shape.transB ? 'T' : 'N'}`,
+    shape.cDtype && shape.cDtype !== dtype ? `${dtype}->${shape.cDtype}` : dtype,
+    shape.bias ? 'bias' : '',
+    shape.epilogue && shape.epilogue !== 'none' ? shape.epilogue : '',
+    shape.storePre ? 'pre' : '',
+    shape.accumulate ? 'accumulate' : '',
+  ];
+  return parts.filter(Boolean).join(' ');
+}
+
 export function pickMatmulVariant(shape: MatmulShape, limits: DeviceLimits, forced?: Record<string, string>): MatmulVariant {
   const usable = usableMatmulVariants(shape, limits);
   let heuristic: MatmulVariant;
@@ -201,15 +226,26 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
 function dispatchMatmul(ctx: LowerContext, op: Op, a: number, b: number, c: number, transA: boolean, transB: boolean, accumulate: boolean, bias?: number, epilogue?: Epilogue, pre?: number): void {
   const { M, N, K } = matmulDims(ctx.g.get(a).shape, ctx.g.get(b).shape, transA, transB);
   const shape: MatmulShape = { M, N, K, transA, transB, accumulate, bias: bias !== undefined, epilogue, storePre: pre !== undefined, dtype: ctx.dtype(a), cDtype: ctx.dtype(c) };
-  const variant = pickMatmulVariant(shape, ctx.limits, ctx.variants);
   // Bindings in MATMUL_BINDINGS order: a, b, bias, c, pre (always bound: statically used).
-  ctx.dispatch(op, matmulLaunch(shape, ctx.limits, variant), [
-    ctx.slice(a),
-    ctx.slice(b),
-    bias !== undefined ? ctx.slice(bias) : ctx.dummy(),
-    ctx.slice(c),
-    pre !== undefined ? ctx.slice(pre) : ctx.dummyOut(),
-  ]);
+  const bindings = [ctx.slice(a), ctx.slice(b), bias !== undefined ? ctx.slice(bias) : ctx.dummy(), ctx.slice(c), pre !== undefined ? ctx.slice(pre) : ctx.dummyOut()];
+  let variant = pickMatmulVariant(shape, ctx.limits, ctx.variants);
+  const forced = ctx.variants.matmul;
+  if (forced === undefined || forced === 'auto' || !usableMatmulVariants(shape, ctx.limits).includes(forced as MatmulVariant)) {
+    // Not forced: a timed choice wins over the heuristic, and the dispatch is offered for timing.
+    const key = matmulTuneKey(shape);
+    const candidates = tunableMatmulVariants(shape, ctx.limits);
+    const heuristic = variant;
+    const tuned = ctx.tuned[key] as MatmulVariant | undefined;
+    if (tuned !== undefined && candidates.includes(tuned)) variant = tuned;
+    if (candidates.length > 1) {
+      const launches = candidates.map((v) => {
+        const l = matmulLaunch(shape, ctx.limits, v);
+        return { variant: v, pipeline: l.pipeline, uniforms: l.uniforms, workgroups: l.workgroups };
+      });
+      ctx.tuneSite({ key, kernel: 'matmul', heuristic, chosen: variant, candidates: launches, bindingBytes: bindings.map((b) => b.size), flops: 2 * M * N * K });
+    }
+  }
+  ctx.dispatch(op, matmulLaunch(shape, ctx.limits, variant), bindings);
 }
 
 export const MATMUL_LOWERING: LoweringTable<'linear' | 'matmul'> = {

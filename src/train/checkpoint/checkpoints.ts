@@ -31,6 +31,8 @@ export interface TrainState {
   best?: { step: number; score: number; stale: number };
   /** Dynamic loss scaling's state (absent without it). */
   loss_scale?: LossScaleState;
+  /** Kernel variants chosen by autotuning, by tune-site key: a resumed run uses the same ones. */
+  kernels?: Record<string, string>;
   seed: number;
   recipe: string;
   time: string;
@@ -130,6 +132,9 @@ export function validateState(state: unknown, file: string): TrainState {
     if (!isRecord(ls) || !(typeof ls.scale === 'number' && ls.scale > 0 && Number.isFinite(ls.scale)) || !Number.isSafeInteger(ls.goodSteps) || (ls.goodSteps as number) < 0 || !Number.isSafeInteger(ls.overflows) || (ls.overflows as number) < 0) {
       bad('loss_scale must be { scale > 0, goodSteps ≥ 0, overflows ≥ 0 }');
     }
+  }
+  if (state.kernels !== undefined && !(isRecord(state.kernels) && Object.values(state.kernels).every((v) => typeof v === 'string' && v !== ''))) {
+    bad('kernels must map tune-site keys to variant names');
   }
   if (typeof state.recipe !== 'string') bad('recipe must be the recipe name');
   return state as unknown as TrainState;

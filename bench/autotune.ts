@@ -1,0 +1,50 @@
+// The `autotune` suite: what runtime.autotune would choose for the recipe's training step on this
+// adapter. Compiles the step at the recipe's micro-batch, times every candidate variant of every
+// matmul shape in it (src/tune, mode on, in this process only: the autotune cache is not touched)
+// and reports per shape the chosen variant, its time and its speed-up over the heuristic's pick.
+import { compile, forcedVariants } from '../src/compiler/compile.js';
+import { openGpu } from '../src/runtime/device.js';
+import { Runtime } from '../src/runtime/runtime.js';
+import { autotune } from '../src/tune/autotune.js';
+import { benchRecipe, defaultRecipePath } from './shapes.js';
+import type { BenchSuite } from './types.js';
+
+export const autotuneSuite: BenchSuite = {
+  name: 'autotune',
+  summary: "the matmul variant autotuning picks at each shape of the recipe's training step, and its speed-up over the heuristic",
+  async run(options, report) {
+    const gpu = await openGpu();
+    try {
+      const r = await benchRecipe(options.recipe ?? defaultRecipePath(options.quick || gpu.report.isCpu ? 'tiny.yaml' : 'base.yaml'));
+      const microBatch = options.microBatch ?? r.recipe.schedule.micro_batch_size;
+      const shape = { batch: microBatch, seq: r.recipe.data.seq_len, predictions: r.recipe.tasks.mlm.max_predictions };
+      const { tuneSites } = compile(r.recipe, r.vocab, shape, gpu.limits, { training: true, variants: forcedVariants(r.recipe, options.variants) });
+      options.log?.(`autotune: ${r.name} at micro-batch ${microBatch} x ${shape.seq}: ${tuneSites.length} matmul shapes with several variants`);
+      const outcomes = await autotune(new Runtime(gpu), gpu.report, tuneSites, { mode: 'on', budgetSeconds: options.full ? 3600 : 600, log: options.log });
+      let heuristicMs = 0;
+      let tunedMs = 0;
+      for (const o of outcomes) {
+        const site = tuneSites.find((s) => s.key === o.key)!;
+        const ms = o.ms[o.variant]!;
+        heuristicMs += o.ms[o.heuristic]!;
+        tunedMs += ms;
+        report({
+          suite: 'autotune',
+          name: 'matmul',
+          kernel: 'matmul',
+          variant: o.variant,
+          shape: `${r.name}: ${o.key.replace(/^matmul /, '')}`,
+          median_ms: ms,
+          min_ms: ms,
+          max_ms: ms,
+          gflops: site.flops / ms / 1e6,
+          vs_baseline: o.ms[o.heuristic]! / ms,
+          extra: { heuristic: o.heuristic, ...Object.fromEntries(Object.entries(o.ms).map(([v, t]) => [`${v}_ms`, Number(t.toFixed(3))])) },
+        });
+      }
+      options.log?.(`autotune: one launch of each shape: heuristic ${heuristicMs.toFixed(1)} ms, tuned ${tunedMs.toFixed(1)} ms (${(heuristicMs / Math.max(tunedMs, 1e-9)).toFixed(2)}x); vs_baseline is the speed-up over the heuristic's variant`);
+    } finally {
+      gpu.destroy();
+    }
+  },
+};

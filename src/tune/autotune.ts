@@ -1,0 +1,171 @@
+// Autotuning (runtime.autotune): times the candidate variants of each tune site of a plan
+// (src/compiler/tune-site.ts) on the device and returns the choices for CompileOptions.tuned.
+// Timings are keyed by the adapter, its driver and a checksum of the kernel sources, kept in the
+// autotune cache (autotune-cache.ts) or, without a cache file, for the life of the process, so a
+// shape is timed once per machine and every later run reuses the choice. A candidate must beat the
+// heuristic's pick by MIN_GAIN to replace it (timing noise must not flip choices between runs).
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Runtime } from '../runtime/runtime.js';
+import type { AdapterReport } from '../runtime/device.js';
+import type { TuneSite } from '../compiler/tune-site.js';
+import { MATMUL_VARIANTS } from '../compiler/kernels/matmul.js';
+import { packageRoot } from '../package-root.js';
+import { cachedChoices, recordChoices, type TunedChoice } from './autotune-cache.js';
+
+export type AutotuneMode = 'off' | 'cached' | 'on';
+
+/** A candidate must be this much faster than the heuristic's pick to replace it. */
+const MIN_GAIN = 1.1;
+/** A sample lasts at least this long (launches repeated inside it), and a site gets this many. */
+const SAMPLE_MS = 1;
+const SAMPLES = 5;
+const MAX_REPS = 64;
+/** A candidate whose first launch is this many times the best median so far is not sampled further. */
+const HOPELESS = 3;
+
+export interface TuneOutcome {
+  key: string;
+  heuristic: string;
+  variant: string;
+  ms: Record<string, number>;
+  /** From the cache (or this process), not timed now. */
+  cached: boolean;
+}
+
+export interface AutotuneOptions {
+  mode: AutotuneMode;
+  /** The cache file; absent: choices live for this process only. */
+  cachePath?: string;
+  budgetSeconds: number;
+  log?: (line: string) => void;
+}
+
+let sourcesHash: string | undefined;
+
+/** A checksum of every kernel source and the variant names: a change to either invalidates old timings. */
+export function kernelSourcesHash(): string {
+  if (sourcesHash) return sourcesHash;
+  const dir = join(packageRoot(), 'kernels');
+  const h = createHash('sha256');
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.wgsl')).sort()) h.update(f).update('\0').update(readFileSync(join(dir, f))).update('\0');
+  h.update(MATMUL_VARIANTS.join(','));
+  sourcesHash = h.digest('hex').slice(0, 16);
+  return sourcesHash;
+}
+
+/** The adapter as people read it, and the cache key: adapter, driver and kernel sources. */
+export function deviceIdentity(report: AdapterReport): { adapter: string; key: string } {
+  const adapter = `${report.description || report.device} (${[report.vendor, report.architecture, report.backend].filter(Boolean).join(', ')}; driver ${report.driver || '?'})`;
+  return { adapter, key: `${createHash('sha256').update(adapter).digest('hex').slice(0, 16)}-${kernelSourcesHash()}` };
+}
+
+const processChoices = new Map<string, Record<string, TunedChoice>>();
+
+/** Launches per sample so that one lasts about SAMPLE_MS. */
+function repsFor(ms: number): number {
+  return Math.max(1, Math.min(MAX_REPS, Math.ceil(SAMPLE_MS / Math.max(ms, 0.01))));
+}
+
+/** Median ms per launch of each candidate (a hopeless one: its first launch). */
+async function timeSite(runtime: Runtime, site: TuneSite): Promise<Record<string, number>> {
+  const buffers: GPUBuffer[] = [];
+  try {
+    for (let i = 0; i < site.bindingBytes.length; i++) buffers.push(await runtime.createBuffer(`autotune.${i + 1}`, Math.max(16, site.bindingBytes[i]!)));
+    const bindings = site.bindingBytes.map((bytes, i) => ({ buffer: String(i), offset: 0, size: Math.max(16, bytes) }));
+    const ms: Record<string, number> = {};
+    let best = Infinity;
+    // The heuristic's pick first: the yardstick the others are cut against.
+    const order = [...site.candidates].sort((a, b) => Number(b.variant === site.heuristic) - Number(a.variant === site.heuristic));
+    for (const c of order) {
+      const prepared = await runtime.prepare({ label: `autotune ${site.key} ${c.variant}`, pipeline: c.pipeline, uniforms: c.uniforms, workgroups: c.workgroups, bindings, flops: site.flops, bytes: 0 }, (id) => buffers[Number(id)]!);
+      const run = async (reps: number): Promise<number> => {
+        const t = performance.now();
+        await runtime.submit(new Array(reps).fill(prepared));
+        await runtime.finish();
+        return (performance.now() - t) / reps;
+      };
+      const first = await run(1);
+      if (first > HOPELESS * best) {
+        ms[c.variant] = first;
+        continue;
+      }
+      const reps = repsFor(first);
+      const samples: number[] = [];
+      for (let s = 0; s < SAMPLES; s++) samples.push(await run(reps));
+      samples.sort((a, b) => a - b);
+      ms[c.variant] = samples[SAMPLES >> 1]!;
+      best = Math.min(best, ms[c.variant]!);
+    }
+    return ms;
+  } finally {
+    for (const b of buffers) b.destroy();
+  }
+}
+
+/** The fastest candidate, unless it beats the heuristic's pick by less than MIN_GAIN. */
+export function pickFastest(heuristic: string, ms: Record<string, number>): string {
+  const base = ms[heuristic] ?? Infinity;
+  let variant = heuristic;
+  let fastest = base;
+  for (const [v, t] of Object.entries(ms)) {
+    if (t < fastest) {
+      variant = v;
+      fastest = t;
+    }
+  }
+  return fastest * MIN_GAIN < base ? variant : heuristic;
+}
+
+/**
+ * The choice for every site: recorded ones (unless mode 'on'), then the rest timed within the
+ * budget; sites left untimed keep the heuristic and are not recorded.
+ */
+export async function autotune(runtime: Runtime, report: AdapterReport, sites: readonly TuneSite[], o: AutotuneOptions): Promise<TuneOutcome[]> {
+  if (o.mode === 'off' || sites.length === 0) return [];
+  const { adapter, key: deviceKey } = deviceIdentity(report);
+  const known = o.cachePath ? cachedChoices(o.cachePath, deviceKey) : { ...(processChoices.get(deviceKey) ?? {}) };
+  const todo = sites.filter((s) => o.mode === 'on' || !known[s.key]);
+  const timed: Record<string, TunedChoice> = {};
+  if (todo.length > 0) {
+    const start = performance.now();
+    o.log?.(`autotune: timing ${todo.length} matmul shape${todo.length > 1 ? 's' : ''} on ${adapter} (budget ${o.budgetSeconds} s${o.cachePath ? `; cache ${o.cachePath}` : ''})`);
+    let left = 0;
+    for (const site of todo) {
+      if ((performance.now() - start) / 1000 > o.budgetSeconds) {
+        left++;
+        continue;
+      }
+      const ms = await timeSite(runtime, site);
+      const variant = pickFastest(site.heuristic, ms);
+      timed[site.key] = { variant, ms, heuristic: site.heuristic, at: new Date().toISOString() };
+      const gain = ms[site.heuristic]! / ms[variant]!;
+      o.log?.(`autotune: ${site.key}: ${Object.entries(ms).map(([v, t]) => `${v} ${t.toFixed(3)} ms`).join(', ')} -> ${variant}${variant === site.heuristic ? '' : ` (${gain.toFixed(2)}x the heuristic's ${site.heuristic})`}`);
+    }
+    if (left > 0) o.log?.(`autotune: budget of ${o.budgetSeconds} s spent; ${left} shape${left > 1 ? 's keep' : ' keeps'} the heuristic's variant (a later run times ${left > 1 ? 'them' : 'it'})`);
+  }
+  let recorded: Record<string, TunedChoice> = timed;
+  if (Object.keys(timed).length > 0) {
+    if (o.cachePath) {
+      try {
+        recorded = await recordChoices(o.cachePath, deviceKey, adapter, timed, o.mode === 'on');
+      } catch (e) {
+        // A cache that cannot be written (read-only home, full disk) costs the next run a re-timing, not this run.
+        const code = (e as NodeJS.ErrnoException).code;
+        if (!code || !['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENOTDIR', 'EEXIST'].includes(code)) throw e;
+        o.log?.(`autotune: cannot write ${o.cachePath} (${(e as Error).message}); these choices last for this run only`);
+      }
+    } else {
+      const mine = processChoices.get(deviceKey) ?? {};
+      for (const [k, c] of Object.entries(timed)) if (o.mode === 'on' || !mine[k]) mine[k] = c;
+      processChoices.set(deviceKey, mine);
+      recorded = Object.fromEntries(Object.keys(timed).map((k) => [k, mine[k]!]));
+    }
+  }
+  return sites.flatMap((s) => {
+    const c = recorded[s.key] ?? known[s.key];
+    if (!c || !s.candidates.some((x) => x.variant === c.variant)) return [];
+    return [{ key: s.key, heuristic: s.heuristic, variant: c.variant, ms: c.ms, cached: !timed[s.key] }];
+  });
+}

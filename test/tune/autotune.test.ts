@@ -1,0 +1,165 @@
+// Autotuning (runtime.autotune): the compiler offers every matmul dispatch with several usable
+// variants as a tune site and obeys the choices it is given (a forced variant wins); the tuner
+// times the candidates on the device, keeps the heuristic unless a candidate is clearly faster,
+// and records choices per adapter in the cache file, which later runs reuse without timing; a
+// run records its choices in the checkpoint, and a resumed run keeps them whatever the cache says.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compile } from '../../src/compiler/compile.js';
+import { autotune, deviceIdentity, pickFastest } from '../../src/tune/autotune.js';
+import { cachedChoices, recordChoices, type TunedChoice } from '../../src/tune/autotune-cache.js';
+import { loadRecipe } from '../../src/recipe/index.js';
+import { train } from '../../src/train/runner.js';
+import { listCheckpoints, loadCheckpoint } from '../../src/train/checkpoint/checkpoints.js';
+import { UserError } from '../../src/errors.js';
+import { testGpu } from '../support/gpu.js';
+import { writeSyntheticCorpus, writeTinyRecipe } from '../support/synthetic-corpus.js';
+
+const root = mkdtempSync(join(tmpdir(), 'bert-autotune-test-'));
+writeSyntheticCorpus(root, 40, 5);
+const recipeFile = writeTinyRecipe(root);
+let log = console.log;
+test.before(() => {
+  log = console.log;
+  console.log = () => {};
+});
+test.after(() => {
+  console.log = log;
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function compiled(tuned?: Record<string, string>, variants?: Record<string, string>) {
+  const { gpu } = await testGpu();
+  const { recipe } = await loadRecipe(recipeFile);
+  return compile(recipe, 160, { batch: 4, seq: 32, predictions: 5 }, gpu.limits, { training: true, tuned, variants });
+}
+
+test('tune sites: one per distinct matmul shape with several candidates; the plan follows a tuned choice, a forced variant wins', async () => {
+  const c = await compiled();
+  const sites = c.tuneSites;
+  assert.ok(sites.length >= 8, `${sites.length} sites`);
+  assert.is(new Set(sites.map((s) => s.key)).size, sites.length);
+  for (const s of sites) {
+    assert.is(s.kernel, 'matmul');
+    assert.ok(s.candidates.length >= 2, s.key);
+    assert.is(s.chosen, s.heuristic);
+    assert.ok(s.candidates.some((x) => x.variant === s.heuristic), s.key);
+    assert.is(s.bindingBytes.length, 5);
+  }
+  const site = sites.find((s) => s.key.includes('gelu'))!;
+  const other = site.candidates.find((x) => x.variant !== site.heuristic)!;
+  const entryOf = (plan: typeof c.plan) => new Set(plan.steps.filter((st) => st.pipeline.kernel === 'matmul' || st.pipeline.kernel === 'matmul-subgroup').map((st) => `${st.pipeline.kernel}/${st.pipeline.entry}`));
+  const tuned = await compiled({ [site.key]: other.variant });
+  assert.is(tuned.tuneSites.find((s) => s.key === site.key)!.chosen, other.variant);
+  assert.ok(entryOf(tuned.plan).has(`${other.pipeline.kernel}/${other.pipeline.entry}`), `${other.variant} runs`);
+  assert.is(tuned.plan.steps.length, c.plan.steps.length);
+  // An unknown key or a variant that cannot run the shape changes nothing.
+  assert.equal(JSON.stringify((await compiled({ 'matmul 1x1x1 NN f32': 'vec4', [site.key]: 'no-such' })).plan), JSON.stringify(c.plan));
+  const forced = await compiled({ [site.key]: other.variant }, { matmul: 'blocked' });
+  assert.is(forced.tuneSites.length, 0);
+  assert.equal([...entryOf(forced.plan)], ['matmul/matmul_blocked']);
+});
+
+test('pickFastest keeps the heuristic unless a candidate is at least 10% faster', () => {
+  assert.is(pickFastest('subgroup', { subgroup: 1, vec4: 0.95 }), 'subgroup');
+  assert.is(pickFastest('subgroup', { subgroup: 1, vec4: 0.8, blocked: 0.85 }), 'vec4');
+  assert.is(pickFastest('naive', { naive: 0.2, vec4: 0.02 }), 'vec4');
+});
+
+test('the tuner times candidates on the device, records them per adapter, and later calls reuse them without timing', async () => {
+  const { gpu, runtime } = await testGpu();
+  const sites = (await compiled()).tuneSites.slice(0, 3);
+  const cachePath = join(root, 'cache', 'autotune.json');
+  const lines: string[] = [];
+  const first = await autotune(runtime, gpu.report, sites, { mode: 'cached', cachePath, budgetSeconds: 60, log: (l) => lines.push(l) });
+  assert.is(first.length, 3);
+  assert.ok(lines[0]!.startsWith('autotune: timing 3 matmul shapes on '), lines[0]);
+  for (const o of first) {
+    assert.is(o.cached, false);
+    const site = sites.find((s) => s.key === o.key)!;
+    assert.equal(Object.keys(o.ms).sort(), site.candidates.map((c) => c.variant).sort());
+    assert.ok(Object.values(o.ms).every((t) => t > 0 && Number.isFinite(t)));
+    assert.is(o.variant, pickFastest(o.heuristic, o.ms));
+  }
+  const { key, adapter } = deviceIdentity(gpu.report);
+  const file = JSON.parse(readFileSync(cachePath, 'utf8'));
+  assert.is(file.devices[key].adapter, adapter);
+  assert.equal(Object.keys(file.devices[key].sites).sort(), sites.map((s) => s.key).sort());
+
+  lines.length = 0;
+  const again = await autotune(runtime, gpu.report, sites, { mode: 'cached', cachePath, budgetSeconds: 60, log: (l) => lines.push(l) });
+  assert.equal(lines, [], 'nothing timed');
+  assert.equal(again.map((o) => [o.key, o.variant, o.cached]), first.map((o) => [o.key, o.variant, true]));
+
+  // Another adapter (or driver) has no timings yet; 'on' times again; a zero budget times nothing.
+  const other = await autotune(runtime, { ...gpu.report, driver: 'another driver' }, sites.slice(0, 1), { mode: 'cached', cachePath, budgetSeconds: 60 });
+  assert.is(other[0]!.cached, false);
+  const redo = await autotune(runtime, gpu.report, sites.slice(0, 1), { mode: 'on', cachePath, budgetSeconds: 60 });
+  assert.is(redo[0]!.cached, false);
+  lines.length = 0;
+  const none = await autotune(runtime, gpu.report, (await compiled()).tuneSites.slice(3, 5), { mode: 'cached', cachePath: join(root, 'cache', 'empty.json'), budgetSeconds: 0, log: (l) => lines.push(l) });
+  assert.equal(none, []);
+  assert.match(lines[lines.length - 1]!, /budget of 0 s spent; 2 shapes keep the heuristic's variant/);
+  assert.is(await autotune(runtime, gpu.report, sites, { mode: 'off', cachePath, budgetSeconds: 60 }).then((r) => r.length), 0);
+});
+
+test('the cache file: a recorded choice is kept unless replaced on purpose; concurrent writers merge; a damaged file is one line naming it', async () => {
+  const path = join(root, 'merge', 'autotune.json');
+  const choice = (variant: string): TunedChoice => ({ variant, ms: { [variant]: 1 }, heuristic: 'subgroup', at: '2026-12-07T00:00:00Z' });
+  await recordChoices(path, 'dev', 'a device', { k1: choice('vec4') }, false);
+  const kept = await recordChoices(path, 'dev', 'a device', { k1: choice('blocked'), k2: choice('tiled') }, false);
+  assert.is(kept.k1!.variant, 'vec4');
+  assert.is(kept.k2!.variant, 'tiled');
+  assert.is((await recordChoices(path, 'dev', 'a device', { k1: choice('blocked') }, true)).k1!.variant, 'blocked');
+  await Promise.all([recordChoices(path, 'dev', 'a device', { k3: choice('vec4') }, false), recordChoices(path, 'dev2', 'another', { k3: choice('naive') }, false)]);
+  assert.equal(Object.keys(cachedChoices(path, 'dev')).sort(), ['k1', 'k2', 'k3']);
+  assert.is(cachedChoices(path, 'dev2').k3!.variant, 'naive');
+  writeFileSync(path, '{"format": "bert-webgpu.autotune/1", "devi');
+  try {
+    cachedChoices(path, 'dev');
+    assert.unreachable('damaged');
+  } catch (e) {
+    assert.instance(e, UserError);
+    assert.is((e as Error).message, `autotune cache ${path}: not JSON (delete it to start a new one)`);
+  }
+});
+
+test('a cache that cannot be written is a warning: the run goes on with its timings', async () => {
+  const { gpu, runtime } = await testGpu();
+  // A file where the cache's folder should be: unwritable for root too.
+  const blocker = join(root, 'not-a-folder');
+  writeFileSync(blocker, '');
+  const lines: string[] = [];
+  const sites = (await compiled()).tuneSites.slice(0, 1);
+  const r = await autotune(runtime, gpu.report, sites, { mode: 'cached', cachePath: join(blocker, 'autotune.json'), budgetSeconds: 60, log: (l) => lines.push(l) });
+  assert.is(r.length, 1);
+  assert.is(r[0]!.cached, false);
+  assert.match(lines[lines.length - 1]!, /^autotune: cannot write .*not-a-folder.*; these choices last for this run only$/);
+});
+
+test('a run records its choices in run.json and its checkpoints; a resumed run keeps them even when the cache now says otherwise', async () => {
+  const { gpu } = await testGpu();
+  const cache = join(root, 'run-cache.json');
+  const sets = ['schedule.steps=4', 'runtime.autotune=cached'];
+  const straight = await train({ recipe: recipeFile, out: join(root, 'straight'), gpu, json: true, sets, autotuneCache: cache });
+  const info = JSON.parse(readFileSync(join(root, 'straight', 'run.json'), 'utf8'));
+  assert.ok(info.autotune.length >= 8);
+  const half = await train({ recipe: recipeFile, out: join(root, 'resumed'), gpu, json: true, sets, autotuneCache: cache, stopAfter: 2 });
+  const state = loadCheckpoint(listCheckpoints(join(root, 'resumed')).pop()!.dir).state;
+  assert.equal(state.kernels, Object.fromEntries(info.autotune.map((o: { key: string; variant: string }) => [o.key, o.variant])));
+  // Every recorded choice flipped to another candidate in the cache: the resumed run must not follow.
+  const file = JSON.parse(readFileSync(cache, 'utf8'));
+  for (const device of Object.values(file.devices) as Array<{ sites: Record<string, TunedChoice> }>) {
+    for (const c of Object.values(device.sites)) c.variant = Object.keys(c.ms).find((v) => v !== c.variant)!;
+  }
+  writeFileSync(cache, JSON.stringify(file));
+  const flipped = await train({ recipe: recipeFile, out: join(root, 'flipped'), gpu, json: true, sets, autotuneCache: cache });
+  assert.not.equal(flipped.history.map((h) => h.loss), straight.history.map((h) => h.loss), 'the flipped choices change the bits (else the check below proves nothing)');
+  const rest = await train({ recipe: recipeFile, out: join(root, 'resumed'), gpu, json: true, sets, autotuneCache: cache, resume: true });
+  assert.equal([...half.history, ...rest.history].map((h) => h.loss), straight.history.map((h) => h.loss));
+});
+
+test.run();
