@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { Document } from './corpus.js';
-import { prepWorker, type FileJob, type PrepResult, type PrepSetup } from './prep-jobs.js';
+import { prepWorker, type FileJob, type PrepResult, type PrepSetup, type PrepWorker } from './prep-jobs.js';
 import type { RecordBlock, RecordJob } from './instance-set.js';
 import { UserError } from '../errors.js';
 
@@ -29,6 +29,8 @@ export async function* documentBatches(docs: AsyncIterable<Document>, chars = 1 
 export function workerCount(setting: number | undefined): number {
   return setting && setting > 0 ? setting : availableParallelism();
 }
+
+type Message = { docs: Document[] } | { file: FileJob } | { records: RecordJob };
 
 interface Pending {
   resolve: (r: PrepResult) => void;
@@ -67,7 +69,7 @@ export class PrepPool {
     this.pending.clear();
   }
 
-  private submit(message: { docs: Document[] } | { file: FileJob } | { records: RecordJob }, worker: number): Promise<PrepResult> {
+  private submit(message: Message, worker: number): Promise<PrepResult> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     const result = new Promise<PrepResult>((resolve, reject) => {
@@ -78,52 +80,38 @@ export class PrepPool {
     return result;
   }
 
-  /** Whole files as jobs (one per corpus shard), results in the files' order; needs worker threads. */
-  async *runFiles(jobs: FileJob[]): AsyncGenerator<PrepResult> {
+  /**
+   * Each job's result, in the jobs' order: in this thread without workers, else handed out round
+   * robin with at most two jobs per worker in flight.
+   */
+  private async *inOrder<J>(jobs: Iterable<J> | AsyncIterable<J>, message: (job: J) => Message, local: (worker: PrepWorker, job: J) => PrepResult | Promise<PrepResult>): AsyncGenerator<PrepResult> {
     if (this.workers.length === 0) {
-      const local = prepWorker(this.setup);
-      for (const job of jobs) yield await local.runFile(job);
+      const worker = prepWorker(this.setup);
+      for await (const job of jobs) yield await local(worker, job);
       return;
     }
     const inFlight: Array<Promise<PrepResult>> = [];
     let k = 0;
-    for (const job of jobs) {
-      inFlight.push(this.submit({ file: job }, k++ % this.workers.length));
+    for await (const job of jobs) {
+      inFlight.push(this.submit(message(job), k++ % this.workers.length));
       if (inFlight.length >= 2 * this.workers.length) yield await inFlight.shift()!;
     }
     while (inFlight.length) yield await inFlight.shift()!;
+  }
+
+  /** Whole files as jobs (one per corpus shard), results in the files' order. */
+  runFiles(jobs: FileJob[]): AsyncGenerator<PrepResult> {
+    return this.inOrder(jobs, (file) => ({ file }), (w, job) => w.runFile(job));
   }
 
   /** Instance record blocks of document ranges, in the jobs' order. */
   async *runRecords(jobs: RecordJob[]): AsyncGenerator<RecordBlock> {
-    if (this.workers.length === 0) {
-      const local = prepWorker(this.setup);
-      for (const job of jobs) yield local.runRecords(job);
-      return;
-    }
-    const inFlight: Array<Promise<PrepResult>> = [];
-    let k = 0;
-    for (const job of jobs) {
-      inFlight.push(this.submit({ records: job }, k++ % this.workers.length));
-      if (inFlight.length >= 2 * this.workers.length) yield (await inFlight.shift()!) as RecordBlock;
-    }
-    while (inFlight.length) yield (await inFlight.shift()!) as RecordBlock;
+    for await (const r of this.inOrder(jobs, (records) => ({ records }), (w, job) => w.runRecords(job))) yield r as RecordBlock;
   }
 
   /** The results of every batch, in the batches' order. */
-  async *run(batches: AsyncIterable<Document[]>): AsyncGenerator<PrepResult> {
-    if (this.workers.length === 0) {
-      const local = prepWorker(this.setup);
-      for await (const b of batches) yield local.run(b);
-      return;
-    }
-    const inFlight: Array<Promise<PrepResult>> = [];
-    let k = 0;
-    for await (const b of batches) {
-      inFlight.push(this.submit({ docs: b }, k++ % this.workers.length));
-      if (inFlight.length >= 2 * this.workers.length) yield await inFlight.shift()!;
-    }
-    while (inFlight.length) yield await inFlight.shift()!;
+  run(batches: AsyncIterable<Document[]>): AsyncGenerator<PrepResult> {
+    return this.inOrder(batches, (docs) => ({ docs }), (w, docs) => w.run(docs));
   }
 
   close(): void {
