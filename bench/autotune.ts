@@ -1,7 +1,8 @@
 // The `autotune` suite: what runtime.autotune would choose for the recipe's training step on this
 // adapter. Compiles the step at the recipe's micro-batch, times every candidate variant of every
-// matmul shape in it (src/tune, mode on, in this process only: the autotune cache is not touched)
-// and reports per shape the chosen variant, its time and its speed-up over the heuristic's pick.
+// tune site in it (each matmul shape, each attention op; src/tune, mode on, in this process only:
+// the autotune cache is not touched) and reports per site the chosen variant, its time and its
+// speed-up over the heuristic's pick.
 import { compile, forcedVariants } from '../src/compiler/compile.js';
 import { openGpu } from '../src/runtime/device.js';
 import { Runtime } from '../src/runtime/runtime.js';
@@ -11,7 +12,7 @@ import type { BenchSuite } from './types.js';
 
 export const autotuneSuite: BenchSuite = {
   name: 'autotune',
-  summary: "the matmul variant autotuning picks at each shape of the recipe's training step, and its speed-up over the heuristic",
+  summary: "the kernel variant autotuning picks for each matmul shape and attention op of the recipe's training step, and its speed-up over the heuristic",
   async run(options, report) {
     const gpu = await openGpu();
     try {
@@ -19,7 +20,7 @@ export const autotuneSuite: BenchSuite = {
       const microBatch = options.microBatch ?? r.recipe.schedule.micro_batch_size;
       const shape = { batch: microBatch, seq: r.recipe.data.seq_len, predictions: r.recipe.tasks.mlm.max_predictions };
       const { tuneSites } = compile(r.recipe, r.vocab, shape, gpu.limits, { training: true, variants: forcedVariants(r.recipe, options.variants) });
-      options.log?.(`autotune: ${r.name} at micro-batch ${microBatch} x ${shape.seq}: ${tuneSites.length} matmul shapes with several variants`);
+      options.log?.(`autotune: ${r.name} at micro-batch ${microBatch} x ${shape.seq}: ${tuneSites.length} tune sites (matmul shapes and attention ops with several variants)`);
       const outcomes = await autotune(new Runtime(gpu), gpu.report, tuneSites, { mode: 'on', budgetSeconds: options.full ? 3600 : 600, log: options.log });
       let heuristicMs = 0;
       let tunedMs = 0;
@@ -30,10 +31,10 @@ export const autotuneSuite: BenchSuite = {
         tunedMs += ms;
         report({
           suite: 'autotune',
-          name: 'matmul',
-          kernel: 'matmul',
+          name: site.kernel,
+          kernel: site.kernel,
           variant: o.variant,
-          shape: `${r.name}: ${o.key.replace(/^matmul /, '')}`,
+          shape: `${r.name}: ${o.key.slice(site.kernel.length + 1)}`,
           median_ms: ms,
           min_ms: ms,
           max_ms: ms,
@@ -42,7 +43,7 @@ export const autotuneSuite: BenchSuite = {
           extra: { heuristic: o.heuristic, ...Object.fromEntries(Object.entries(o.ms).map(([v, t]) => [`${v}_ms`, Number(t.toFixed(3))])) },
         });
       }
-      options.log?.(`autotune: one launch of each shape: heuristic ${heuristicMs.toFixed(1)} ms, tuned ${tunedMs.toFixed(1)} ms (${(heuristicMs / Math.max(tunedMs, 1e-9)).toFixed(2)}x); vs_baseline is the speed-up over the heuristic's variant`);
+      options.log?.(`autotune: one run of each site: heuristic ${heuristicMs.toFixed(1)} ms, tuned ${tunedMs.toFixed(1)} ms (${(heuristicMs / Math.max(tunedMs, 1e-9)).toFixed(2)}x); vs_baseline is the speed-up over the heuristic's variant`);
     } finally {
       gpu.destroy();
     }

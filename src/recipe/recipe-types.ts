@@ -349,7 +349,7 @@ export interface Runtime {
   precision: 'f32' | 'f16';
   /** Force a kernel variant: kernel family -> variant name (otherwise a heuristic picks). */
   variants: Record<string, string>;
-  /** Matmul variants by timing: off = the heuristic's pick; cached = time the candidates of each shape the plan has not timed before on this adapter and driver (kept in the autotune cache, reused by later runs); on = time them all again. Every variant is within the kernel's tolerance of the reference; a forced variant (variants) wins. */
+  /** Kernel variants by timing (each matmul shape, each attention op): off = the heuristic's pick; cached = time the candidates of each shape the plan has not timed before on this adapter and driver (kept in the autotune cache, reused by later runs); on = time them all again. Every variant is within the kernel's tolerance of the reference; a forced variant (variants) wins. */
   autotune: 'off' | 'cached' | 'on';
   /** Time budget of one run's autotuning; shapes left untimed keep the heuristic's pick (and are timed by a later run). */
   autotune_seconds: number;

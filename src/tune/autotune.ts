@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Runtime } from '../runtime/runtime.js';
+import type { PreparedDispatch, Runtime } from '../runtime/runtime.js';
 import type { AdapterReport } from '../runtime/device.js';
 import type { TuneSite } from '../compiler/tune-site.js';
 import { MATMUL_VARIANTS } from '../compiler/kernels/matmul.js';
@@ -68,21 +68,24 @@ function repsFor(ms: number): number {
   return Math.max(1, Math.min(MAX_REPS, Math.ceil(SAMPLE_MS / Math.max(ms, 0.01))));
 }
 
-/** Median ms per launch of each candidate (a hopeless one: its first launch). */
+/** Median ms per run of each candidate's launches (a hopeless one: its first run). */
 async function timeSite(runtime: Runtime, site: TuneSite): Promise<Record<string, number>> {
   const buffers: GPUBuffer[] = [];
   try {
-    for (let i = 0; i < site.bindingBytes.length; i++) buffers.push(await runtime.createBuffer(`autotune.${i + 1}`, Math.max(16, site.bindingBytes[i]!)));
-    const bindings = site.bindingBytes.map((bytes, i) => ({ buffer: String(i), offset: 0, size: Math.max(16, bytes) }));
+    for (let i = 0; i < site.bufferBytes.length; i++) buffers.push(await runtime.createBuffer(`autotune.${i}`, Math.max(16, site.bufferBytes[i]!)));
     const ms: Record<string, number> = {};
     let best = Infinity;
     // The heuristic's pick first: the yardstick the others are cut against.
     const order = [...site.candidates].sort((a, b) => Number(b.variant === site.heuristic) - Number(a.variant === site.heuristic));
     for (const c of order) {
-      const prepared = await runtime.prepare({ label: `autotune ${site.key} ${c.variant}`, pipeline: c.pipeline, uniforms: c.uniforms, workgroups: c.workgroups, bindings, flops: site.flops, bytes: 0 }, (id) => buffers[Number(id)]!);
+      const prepared: PreparedDispatch[] = [];
+      for (const [i, l] of c.launches.entries()) {
+        const bindings = l.bindings.map((b) => ({ buffer: String(b), offset: 0, size: Math.max(16, site.bufferBytes[b]!) }));
+        prepared.push(await runtime.prepare({ label: `autotune ${site.key} ${c.variant} ${i}`, pipeline: l.pipeline, uniforms: l.uniforms, workgroups: l.workgroups, bindings, flops: 0, bytes: 0 }, (id) => buffers[Number(id)]!));
+      }
       const run = async (reps: number): Promise<number> => {
         const t = performance.now();
-        await runtime.submit(new Array(reps).fill(prepared));
+        await runtime.submit(Array.from({ length: reps }, () => prepared).flat());
         await runtime.finish();
         return (performance.now() - t) / reps;
       };
@@ -130,7 +133,7 @@ export async function autotune(runtime: Runtime, report: AdapterReport, sites: r
   const timed: Record<string, TunedChoice> = {};
   if (todo.length > 0) {
     const start = performance.now();
-    o.log?.(`autotune: timing ${todo.length} matmul shape${todo.length > 1 ? 's' : ''} on ${adapter} (budget ${o.budgetSeconds} s${o.cachePath ? `; cache ${o.cachePath}` : ''})`);
+    o.log?.(`autotune: timing ${todo.length} kernel shape${todo.length > 1 ? 's' : ''} (${[...new Set(todo.map((t) => t.kernel))].join(', ')}) on ${adapter} (budget ${o.budgetSeconds} s${o.cachePath ? `; cache ${o.cachePath}` : ''})`);
     let left = 0;
     for (const site of todo) {
       if ((performance.now() - start) / 1000 > o.budgetSeconds) {

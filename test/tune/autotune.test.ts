@@ -37,30 +37,45 @@ async function compiled(tuned?: Record<string, string>, variants?: Record<string
   return compile(recipe, 160, { batch: 4, seq: 32, predictions: 5 }, gpu.limits, { training: true, tuned, variants });
 }
 
-test('tune sites: one per distinct matmul shape with several candidates; the plan follows a tuned choice, a forced variant wins', async () => {
+test('tune sites: one per distinct matmul shape and attention op with several candidates; the plan follows a tuned choice, a forced variant wins', async () => {
   const c = await compiled();
   const sites = c.tuneSites;
-  assert.ok(sites.length >= 8, `${sites.length} sites`);
+  const matmuls = sites.filter((s) => s.kernel === 'matmul');
+  const attention = sites.filter((s) => s.kernel === 'attention');
+  assert.ok(matmuls.length >= 8, `${matmuls.length} matmul sites`);
+  assert.equal(attention.map((s) => s.key), ['attention forward B4 T32 H32 heads2 f32', 'attention backward B4 T32 H32 heads2 f32']);
+  assert.is(matmuls.length + attention.length, sites.length);
   assert.is(new Set(sites.map((s) => s.key)).size, sites.length);
   for (const s of sites) {
-    assert.is(s.kernel, 'matmul');
     assert.ok(s.candidates.length >= 2, s.key);
     assert.is(s.chosen, s.heuristic);
     assert.ok(s.candidates.some((x) => x.variant === s.heuristic), s.key);
-    assert.is(s.bindingBytes.length, 5);
+    for (const x of s.candidates) {
+      assert.is(x.launches.length, s.kernel === 'matmul' ? 1 : s.key.includes('forward') ? 2 : 3);
+      assert.ok(x.launches.every((l) => l.bindings.every((b) => b >= 0 && b < s.bufferBytes.length)), `${s.key} ${x.variant}`);
+    }
   }
-  const site = sites.find((s) => s.key.includes('gelu'))!;
+  const kernelsOf = (plan: typeof c.plan, kernels: string[]) => new Set(plan.steps.filter((st) => kernels.includes(st.pipeline.kernel)).map((st) => `${st.pipeline.kernel}/${st.pipeline.entry}`));
+  const matmulEntries = (plan: typeof c.plan) => kernelsOf(plan, ['matmul', 'matmul-subgroup']);
+  const site = matmuls.find((s) => s.key.includes('gelu'))!;
   const other = site.candidates.find((x) => x.variant !== site.heuristic)!;
-  const entryOf = (plan: typeof c.plan) => new Set(plan.steps.filter((st) => st.pipeline.kernel === 'matmul' || st.pipeline.kernel === 'matmul-subgroup').map((st) => `${st.pipeline.kernel}/${st.pipeline.entry}`));
   const tuned = await compiled({ [site.key]: other.variant });
   assert.is(tuned.tuneSites.find((s) => s.key === site.key)!.chosen, other.variant);
-  assert.ok(entryOf(tuned.plan).has(`${other.pipeline.kernel}/${other.pipeline.entry}`), `${other.variant} runs`);
+  assert.ok(matmulEntries(tuned.plan).has(`${other.launches[0]!.pipeline.kernel}/${other.launches[0]!.pipeline.entry}`), `${other.variant} runs`);
   assert.is(tuned.plan.steps.length, c.plan.steps.length);
+  // Attention: a tuned variant moves every stage of that op to it.
+  const back = attention[1]!;
+  const plain = back.candidates.find((x) => x.variant !== back.heuristic && x.launches[0]!.pipeline.kernel !== back.candidates.find((y) => y.variant === back.heuristic)!.launches[0]!.pipeline.kernel)!;
+  const tunedBack = await compiled({ [back.key]: plain.variant });
+  const backward = tunedBack.plan.steps.filter((st) => /attention_grad/.test(st.pipeline.entry));
+  assert.is(backward.length, 6, 'two layers, three stages');
+  assert.ok(backward.every((st) => st.pipeline.kernel === plain.launches[0]!.pipeline.kernel), `${plain.variant}: ${backward.map((st) => st.pipeline.kernel).join(', ')}`);
+  assert.ok(tunedBack.plan.steps.filter((st) => /attention_(scores|context)/.test(st.pipeline.entry)).every((st) => st.pipeline.kernel !== plain.launches[0]!.pipeline.kernel), 'the forward keeps its own');
   // An unknown key or a variant that cannot run the shape changes nothing.
   assert.equal(JSON.stringify((await compiled({ 'matmul 1x1x1 NN f32': 'vec4', [site.key]: 'no-such' })).plan), JSON.stringify(c.plan));
   const forced = await compiled({ [site.key]: other.variant }, { matmul: 'blocked' });
-  assert.is(forced.tuneSites.length, 0);
-  assert.equal([...entryOf(forced.plan)], ['matmul/matmul_blocked']);
+  assert.is(forced.tuneSites.filter((s) => s.kernel === 'matmul').length, 0);
+  assert.equal([...matmulEntries(forced.plan)], ['matmul/matmul_blocked']);
 });
 
 test('pickFastest keeps the heuristic unless a candidate is at least 10% faster', () => {
@@ -76,7 +91,7 @@ test('the tuner times candidates on the device, records them per adapter, and la
   const lines: string[] = [];
   const first = await autotune(runtime, gpu.report, sites, { mode: 'cached', cachePath, budgetSeconds: 60, log: (l) => lines.push(l) });
   assert.is(first.length, 3);
-  assert.ok(lines[0]!.startsWith('autotune: timing 3 matmul shapes on '), lines[0]);
+  assert.ok(lines[0]!.startsWith('autotune: timing 3 kernel shapes ('), lines[0]);
   for (const o of first) {
     assert.is(o.cached, false);
     const site = sites.find((s) => s.key === o.key)!;

@@ -190,18 +190,45 @@ function attentionShapeOf(ctx: LowerContext, attrs: AttentionAttrs, qkv: number)
   return { B: attrs.batch, T: attrs.seq, H, heads: attrs.heads, dropout: attrs.p, stream: attrs.stream, dtype: ctx.dtype(qkv) };
 }
 
+/**
+ * The variant of one attention op's dispatches (`stages`): forced, else timed, else the heuristic;
+ * unforced ops are offered for timing as a whole (their stages share the probs buffer's layout,
+ * so they change variant together).
+ */
+function attentionVariantFor(ctx: LowerContext, op: string, shape: AttentionShape, stages: readonly AttentionStage[], tensors: Record<string, BufferSlice>): AttentionVariant {
+  const usable = usableAttentionVariants(shape, ctx.limits);
+  const heuristic = pickAttentionVariant(shape, ctx.limits);
+  const forced = ctx.variants.attention;
+  if (forced !== undefined && forced !== 'auto' && usable.includes(forced as AttentionVariant)) return forced as AttentionVariant;
+  const key = `attention ${op} B${shape.B} T${shape.T} H${shape.H} heads${shape.heads} ${shape.dtype ?? 'f32'}${(shape.dropout ?? 0) > 0 ? ' dropout' : ''}`;
+  const tuned = ctx.tuned[key] as AttentionVariant | undefined;
+  const variant = tuned !== undefined && usable.includes(tuned) ? tuned : heuristic;
+  if (usable.length > 1) {
+    const names = [...new Set(stages.flatMap((st) => ATTENTION_BINDINGS[st]))];
+    const candidates = usable.map((v) => ({
+      variant: v,
+      launches: stages.map((stage) => {
+        const l = attentionLaunch(shape, ctx.limits, stage, v);
+        return { pipeline: l.pipeline, uniforms: l.uniforms, workgroups: l.workgroups, bindings: ATTENTION_BINDINGS[stage].map((b) => names.indexOf(b)) };
+      }),
+    }));
+    const flops = stages.reduce((n, stage) => n + attentionLaunch(shape, ctx.limits, stage, heuristic).flops, 0);
+    ctx.tuneSite({ key, kernel: 'attention', heuristic, chosen: variant, candidates, bufferBytes: names.map((n) => tensors[n]!.size), flops });
+  }
+  return variant;
+}
+
 export const ATTENTION_LOWERING: LoweringTable<'attention' | 'attention_backward'> = {
   attention(op, ctx) {
     const shape = attentionShapeOf(ctx, op.attrs, op.inputs.qkv);
-    const variant = pickAttentionVariant(shape, ctx.limits, ctx.variants);
     const tensors: Record<string, BufferSlice> = { qkv: ctx.slice(op.inputs.qkv), mask: ctx.slice(op.inputs.mask), probs: ctx.slice(op.outputs.probs), out: ctx.slice(op.outputs.out), step_state: ctx.stepState() };
+    const variant = attentionVariantFor(ctx, 'forward', shape, ATTENTION_FORWARD_STAGES, tensors);
     for (const stage of ATTENTION_FORWARD_STAGES) {
       ctx.dispatch(op, attentionLaunch(shape, ctx.limits, stage, variant), ATTENTION_BINDINGS[stage].map((b) => tensors[b]!), stage);
     }
   },
   attention_backward(op, ctx) {
     const shape = attentionShapeOf(ctx, op.attrs, op.inputs.qkv);
-    const variant = pickAttentionVariant(shape, ctx.limits, ctx.variants);
     const tensors: Record<string, BufferSlice> = {
       qkv: ctx.slice(op.inputs.qkv),
       probs: ctx.slice(op.inputs.probs),
@@ -210,6 +237,7 @@ export const ATTENTION_LOWERING: LoweringTable<'attention' | 'attention_backward
       d_qkv: ctx.slice(op.outputs.dqkv),
       step_state: ctx.stepState(),
     };
+    const variant = attentionVariantFor(ctx, 'backward', shape, ATTENTION_BACKWARD_STAGES, tensors);
     for (const stage of ATTENTION_BACKWARD_STAGES) {
       ctx.dispatch(op, attentionLaunch(shape, ctx.limits, stage, variant), ATTENTION_BINDINGS[stage].map((b) => tensors[b]!), stage);
     }

@@ -240,9 +240,9 @@ function dispatchMatmul(ctx: LowerContext, op: Op, a: number, b: number, c: numb
     if (candidates.length > 1) {
       const launches = candidates.map((v) => {
         const l = matmulLaunch(shape, ctx.limits, v);
-        return { variant: v, pipeline: l.pipeline, uniforms: l.uniforms, workgroups: l.workgroups };
+        return { variant: v, launches: [{ pipeline: l.pipeline, uniforms: l.uniforms, workgroups: l.workgroups, bindings: [0, 1, 2, 3, 4] }] };
       });
-      ctx.tuneSite({ key, kernel: 'matmul', heuristic, chosen: variant, candidates: launches, bindingBytes: bindings.map((b) => b.size), flops: 2 * M * N * K });
+      ctx.tuneSite({ key, kernel: 'matmul', heuristic, chosen: variant, candidates: launches, bufferBytes: bindings.map((b) => b.size), flops: 2 * M * N * K });
     }
   }
   ctx.dispatch(op, matmulLaunch(shape, ctx.limits, variant), bindings);
