@@ -265,19 +265,20 @@ class TrainingRun {
       eval: this.task.hasEval ? compile(recipe, vocab, shape, limits, { training: false, name: `eval-${tag}`, variants, classes, tuned: this.tuned }) : null,
     });
     let plans = compilePlans();
+    if (current) {
+      // Free the previous phase's private buffers (activations, scratch) before anything is
+      // timed or allocated for this one; params stay.
+      const keep = new Set([...plans.train.plan.buffers, ...(plans.eval?.plan.buffers ?? [])].map((b) => b.id));
+      this.pool.release([current.train.plan, current.eval?.plan].flatMap((p) => (p ? p.buffers.map((b) => b.id) : [])).filter((id) => !keep.has(id)));
+      current.train.destroy();
+      current.eval?.destroy();
+    }
     if (await this.autotunePlans([...plans.train.tuneSites, ...(plans.eval?.tuneSites ?? [])])) plans = compilePlans();
     const compiled = plans.train;
     const trainPlan = compiled.plan;
     debugLog('graph', describeGraph(compiled.model.graph));
     debugLog('plan', describePlan(trainPlan));
     const evalPlan = plans.eval?.plan ?? null;
-    if (current) {
-      // Free the previous phase's private buffers (activations, scratch); params stay.
-      const keep = new Set([...trainPlan.buffers, ...(evalPlan?.buffers ?? [])].map((b) => b.id));
-      this.pool.release([current.train.plan, current.eval?.plan].flatMap((p) => (p ? p.buffers.map((b) => b.id) : [])).filter((id) => !keep.has(id)));
-      current.train.destroy();
-      current.eval?.destroy();
-    }
     const next: PhasePrograms = { phase, compiled, train: await PlanExecutor.create(trainPlan, this.pool), eval: evalPlan ? await PlanExecutor.create(evalPlan, this.pool) : null };
     this.progress.info(
       `plan ${trainPlan.name}: ${trainPlan.summary.dispatches.microbatch} dispatches per micro-batch, ${trainPlan.summary.dispatches.optimizer} per update, ` +
