@@ -10,12 +10,19 @@ import { loadRecipe } from '../dist/src/recipe/load.js';
 import { readRecipeLabelled } from '../dist/src/train/tasks/classification-task.js';
 
 const [recipeFile = 'recipes/spam-scratch.yaml', out = 'runs/spam-mails.jsonl'] = process.argv.slice(2);
-const { recipe } = await loadRecipe(recipeFile);
-if (!recipe.data.labelled) throw new Error(`${recipeFile}: no data.labelled`);
-const { labelled } = recipe.data;
-const { train, validation } = readRecipeLabelled({ ...recipe, data: { ...recipe.data, labelled: { ...labelled, max_examples: undefined } } }, dirname(recipeFile));
-mkdirSync(dirname(out), { recursive: true });
-writeFileSync(`${out}.partial`, train.map((e) => JSON.stringify({ text: e.text })).join('\n') + '\n');
-renameSync(`${out}.partial`, out);
-const bytes = train.reduce((n, e) => n + Buffer.byteLength(e.text), 0);
-console.log(`${out}: ${train.length} training mails (${(bytes / 1e6).toFixed(1)} MB of text); ${validation.length} held out, not written`);
+try {
+  const { recipe } = await loadRecipe(recipeFile);
+  const { labelled } = recipe.data;
+  if (!labelled) throw Object.assign(new Error(`${recipeFile}: no data.labelled (expected a fine-tuning recipe such as recipes/spam-scratch.yaml)`), { name: 'UserError' });
+  const { train, validation } = readRecipeLabelled({ ...recipe, data: { ...recipe.data, labelled: { ...labelled, max_examples: undefined } } }, dirname(recipeFile));
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(`${out}.partial`, train.map((e) => JSON.stringify({ text: e.text })).join('\n') + '\n');
+  renameSync(`${out}.partial`, out);
+  const bytes = train.reduce((n, e) => n + Buffer.byteLength(e.text), 0);
+  console.log(`${out}: ${train.length} training mails (${(bytes / 1e6).toFixed(1)} MB of text); ${validation.length} held out, not written`);
+} catch (e) {
+  // Bad input (a recipe error, a missing file) is one line; anything else is a bug and keeps its stack.
+  if (e?.name !== 'UserError' && e?.name !== 'RecipeError' && !e?.code) throw e;
+  console.error(`make-spam-corpus: ${String(e.message).split('\n').join('; ')}`);
+  process.exit(e.exitCode ?? 1);
+}

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PreparedDispatch, Runtime } from '../runtime/runtime.js';
+import { BufferPool } from '../runtime/executor.js';
 import type { AdapterReport } from '../runtime/device.js';
 import type { TuneSite } from '../compiler/tune-site.js';
 import { MATMUL_VARIANTS } from '../compiler/kernels/matmul.js';
@@ -70,9 +71,10 @@ function repsFor(ms: number): number {
 
 /** Median ms per run of each candidate's launches (a hopeless one: its first run). */
 async function timeSite(runtime: Runtime, site: TuneSite): Promise<Record<string, number>> {
-  const buffers: GPUBuffer[] = [];
+  // Scratch buffers of the bindings' sizes, owned by a pool of the runtime's (contents do not matter for timing).
+  const pool = new BufferPool(runtime);
   try {
-    for (let i = 0; i < site.bufferBytes.length; i++) buffers.push(await runtime.createBuffer(`autotune.${i}`, Math.max(16, site.bufferBytes[i]!)));
+    for (let i = 0; i < site.bufferBytes.length; i++) await pool.ensure({ id: String(i), bytes: Math.max(16, site.bufferBytes[i]!), role: 'scratch' });
     const ms: Record<string, number> = {};
     let best = Infinity;
     // The heuristic's pick first: the yardstick the others are cut against.
@@ -81,7 +83,7 @@ async function timeSite(runtime: Runtime, site: TuneSite): Promise<Record<string
       const prepared: PreparedDispatch[] = [];
       for (const [i, l] of c.launches.entries()) {
         const bindings = l.bindings.map((b) => ({ buffer: String(b), offset: 0, size: Math.max(16, site.bufferBytes[b]!) }));
-        prepared.push(await runtime.prepare({ label: `autotune ${site.key} ${c.variant} ${i}`, pipeline: l.pipeline, uniforms: l.uniforms, workgroups: l.workgroups, bindings, flops: 0, bytes: 0 }, (id) => buffers[Number(id)]!));
+        prepared.push(await runtime.prepare({ label: `autotune ${site.key} ${c.variant} ${i}`, pipeline: l.pipeline, uniforms: l.uniforms, workgroups: l.workgroups, bindings, flops: 0, bytes: 0 }, (id) => pool.get(id)));
       }
       const run = async (reps: number): Promise<number> => {
         const t = performance.now();
@@ -103,7 +105,7 @@ async function timeSite(runtime: Runtime, site: TuneSite): Promise<Record<string
     }
     return ms;
   } finally {
-    for (const b of buffers) b.destroy();
+    pool.destroy();
   }
 }
 
