@@ -289,7 +289,6 @@ class TrainingRun {
     return next;
   }
 
-  /** Adds a training plan's summary to run.json (rewritten whole). */
   /**
    * Times the tune sites not chosen yet (runtime.autotune); true when a choice differs from the
    * heuristic, so the plans must be compiled again with the choices.
@@ -305,6 +304,7 @@ class TrainingRun {
     return outcomes.some((o) => o.variant !== o.heuristic);
   }
 
+  /** Adds a training plan's summary to run.json (rewritten whole). */
   private recordPlan(plan: KernelPlan): void {
     const s = plan.summary;
     this.info!.plans.push({ name: plan.name, shape: plan.shape, dispatches: s.dispatches, flops: s.flops, bytes: s.bytes, params: s.params });
