@@ -100,11 +100,8 @@ fn softmax_crossentropy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_work
   let row_max = red_m[0];
   let row_sum = red_s[0];
 
-  var scale = 1.0;
-  if (params.scale_slot == 0u) { scale = step_state.mlm_scale; }
-  if (params.scale_slot == 1u) { scale = step_state.nsp_scale; }
   let w = select(0.0, weights[r], valid);
-  let g = w * scale;
+  let g = w * slot_scale(step_state, params.scale_slot);
 
   if (lid == 0u) {
     let lse = row_max + log(row_sum);

@@ -127,10 +127,6 @@ fn store_sum4(dst: ptr<storage, array<vec4<T>>, read_write>, i: u32, v: vec4<f32
   (*dst)[i] = vec4<T>(x);
 }
 
-fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
-  return (wid.x + wid.y * nwg.x) * WG + lid;
-}
-
 // ---- scalar entries: one invocation = one element ----
 
 @compute @workgroup_size(WG)

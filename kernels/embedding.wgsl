@@ -71,10 +71,6 @@ override WG: u32 = 64u;
 @group(0) @binding(3) var<storage, read_write> t_dtype: array<TG>;
 @group(0) @binding(3) var<storage, read_write> t_dtype4: array<vec4<TG>>;
 
-fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
-  return (wid.x + wid.y * nwg.x) * WG + lid;
-}
-
 fn clamp_row(v: i32, rows: u32) -> u32 {
   return u32(clamp(v, 0, i32(rows) - 1));
 }

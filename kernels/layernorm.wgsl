@@ -96,10 +96,6 @@ override WG: u32 = 64u;
 @group(0) @binding(2) var<storage, read_write> q_dgamma4: array<vec4<TG>>;
 @group(0) @binding(3) var<storage, read_write> q_dbeta4: array<vec4<TG>>;
 
-fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
-  return (wid.x + wid.y * nwg.x) * WG + lid;
-}
-
 fn hsum(v: vec4<f32>) -> f32 {
   return v.x + v.y + v.z + v.w;
 }

@@ -5,7 +5,8 @@
 // StepState: the per-step values (src/plan/step-state.ts), bound read-only by kernels that need
 // them. rng_hash / dropout_keep: the counter-based dropout RNG, bit-exact with
 // src/graph/ops/rng.ts, so a mask is a pure function of (seed, stream, micro_step, index) and
-// the backward regenerates it instead of storing it.
+// the backward regenerates it instead of storing it. linear_id: grid1d's element index;
+// slot_scale: a loss kernel's scale from the step state.
 
 struct StepState {
   step: u32,
@@ -55,4 +56,18 @@ fn dropout_key(seed: u32, stream: u32, micro_step: u32) -> u32 {
 fn keep4(key: u32, index: vec4<u32>, p: f32) -> vec4<bool> {
   let r = rng_hash4(index ^ vec4<u32>(key));
   return vec4<f32>(r >> vec4<u32>(8u)) * (1.0 / 16777216.0) >= vec4<f32>(p);
+}
+
+// The element an invocation owns in a launch of WG-wide workgroups enumerated over x and y
+// (grid1d): invocation lid of workgroup wid.x + wid.y·nwg.x. (Every kernel module declares WG.)
+fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
+  return (wid.x + wid.y * nwg.x) * WG + lid;
+}
+
+// A loss kernel's scale by its params.scale_slot: 0 → mlm_scale, 1 → nsp_scale (the step
+// state's per-task scales), anything else → 1 (evaluation).
+fn slot_scale(state: StepState, slot: u32) -> f32 {
+  if (slot == 0u) { return state.mlm_scale; }
+  if (slot == 1u) { return state.nsp_scale; }
+  return 1.0;
 }

@@ -40,10 +40,6 @@ override WG: u32 = 64u;
 @group(0) @binding(1) var<storage, read> s_dout4: array<vec4<T>>;
 @group(0) @binding(4) var<storage, read_write> s_dsrc4: array<vec4<T>>;
 
-fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
-  return (wid.x + wid.y * nwg.x) * WG + lid;
-}
-
 @compute @workgroup_size(WG)
 fn gather_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let r = wid.x + wid.y * nwg.x;

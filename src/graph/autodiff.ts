@@ -43,8 +43,9 @@ export function appendBackward(g: Graph): BackwardResult {
     };
     if (!Object.keys(inputs).some(needs)) continue;
     const outputsHaveGrad = Object.values(outputs).some((id) => id !== undefined && grads.has(id));
-    if (!outputsHaveGrad && op.kind !== 'crossentropy') continue;
-    const rule = (OP_DEFS[op.kind] as OpDef<Op['kind']>).gradient;
+    const def = OP_DEFS[op.kind] as OpDef<Op['kind']>;
+    if (!outputsHaveGrad && !def.loss) continue;
+    const rule = def.gradient;
     if (rule === 'none') throw new Error(`autodiff: ${op.kind} (${op.label}) has no gradient rule but a loss depends on it`);
     const ctx = {
       g,

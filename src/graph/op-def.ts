@@ -63,6 +63,13 @@ export interface OpDef<K extends OpKind> {
    */
   shapes(op: Op<K>, shapeOf: (id: number) => readonly number[]): Partial<Record<keyof OpOutputs<K>, readonly number[]>>;
   cost(op: Op<K>, g: Graph): OpCost;
+  /**
+   * A loss op: it writes its inputs' gradients itself (dlogits in place of the logits), so the
+   * backward pass starts at it although nothing differentiates its outputs.
+   */
+  loss?: true;
+  /** Outputs that stay f32 in a mixed-precision graph (statistics, per-row losses, counts). */
+  f32Outputs?: ReadonlyArray<keyof OpOutputs<K> & string>;
 }
 
 /** Definitions for a set of op kinds (one family's file). */

@@ -92,6 +92,8 @@ export const crossentropyOp: OpDef<'crossentropy'> = {
     return { loss: rows, correct: rows, dlogits: shapeOf(op.inputs.logits) };
   },
   cost: (op, g) => elementwiseCost(op, g, op.inputs.logits, 6),
+  loss: true,
+  f32Outputs: ['loss', 'correct'],
 };
 
 /** This family's op definitions (ops/index.ts merges the families into OP_DEFS). */

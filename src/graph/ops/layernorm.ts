@@ -169,6 +169,7 @@ export const layernormOp: OpDef<'layernorm'> = {
   },
   shapes: (op, shapeOf) => ({ y: shapeOf(op.inputs.x), stats: [shapeOf(op.inputs.x)[0]!, 2] }),
   cost: (op, g) => elementwiseCost(op, g, op.inputs.x, 8),
+  f32Outputs: ['stats'],
 };
 
 export const residualDropoutLayernormOp: OpDef<'residual_dropout_layernorm'> = {
@@ -196,6 +197,7 @@ export const residualDropoutLayernormOp: OpDef<'residual_dropout_layernorm'> = {
   },
   shapes: (op, shapeOf) => ({ s: shapeOf(op.inputs.a), y: shapeOf(op.inputs.a), stats: [shapeOf(op.inputs.a)[0]!, 2] }),
   cost: (op, g) => elementwiseCost(op, g, op.inputs.a, 10),
+  f32Outputs: ['stats'],
 };
 
 export const layernormBackwardOp: OpDef<'layernorm_backward'> = {
