@@ -47,7 +47,9 @@ export function generate(schema) {
     const required = new Set(s.required ?? []);
     const lines = ['{'];
     for (const [key, p] of Object.entries(s.properties)) {
-      const present = required.has(key) || p.default !== undefined;
+      // A default given by both branches of an if/then/else (best_metric by problem type) counts too.
+      const branchDefault = (b) => b?.properties?.[key]?.default !== undefined;
+      const present = required.has(key) || p.default !== undefined || (branchDefault(s.then) && branchDefault(s.else));
       lines.push(`${doc(p, inner)}${inner}${key}${present ? '' : '?'}: ${type(p, inner)};`);
     }
     lines.push(`${indent}}`);

@@ -1,17 +1,21 @@
 #!/usr/bin/python3
 # Writes the PyTorch golden fixture of the fine-tuning test (test/compiler/torch-classifier.test.ts):
-# transformers' BertForSequenceClassification (single-label) in plain torch: the encoder of
+# transformers' BertForSequenceClassification in plain torch: the encoder of
 # scripts/make-torch-fixture.py (same modules, Hugging Face's modeling_bert.py semantics), the
 # pooled [CLS] output, dropout (0 here: a fixed batch must give fixed numbers) and a linear
-# `classifier`, cross-entropy averaged over the batch. float64, seeded weights and inputs.
+# `classifier`; single-label classification (three labels, cross-entropy averaged over the batch)
+# and regression (one output, MSELoss: the mean squared error, problem_type "regression").
+# float64, seeded weights and inputs.
 #
 #   /usr/bin/python3 scripts/make-torch-classifier-fixture.py     (Debian's python3-torch)
 #
-# Writes test/fixtures/torch-bert/classifier.json (version FIXTURE_VERSION):
-#   config        model and optimizer settings (must equal test/compiler/fixtures/torch-classifier.yaml)
+# Writes test/fixtures/torch-bert/classifier.json and regression.json (version FIXTURE_VERSION):
+#   config        model and optimizer settings (must equal test/compiler/fixtures/torch-classifier.yaml,
+#                 with tasks.classify.regression for regression.json)
 #   weights       every parameter by Hugging Face name, float32-exact; shapes
 #   inputs        input_ids, token_type_ids, attention_mask [B*T] (a pair, a single text, padding); labels [B]
-#   forward       loss, correct, logits [B, num_labels]
+#                 (class ids; float targets for regression)
+#   forward       loss, correct (classification only), logits [B, num_labels]
 #   grads         d(loss)/d(param) for every parameter
 #   steps         torch.optim.AdamW on the same batch, clip_grad_norm_ first: per step the loss
 #                 before the update and the global gradient norm; after the last, every
@@ -26,7 +30,7 @@ import torch.nn.functional as F
 
 FIXTURE_VERSION = 1
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, '..', 'test', 'fixtures', 'torch-bert', 'classifier.json')
+FIXTURES = os.path.join(HERE, '..', 'test', 'fixtures', 'torch-bert')
 
 spec = importlib.util.spec_from_file_location('bert_fixture', os.path.join(HERE, 'make-torch-fixture.py'))
 bert = importlib.util.module_from_spec(spec)
@@ -47,6 +51,9 @@ class BertForSequenceClassification(torch.nn.Module):
     def forward(self, input_ids, token_type_ids, attention_mask, labels):
         _, pooled = self.bert(input_ids, token_type_ids, attention_mask)
         logits = self.classifier(pooled)  # dropout p = 0
+        if self.classifier.weight.shape[0] == 1:
+            # transformers: num_labels == 1 -> problem_type regression -> MSELoss()(logits.squeeze(), labels.squeeze())
+            return F.mse_loss(logits.squeeze(-1), labels), logits
         return F.cross_entropy(logits, labels), logits
 
 
@@ -71,23 +78,27 @@ def make_inputs(c, gen):
     return inp
 
 
-def main():
-    c = CONFIG
+def write(c, out, regression):
     model = BertForSequenceClassification(c).double()
     gen = torch.Generator().manual_seed(11)
     inp = make_inputs(c, gen)
+    if regression:
+        inp['labels'] = [2.5, -0.75, 4.0][:c['batch_size']]
     B, T = c['batch_size'], c['seq_len']
     ids = torch.tensor(inp['input_ids']).view(B, T)
     types = torch.tensor(inp['token_type_ids']).view(B, T)
     mask = torch.tensor(inp['attention_mask']).view(B, T)
-    labels = torch.tensor(inp['labels'])
+    labels = torch.tensor(inp['labels'], dtype=torch.float64 if regression else torch.int64)
     params = dict(model.named_parameters())
     initial = {n: p.detach().clone() for n, p in params.items()}
 
     loss, logits = model(ids, types, mask, labels)
     loss.backward()
     grads = {n: p.grad.detach().clone() for n, p in params.items()}
-    forward = {'loss': float(loss), 'correct': int((logits.argmax(-1) == labels).sum()), 'logits': bert.flat(logits)}
+    forward = {'loss': float(loss)}
+    if not regression:
+        forward['correct'] = int((logits.argmax(-1) == labels).sum())
+    forward['logits'] = bert.flat(logits)
 
     decay = [p for n, p in params.items() if not bert.glob_match(n, c['no_decay'])]
     no_decay = [p for n, p in params.items() if bert.glob_match(n, c['no_decay'])]
@@ -116,13 +127,20 @@ def main():
         'steps': steps,
         'delta': {n: bert.flat(p.detach() - initial[n], 10) for n, p in params.items()},
     }
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, 'w') as f:
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, 'w') as f:
         json.dump(fixture, f, separators=(',', ':'))
         f.write('\n')
-    print(f'wrote {os.path.relpath(OUT)}: {sum(p.numel() for p in initial.values())} parameters, loss {forward["loss"]:.6f}, '
-          f'correct {forward["correct"]}, step losses ' + ' '.join(f'{s["loss"]:.6f}' for s in steps)
+    print(f'wrote {os.path.relpath(out)}: {sum(p.numel() for p in initial.values())} parameters, loss {forward["loss"]:.6f}, '
+          + (f'correct {forward["correct"]}, ' if not regression else '') + 'step losses ' + ' '.join(f'{s["loss"]:.6f}' for s in steps)
           + ', grad norms ' + ' '.join(f'{s["grad_norm"]:.4f}' for s in steps))
+
+
+def main():
+    write(CONFIG, os.path.join(FIXTURES, 'classifier.json'), regression=False)
+    # Its own seed, so classifier.json does not depend on whether this one is written.
+    torch.manual_seed(20261208)
+    write({**CONFIG, 'num_labels': 1}, os.path.join(FIXTURES, 'regression.json'), regression=True)
 
 
 if __name__ == '__main__':

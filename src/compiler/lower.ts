@@ -12,6 +12,7 @@ import { BIAS_GRAD_LOWERING } from './kernels/matmul-bias-grad.js';
 import { MATMUL_LOWERING } from './kernels/matmul.js';
 import { REDUCE_LOWERING } from './kernels/reduce.js';
 import { ROWS_LOWERING } from './kernels/rows.js';
+import { SQUARED_ERROR_LOWERING } from './kernels/squared-error.js';
 
 export const LOWER: LoweringTable<OpKind> = {
   ...EMBEDDING_LOWERING,
@@ -21,6 +22,7 @@ export const LOWER: LoweringTable<OpKind> = {
   ...ATTENTION_LOWERING,
   ...ROWS_LOWERING,
   ...CROSSENTROPY_LOWERING,
+  ...SQUARED_ERROR_LOWERING,
   ...REDUCE_LOWERING,
   ...BIAS_GRAD_LOWERING,
 };

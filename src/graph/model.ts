@@ -41,6 +41,7 @@ export const INPUT_NAMES = [
   'masked_weights',
   'nsp_labels',
   'class_labels',
+  'class_targets',
   'cls_rows',
   'cls_weights',
   'emb_unique',
@@ -57,7 +58,7 @@ export interface BuildOptions {
    * masked position), NSP logits, the pooled output and the last hidden states, kept readable.
    */
   inference?: boolean;
-  /** tasks.classify: the number of labels (the classifier's outputs). */
+  /** tasks.classify: the number of labels (the classifier's outputs; 1 for regression). */
   classes?: number;
 }
 
@@ -88,7 +89,9 @@ export function buildModelGraph(recipe: Recipe, vocab: number, shape: MicroBatch
     token_type_ids: g.tensor('token_type_ids', [N], 'input', 'i32'),
     attention_mask: g.tensor('attention_mask', [N], 'input', 'i32'),
     ...(recipe.tasks.classify
-      ? { class_labels: g.tensor('class_labels', [B], 'input', 'i32') }
+      ? recipe.tasks.classify.regression
+        ? { class_targets: g.tensor('class_targets', [B], 'input', 'f32') }
+        : { class_labels: g.tensor('class_labels', [B], 'input', 'i32') }
       : {
           masked_positions: g.tensor('masked_positions', [R], 'input', 'i32'),
           masked_ids: g.tensor('masked_ids', [R], 'input', 'i32'),
@@ -227,15 +230,17 @@ export function buildModelGraph(recipe: Recipe, vocab: number, shape: MicroBatch
     return out;
   };
 
-  if (recipe.tasks.classify) return classificationHead(recipe.tasks.classify.dropout);
+  if (recipe.tasks.classify) return classificationHead(recipe.tasks.classify.dropout, recipe.tasks.classify.regression);
 
   // Fine-tuning, as transformers' BertForSequenceClassification: pooled [CLS] → dropout → linear
-  // `classifier` → cross-entropy over the labels (slot 0 of the step state scales it). The
+  // `classifier` → cross-entropy over the labels, or for regression (one output) the squared
+  // error against the targets, torch's MSELoss (slot 0 of the step state scales either). The
   // pretraining heads are not built; evaluation and inference graphs keep the logits readable.
-  function classificationHead(p: number): ModelGraph {
+  function classificationHead(p: number, regression: boolean): ModelGraph {
     const classes = options.classes;
-    if (classes === undefined || !(classes >= 2)) throw new Error('graph: tasks.classify needs the number of labels (options.classes >= 2)');
-    const labels = inputs.class_labels!;
+    if (classes === undefined || (regression ? classes !== 1 : !(classes >= 2))) {
+      throw new Error(`graph: tasks.classify needs ${regression ? 'one output for regression (options.classes = 1)' : 'the number of labels (options.classes >= 2)'}`);
+    }
     const pooledOut = dropout('classifier.dropout', pooledOutput(), B, H, dropP(p));
     const logits = linear('classifier', pooledOut, B, H, classes, 'classifier', true);
     const outputs: Record<string, number> = {};
@@ -245,9 +250,13 @@ export function buildModelGraph(recipe: Recipe, vocab: number, shape: MicroBatch
     }
     if (options.inference) return { graph: g, shape, vocab, hidden: H, metrics: {}, losses: [], inputs, tied: false, outputs };
     const loss = act('classifier.loss', [B]);
-    const correct = act('classifier.correct', [B]);
     const dlogits = g.tensor('classifier.logits.grad', [B, classes], 'activation', 'f32', { inPlaceOf: logits });
-    g.op('crossentropy', 'classifier.loss', { logits, labels, weights: inputs.cls_weights! }, { loss, correct, dlogits }, { slot: 0, grad: train });
+    if (regression) {
+      g.op('squared_error', 'classifier.loss', { predictions: logits, targets: inputs.class_targets!, weights: inputs.cls_weights! }, { loss, dpredictions: dlogits }, { slot: 0, grad: train });
+      return { graph: g, shape, vocab, hidden: H, metrics: { cls_loss: sumInto('classifier.loss.sum', loss, 'metric.cls_loss') }, losses: [loss], inputs, tied: false, outputs };
+    }
+    const correct = act('classifier.correct', [B]);
+    g.op('crossentropy', 'classifier.loss', { logits, labels: inputs.class_labels!, weights: inputs.cls_weights! }, { loss, correct, dlogits }, { slot: 0, grad: train });
     const metrics: ModelGraph['metrics'] = {
       cls_loss: sumInto('classifier.loss.sum', loss, 'metric.cls_loss'),
       cls_correct: sumInto('classifier.correct.sum', correct, 'metric.cls_correct'),

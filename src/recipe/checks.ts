@@ -58,6 +58,11 @@ export function crossFieldChecks(r: Recipe): Blame[] {
     if (tasks.nsp) out.push({ code: 'classify_with_pretraining', path: ['tasks', 'nsp'], message: 'a run either pretrains (mlm, nsp) or fine-tunes (classify): remove nsp', key: true });
     if (!data.labelled) out.push({ code: 'classify_needs_labelled', path: ['tasks', 'classify'], message: 'classify trains on data.labelled (source: spam-assassin, or files with text and label columns)', key: true });
     if (schedule.phases.length > 0) out.push({ code: 'classify_with_phases', path: ['schedule', 'phases'], message: 'sequence-length phases are for pretraining; fine-tuning uses data.seq_len', key: true });
+    const { regression, best_metric: metric } = tasks.classify;
+    const fits = regression ? ['pearson', 'spearman', 'mse', 'loss'] : ['accuracy', 'f1', 'macro_f1', 'mcc', 'loss'];
+    if (!fits.includes(metric)) {
+      out.push({ code: 'best_metric_for_problem', path: ['tasks', 'classify', 'best_metric'], message: `${metric} is a ${regression ? 'classification' : 'regression'} metric; ${regression ? 'regression' : 'classification'} picks the best checkpoint by ${fits.join(', ')}` });
+    }
     if (data.tokenizer.wordpiece) out.push({ code: 'classify_needs_vocab', path: ['data', 'tokenizer'], message: 'fine-tuning uses the pretrained model\'s vocabulary: set data.tokenizer.vocab (e.g. the vocab.txt of the run directory model.init names)', key: true });
   } else {
     if (data.labelled) out.push({ code: 'labelled_without_classify', path: ['data', 'labelled'], message: 'labelled examples are for fine-tuning: add tasks.classify, or remove data.labelled', key: true });

@@ -35,6 +35,7 @@ export type RecipeIssueCode =
   | 'classify_needs_labelled'
   | 'classify_with_phases'
   | 'classify_needs_vocab'
+  | 'best_metric_for_problem'
   | 'labelled_without_classify'
   | 'epochs_without_classify'
   | 'vocab_too_small';

@@ -116,12 +116,14 @@ export interface Tasks {
   classify?: Classify;
 }
 
-/** Fine-tuning for sequence (or sequence-pair) classification, as transformers' BertForSequenceClassification: pooled [CLS] -> dropout -> linear (classifier.weight, classifier.bias) -> cross-entropy over the labels of data.labelled. Needs a pooler in model.graph; start from pretrained weights with model.init. */
+/** Fine-tuning for sequence (or sequence-pair) classification, as transformers' BertForSequenceClassification: pooled [CLS] -> dropout -> linear (classifier.weight, classifier.bias) -> cross-entropy over the labels of data.labelled, or with regression one output and the mean squared error against numeric labels. Needs a pooler in model.graph; start from pretrained weights with model.init. */
 export interface Classify {
   /** Dropout on the pooled output before the classifier. */
   dropout: number;
-  /** The validation metric that picks the best checkpoint (run-dir/best); f1 is the F1 of the second label (binary tasks), loss is minimized, the others maximized. */
-  best_metric: 'accuracy' | 'f1' | 'macro_f1' | 'mcc' | 'loss';
+  /** One output trained with the mean squared error against numeric labels (scores such as STS-B's), as transformers' problem_type regression; evaluation reports MSE, Pearson and Spearman correlation. */
+  regression: boolean;
+  /** The validation metric that picks the best checkpoint (run-dir/best): accuracy, f1 (the F1 of the second label, binary tasks), macro_f1 or mcc for classification (default accuracy); pearson, spearman or mse for regression (default pearson). loss and mse are minimized, the others maximized. */
+  best_metric: 'accuracy' | 'f1' | 'macro_f1' | 'mcc' | 'pearson' | 'spearman' | 'mse' | 'loss';
   /** Stop after this many evaluations in a row without a better best_metric (0 = never). */
   early_stopping: number;
 }

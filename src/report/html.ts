@@ -1,7 +1,7 @@
 // The run report: one self-contained HTML page (no network: uPlot, its CSS and the data are inlined)
 // with the training curves of one or more runs overlaid (loss, task losses and accuracies, learning
 // rate, gradient norm, tokens/s, skipped steps, loss scale), the held-out evaluations against the
-// unigram baseline (pretraining) or accuracy, F1 and MCC (fine-tuning), each run's summary, device,
+// unigram baseline (pretraining) or accuracy, F1 and MCC (fine-tuning; Pearson and Spearman for regression), each run's summary, device,
 // plan and resolved recipe.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -30,6 +30,7 @@ export const CHARTS: ChartSpec[] = [
   { id: 'eval-acc', title: 'Held-out MLM accuracy vs the unigram baseline', from: 'evals', keys: [{ key: 'mlm_acc', label: 'MLM' }, { key: 'baseline_acc', label: 'unigram' }, { key: 'nsp_acc', label: 'NSP' }] },
   { id: 'eval-cls-loss', title: 'Validation loss', from: 'evals', keys: [{ key: 'loss', label: 'loss' }] },
   { id: 'eval-cls', title: 'Validation accuracy, F1, MCC', from: 'evals', keys: [{ key: 'accuracy', label: 'accuracy' }, { key: 'f1', label: 'F1' }, { key: 'macro_f1', label: 'macro F1' }, { key: 'mcc', label: 'MCC' }] },
+  { id: 'eval-reg', title: 'Validation Pearson and Spearman correlation', from: 'evals', keys: [{ key: 'pearson', label: 'Pearson' }, { key: 'spearman', label: 'Spearman' }] },
 ];
 
 /** The charts that have data in at least one run, each as aligned columns for uPlot: x, then one column per (run, key). */
@@ -81,7 +82,7 @@ function summaryTable(runs: RunData[]): string {
     const s = summarize(run) as { steps: number; final: Record<string, number>; final_eval?: Record<string, number>; best_eval?: { metric: string; step: number; value: number }; skipped_steps: number };
     const ev = s.final_eval ?? {};
     const evalText = run.task === 'fine-tuning'
-      ? ['accuracy', 'f1', 'macro_f1', 'mcc', 'loss'].filter((k) => ev[k] !== undefined).map((k) => `${k} ${fmt(ev[k])}`).join(', ')
+      ? ['accuracy', 'f1', 'macro_f1', 'mcc', 'mse', 'pearson', 'spearman', 'loss'].filter((k) => ev[k] !== undefined).map((k) => `${k} ${fmt(ev[k])}`).join(', ')
       : ['mlm_loss', 'mlm_acc', 'baseline_loss', 'baseline_acc', 'nsp_acc'].filter((k) => ev[k] !== undefined).map((k) => `${k} ${fmt(ev[k])}`).join(', ');
     const best = s.best_eval ? `${s.best_eval.metric} ${fmt(s.best_eval.value)} at step ${s.best_eval.step}` : '';
     return `<tr><td>${escapeHtml(labels[r]!)}</td><td>${run.task}</td><td>${fmt(s.steps)}</td><td>${fmt(s.final.loss)}</td><td>${escapeHtml(evalText)}</td><td>${escapeHtml(best)}</td><td>${fmt(s.skipped_steps)}</td><td>${fmt(s.final.tokens_per_s)}</td></tr>`;

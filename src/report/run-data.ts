@@ -111,7 +111,7 @@ export function summarize(run: RunData): Record<string, unknown> {
     divergence_warnings: run.divergences.length,
   };
   const metric = run.bestMetric ?? 'mlm_loss';
-  const minimize = metric.endsWith('loss');
+  const minimize = metric.endsWith('loss') || metric === 'mse';
   const scored = run.evals.filter((e) => num(e[metric]) !== undefined);
   if (scored.length) {
     const best = scored.reduce((a, b) => ((minimize ? num(b[metric])! < num(a[metric])! : num(b[metric])! > num(a[metric])!) ? b : a));

@@ -37,7 +37,7 @@ export function classificationInputs(b: ClassificationBatch, vocab: number): Pla
     input_ids: b.input_ids,
     token_type_ids: b.token_type_ids,
     attention_mask: b.attention_mask,
-    class_labels: b.labels,
+    ...(b.targets ? { class_targets: b.targets } : { class_labels: b.labels }),
     cls_rows: b.cls_rows,
     cls_weights: b.weights,
     emb_unique: groups.unique,

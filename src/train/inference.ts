@@ -151,12 +151,13 @@ export class InferenceModel {
     if (!embedding || embedding.shape.length !== 2) throw new UserError(`${modelPath}: no bert.embeddings.word_embeddings.weight matrix`, 'checkpoint_mismatch', 1);
     const vocab = embedding.shape[0]!;
     if (vocab < tokenizer.size) throw new UserError(`${modelPath}: ${vocab} word-embedding rows for a tokenizer of ${tokenizer.size} tokens`, 'checkpoint_mismatch', 1);
-    const labels = recipe.tasks.classify ? readLabels(join(dir, 'config.json')) : undefined;
+    const regression = recipe.tasks.classify?.regression ?? false;
+    const labels = recipe.tasks.classify && !regression ? readLabels(join(dir, 'config.json')) : undefined;
     const gpu = options.gpu ?? (await openGpu({ backend: recipe.runtime.backend, adapter: recipe.runtime.adapter }));
     try {
       // The parameters do not depend on the batch shape: any inference plan lists them all.
       const variants = forcedVariants(recipe, options.variants);
-      const probe = compile(recipe, vocab, { batch: 1, seq: 1, predictions: 1 }, gpu.limits, { training: false, inference: true, name: 'probe', variants, classes: labels?.length });
+      const probe = compile(recipe, vocab, { batch: 1, seq: 1, predictions: 1 }, gpu.limits, { training: false, inference: true, name: 'probe', variants, classes: regression ? 1 : labels?.length });
       const params = importParams(modelPath, tensors, probe.plan.params);
       const runtime = new Runtime(gpu);
       return new InferenceModel(dir, recipe, tokenizer, vocab, params, gpu, !options.gpu, runtime, new BufferPool(runtime), variants, labels);
@@ -233,7 +234,7 @@ export class InferenceModel {
 
   /** The inference plan for one shape (pure: no device work). */
   compileShape(batch: number, seq: number, name = `infer-${batch}x${seq}`): Compiled {
-    return compile(this.recipe, this.vocab, { batch, seq, predictions: seq }, this.gpu.limits, { training: false, inference: true, name, variants: this.variants, classes: this.labels?.length });
+    return compile(this.recipe, this.vocab, { batch, seq, predictions: seq }, this.gpu.limits, { training: false, inference: true, name, variants: this.variants, classes: this.regression ? 1 : this.labels?.length });
   }
 
   /** The plan inputs for a batch: every position is a "masked" row, so every row gets logits. */
@@ -261,7 +262,10 @@ export class InferenceModel {
   /** Runs the model on a batch of any size (in chunks of MAX_BATCH sequences). */
   async forward(b: ForwardBatch): Promise<ForwardResult> {
     if (this.closed) throw new Error('InferenceModel: closed');
-    if (this.labels) throw new UserError(`${this.dir}: a fine-tuned classifier (labels ${this.labels.join(', ')}) has no MLM head: use bert-run classify`, 'wrong_model', 2);
+    if (this.recipe.tasks.classify) {
+      const head = this.labels ? `a fine-tuned classifier (labels ${this.labels.join(', ')})` : 'a fine-tuned regression model';
+      throw new UserError(`${this.dir}: ${head} has no MLM head: use bert-run classify`, 'wrong_model', 2);
+    }
     const { batch: B, seq: T } = b;
     if (!(B >= 1 && T >= 1 && b.input_ids.length === B * T && b.token_type_ids.length === B * T && b.attention_mask.length === B * T)) {
       throw new Error(`forward: inconsistent batch (${B} x ${T}, ${b.input_ids.length} ids)`);
@@ -299,32 +303,52 @@ export class InferenceModel {
     return out;
   }
 
+  /** Whether the model is a fine-tuned regression head (tasks.classify.regression): `score`, not `classify`. */
+  get regression(): boolean {
+    return this.recipe.tasks.classify?.regression ?? false;
+  }
+
   /**
    * A fine-tuned classifier's label probabilities for texts (or text pairs), encoded as in
    * fine-tuning (longest-first truncation to the recipe's data.seq_len).
    */
   async classify(inputs: ReadonlyArray<{ text: string; pair?: string }>): Promise<Array<{ label: string; probabilities: Float64Array }>> {
-    if (this.closed) throw new Error('InferenceModel: closed');
     const labels = this.labels;
-    if (!labels) throw new UserError(`${this.dir}: not a fine-tuned classifier (its recipe has no tasks.classify): fine-tune it with a recipe that does`, 'wrong_model', 2);
+    if (!labels) {
+      const what = this.regression ? 'a regression model (tasks.classify.regression): it scores texts, it does not label them' : 'not a fine-tuned classifier (its recipe has no tasks.classify): fine-tune it with a recipe that does';
+      throw new UserError(`${this.dir}: ${what}`, 'wrong_model', 2);
+    }
+    return (await this.classifierOutputs(inputs, labels.length)).map((logits) => {
+      const p = softmax(logits);
+      let best = 0;
+      for (let c = 1; c < p.length; c++) if (p[c]! > p[best]!) best = c;
+      return { label: labels[best]!, probabilities: p };
+    });
+  }
+
+  /** A fine-tuned regression model's scores for texts (or text pairs), encoded as in fine-tuning. */
+  async score(inputs: ReadonlyArray<{ text: string; pair?: string }>): Promise<number[]> {
+    if (!this.regression) throw new UserError(`${this.dir}: not a fine-tuned regression model (its recipe has no tasks.classify.regression)`, 'wrong_model', 2);
+    return (await this.classifierOutputs(inputs, 1)).map((out) => out[0]!);
+  }
+
+  /** The classifier's `outputs` logits per input, in batches of at most MAX_BATCH. */
+  private async classifierOutputs(inputs: ReadonlyArray<{ text: string; pair?: string }>, outputs: number): Promise<Float32Array[]> {
+    if (this.closed) throw new Error('InferenceModel: closed');
     const seqLen = Math.min(this.recipe.data.seq_len, this.maxPosition);
-    const out: Array<{ label: string; probabilities: Float64Array }> = [];
+    const out: Float32Array[] = [];
     for (let start = 0; start < inputs.length; start += MAX_BATCH) {
       const chunk = inputs.slice(start, start + MAX_BATCH).map((x) => encodePair(this.tokenizer, x.text, x.pair, seqLen));
       const B = chunk.length;
       const T = Math.max(...chunk.map((e) => e.ids.length));
       const padded = this.pad(chunk.map((e) => ({ ids: [...e.ids], typeIds: [...e.typeIds] })), T);
       const { executor } = await this.executorFor(B, T);
-      executor.upload(classificationInputs({ ...padded, cls_rows: Int32Array.from({ length: B }, (_, i) => i * T), labels: new Int32Array(B), weights: new Float32Array(B).fill(1), examples: B }, this.vocab));
+      const labels = { labels: new Int32Array(B), ...(this.regression ? { targets: new Float32Array(B) } : {}) };
+      executor.upload(classificationInputs({ ...padded, cls_rows: Int32Array.from({ length: B }, (_, i) => i * T), ...labels, weights: new Float32Array(B).fill(1), examples: B }, this.vocab));
       executor.writeStepState({ step: 1, lr: 0, seed: 0, microStep: 0, mlmScale: 1, nspScale: 1 });
       await executor.run('microbatch');
       const logits = await executor.readOutput('logits');
-      for (let i = 0; i < B; i++) {
-        const p = softmax(logits.subarray(i * labels.length, (i + 1) * labels.length));
-        let best = 0;
-        for (let c = 1; c < p.length; c++) if (p[c]! > p[best]!) best = c;
-        out.push({ label: labels[best]!, probabilities: p });
-      }
+      for (let i = 0; i < B; i++) out.push(logits.slice(i * outputs, (i + 1) * outputs));
     }
     return out;
   }

@@ -35,7 +35,7 @@ import { LossScaler } from './loss-scale.js';
 import { bertConfig, fromHuggingFace } from './checkpoint/hf-names.js';
 import type { StepBatches, TrainingTask } from './tasks/task.js';
 import { PretrainingTask } from './tasks/pretraining-task.js';
-import { ClassificationTask } from './tasks/classification-task.js';
+import { ClassificationTask, metricValue } from './tasks/classification-task.js';
 import { recipeTokenizer } from './preflight.js';
 import { dirname } from 'node:path';
 import type { KernelPlan } from '../plan/types.js';
@@ -509,7 +509,8 @@ class TrainingRun {
       rmSync(dir, { recursive: true, force: true });
       renameSync(temp, dir);
       state.best = { step: atStep, score, stale: 0 };
-      this.progress.info(`best ${recipe.tasks.classify?.best_metric ?? 'score'} so far (${Math.abs(score).toFixed(4)}): model in ${dir}`);
+      const metric = recipe.tasks.classify?.best_metric ?? 'score';
+      this.progress.info(`best ${metric} so far (${metricValue(metric, score).toFixed(4)}): model in ${dir}`);
       return;
     }
     best.stale++;
@@ -546,7 +547,8 @@ class TrainingRun {
       this.progress.info(`done: ${state.step} steps in ${formatDuration(elapsed)} (${Math.round(this.tokensSeen / Math.max(1e-9, elapsed))} tokens/s); model in ${runDir}`);
       const last = this.evals[this.evals.length - 1];
       if (last) this.progress.info(task.summary(last));
-      if (state.best) this.progress.info(`best: step ${state.best.step}, ${this.recipe.tasks.classify?.best_metric} ${Math.abs(state.best.score).toFixed(4)} (model in ${join(runDir, 'best')})`);
+      const metric = this.recipe.tasks.classify?.best_metric ?? 'score';
+      if (state.best) this.progress.info(`best: step ${state.best.step}, ${metric} ${metricValue(metric, state.best.score).toFixed(4)} (model in ${join(runDir, 'best')})`);
     }
     this.writeReport();
     this.pool.destroy();

@@ -19,7 +19,7 @@ for (const file of recipes) {
     // The fine-tuning recipes read runs/tiny (the quick start's): its files are not needed here.
     const { recipe } = await loadRecipe(fixture('..', 'recipes', file), { checkInputFiles: false });
     const { vocab } = plannedVocab(recipe);
-    const classes = recipe.tasks.classify ? 2 : undefined;
+    const classes = recipe.tasks.classify ? (recipe.tasks.classify.regression ? 1 : 2) : undefined;
     const stats = modelStats(recipe, { vocabSize: vocab, classes });
     for (const phase of phasesOf(recipe)) {
       const { plan } = compile(recipe, vocab, { batch: phase.microBatch, seq: phase.seq, predictions: phase.predictions }, REFERENCE_LIMITS, { training: true, classes });

@@ -1,13 +1,13 @@
 // Labelled data for classification: GLUE layouts in jsonl, csv (quoted fields) and tsv (quotes
 // as text, with and without a header row), text pairs, integer and string labels, the label set,
-// file or holdout validation splits, the built-in Spam Assassin corpus, and a file:line error for
-// every kind of bad row.
+// file or holdout validation splits, numeric labels for regression, the built-in Spam Assassin
+// corpus, and a file:line error for every kind of bad row.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { labelSet, readLabelled, spamAssassinExamples } from '../../src/data/index.js';
+import { labelSet, labelValue, readLabelled, spamAssassinExamples } from '../../src/data/index.js';
 import { UserError } from '../../src/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bert-labelled-'));
@@ -58,6 +58,27 @@ test('QNLI-style jsonl; a seeded holdout is the same for the same seed and diffe
   assert.not.equal(a.validation.map((e) => e.text), c.validation.map((e) => e.text));
   assert.equal(a.labels, ['entailment', 'not_entailment']);
   assert.equal(labelSet([{ text: 'x', label: '10', where: '' }, { text: 'y', label: '9', where: '' }, { text: 'z', label: '-1', where: '' }]), ['-1', '9', '10']);
+});
+
+test('STS-B-style tsv pairs with scores (regression): numbers as written, no label set; a label that is not a number is file:line', () => {
+  file('stsb.tsv', 'index\tsentence1\tsentence2\tscore\n0\tA plane is taking off.\tAn air plane is taking off.\t5.000\n1\tA man plays.\tA cat sleeps.\t0.25\n2\ta\tb\t-1e-1\n');
+  const spec = { files: ['stsb.tsv'], text: 'sentence1', textPair: 'sentence2', label: 'score' };
+  const d = readLabelled(spec, { baseDir: dir, seed: 1, regression: true });
+  assert.equal(d.train.map((e) => e.label), ['5.000', '0.25', '-1e-1']);
+  assert.equal(d.train.map(labelValue), [5, 0.25, -0.1]);
+  assert.equal(d.labels, []);
+  for (const bad of ['high', '0x10', '', 'NaN', 'Infinity', '1,5']) {
+    file('stsb-bad.tsv', `sentence1\tsentence2\tscore\nx\ty\t1\nx\ty\t${bad}\n`);
+    try {
+      readLabelled({ ...spec, files: ['stsb-bad.tsv'] }, { baseDir: dir, seed: 1, regression: true });
+      assert.unreachable(`label ${JSON.stringify(bad)} accepted`);
+    } catch (e) {
+      assert.instance(e, UserError);
+      const message = (e as Error).message;
+      if (bad === '') assert.is(message, `${shown('stsb-bad.tsv')}:3: empty label`);
+      else assert.is(message, `${shown('stsb-bad.tsv')}:3: label ${JSON.stringify(bad)} is not a number (tasks.classify.regression reads labels as scores)`);
+    }
+  }
 });
 
 test('bad rows: one line naming the file and line', () => {

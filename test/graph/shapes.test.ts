@@ -22,7 +22,7 @@ test('every op kind used by the shipped recipes has a definition whose shape rul
     const V = vocabRows(recipe);
     // 'unfused': the graph before epilogue fusion, differentiated (standalone activations).
     for (const mode of ['training', 'unfused', 'eval', 'inference'] as const) {
-      const { graph } = buildModelGraph(recipe, V, shape, { training: mode === 'training' || mode === 'unfused', inference: mode === 'inference', classes: recipe.tasks.classify ? 3 : undefined });
+      const { graph } = buildModelGraph(recipe, V, shape, { training: mode === 'training' || mode === 'unfused', inference: mode === 'inference', classes: recipe.tasks.classify ? (recipe.tasks.classify.regression ? 1 : 3) : undefined });
       if (mode === 'training') fuseTrainingEpilogues(graph);
       if (mode === 'training' || mode === 'unfused') appendBackward(graph);
       else fuseForwardEpilogues(graph);
@@ -30,7 +30,8 @@ test('every op kind used by the shipped recipes has a definition whose shape rul
       for (const op of graph.ops) used.add(op.kind);
     }
   }
-  // fill and scatter_rows_add appear through gather_rows' gradient, geglu through cramming.yaml.
+  // fill and scatter_rows_add appear through gather_rows' gradient, geglu through cramming.yaml,
+  // squared_error through stsb.yaml.
   assert.equal([...used].sort(), Object.keys(OP_DEFS).sort(), 'the recipes exercise every registered op');
 });
 

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { loadRecipe, vocabRows, type Recipe } from '../../src/recipe/index.js';
 import { modelStats as statsWithVocab } from '../../src/graph/stats.js';
 
-const modelStats = (recipe: Recipe) => statsWithVocab(recipe, { vocabSize: vocabRows(recipe), classes: recipe.tasks.classify ? 2 : undefined });
+const modelStats = (recipe: Recipe) => statsWithVocab(recipe, { vocabSize: vocabRows(recipe), classes: recipe.tasks.classify ? (recipe.tasks.classify.regression ? 1 : 2) : undefined });
 import { recipePath, root } from './root.js';
 
 // Exact counts. base and large are the published BERT numbers with MLM (tied decoder) + NSP heads;
@@ -27,6 +27,8 @@ const expected: Record<string, number> = {
   // tiny.yaml's encoder and pooler (702,978 less the MLM head's 18,816 and NSP's 258) + classifier 128 x 2 + 2.
   'spam.yaml': 684_162,
   'spam-scratch.yaml': 684_162,
+  // The same encoder and pooler with a one-output regression head: 128 + 1.
+  'stsb.yaml': 684_033,
 };
 
 test('every shipped recipe is listed here, validates and has the exact parameter count', async () => {

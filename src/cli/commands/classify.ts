@@ -1,6 +1,6 @@
 // `bert-run classify <run-dir> "text" ["pair"]`: a fine-tuned classifier's label and the
-// probability of every label; `--input examples.jsonl` labels many ({"text", "text_pair"?} per
-// line), one JSON line each.
+// probability of every label (a regression model's score); `--input examples.jsonl` labels many
+// ({"text", "text_pair"?} per line), one JSON line each.
 import { kernelVariantsFromEnv } from '../env.js';
 import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
@@ -38,14 +38,15 @@ function readJsonl(path: string): Item[] {
 
 export const classifyCommand: Command = {
   name: 'classify',
-  summary: 'label texts (or text pairs) with a fine-tuned classifier',
+  summary: 'label texts (or text pairs) with a fine-tuned classifier (or score them with a regression model)',
   usage: `usage: bert-run classify <run-dir> "text" ["pair"] [--json]
        bert-run classify <run-dir> --input examples.jsonl
 
   <run-dir>   a fine-tuning run directory (its best model: <run-dir>/best), a checkpoint directory,
               or any directory with model.safetensors, config.json (id2label), recipe.yaml and a tokenizer
   --input F   one {"text": ..., "text_pair"?: ...} per line; prints {"line", "label", "probabilities"} per line
-  --json      print {"label", "probabilities": {label: p}} for the one text`,
+              ({"line", "score"} for a regression model)
+  --json      print {"label", "probabilities": {label: p}} ({"score"}) for the one text`,
   async run(argv) {
     const { flags, positionals } = parseArgs(argv, { input: 'string', json: 'boolean' }, 'classify');
     const input = flags.input as string | undefined;
@@ -55,6 +56,12 @@ export const classifyCommand: Command = {
     const items: Item[] = input !== undefined ? readJsonl(input) : [{ text: positionals[1]!, ...(positionals[2] !== undefined ? { pair: positionals[2] } : {}) }];
     const model = await InferenceModel.open(positionals[0]!, { log: (m) => process.stderr.write(`bert-run: ${m}\n`), variants: kernelVariantsFromEnv() });
     try {
+      if (model.regression) {
+        const scores = await model.score(items);
+        if (input !== undefined || flags.json) scores.forEach((score, i) => console.log(JSON.stringify({ ...(input !== undefined ? { line: items[i]!.line } : {}), score: Number(score.toPrecision(6)) })));
+        else console.log(scores[0]!.toFixed(4));
+        return 0;
+      }
       const results = await model.classify(items);
       const labels = model.labels!;
       const probs = (p: Float64Array) => Object.fromEntries(labels.map((l, i) => [l, Number(p[i]!.toPrecision(6))]));

@@ -11,6 +11,7 @@ import { BIAS_GRAD_OPS } from './matmul-bias-grad.js';
 import { MATMUL_OPS } from './matmul.js';
 import { REDUCE_OPS } from './reduce.js';
 import { ROWS_OPS } from './rows.js';
+import { SQUARED_ERROR_OPS } from './squared-error.js';
 
 export const OP_DEFS: OpDefs = {
   ...EMBEDDING_OPS,
@@ -20,6 +21,7 @@ export const OP_DEFS: OpDefs = {
   ...ATTENTION_OPS,
   ...ROWS_OPS,
   ...CROSSENTROPY_OPS,
+  ...SQUARED_ERROR_OPS,
   ...REDUCE_OPS,
   ...BIAS_GRAD_OPS,
 };

@@ -1,7 +1,8 @@
 // Fine-tuning as a training task (tasks.classify): labelled examples as [CLS] a [SEP] (b [SEP])
 // micro-batches, a seeded shuffle per epoch, evaluation over every validation example (accuracy,
-// F1, macro F1, Matthews correlation) with the best-checkpoint score, and a config.json that
-// transformers loads as BertForSequenceClassification.
+// F1, macro F1, Matthews correlation; for regression MSE, Pearson and Spearman) with the
+// best-checkpoint score, and a config.json that transformers loads as
+// BertForSequenceClassification (problem_type single_label_classification or regression).
 import { dirname } from 'node:path';
 import type { Recipe } from '../../recipe/index.js';
 import { ClassificationBatches, deriveRng, permutation, readLabelled, type BertTokenizer, type ClassificationBatch, type LabelledData, type LabelledSpec } from '../../data/index.js';
@@ -10,9 +11,18 @@ import { UserError } from '../../errors.js';
 import { classificationInputs } from '../batch-inputs.js';
 import type { TrainState } from '../checkpoint/checkpoints.js';
 import { classificationMetrics } from '../classification-metrics.js';
+import { regressionMetrics } from '../regression-metrics.js';
 import { decodeHalves } from '../f16.js';
 import type { Phase } from '../phases.js';
 import type { EvalReport, StepBatches, TrainingTask } from './task.js';
+
+/** best_metric values that are minimized: the score (higher is better) is their negation. */
+const MINIMIZED = new Set(['loss', 'mse']);
+
+/** A best-checkpoint score as the metric's own value. */
+export function metricValue(metric: string, score: number): number {
+  return MINIMIZED.has(metric) ? -score : score;
+}
 
 /** data.labelled as the data layer's spec. */
 export function labelledSpec(recipe: Recipe): LabelledSpec {
@@ -26,7 +36,7 @@ export function readRecipeLabelled(recipe: Recipe, baseDir: string): LabelledDat
   const l = recipe.data.labelled!;
   const base = labelledSpec(recipe);
   const validation = l.validation && 'files' in base ? { ...base, files: l.validation } : undefined;
-  const data = readLabelled(base, { baseDir, validation, holdout: l.holdout, seed: recipe.seed });
+  const data = readLabelled(base, { baseDir, validation, holdout: l.holdout, seed: recipe.seed, regression: recipe.tasks.classify?.regression });
   if (l.max_examples !== undefined && l.max_examples < data.train.length) {
     // A seeded subset in file order; the label set stays that of all training examples.
     const order = permutation(data.train.length, deriveRng('labelled-subset', recipe.seed));
@@ -36,16 +46,20 @@ export function readRecipeLabelled(recipe: Recipe, baseDir: string): LabelledDat
   return data;
 }
 
-/** tasks.classify: the number of labels in the recipe's training data (undefined for pretraining). */
+/** tasks.classify: the classifier's outputs: the labels in the recipe's training data, 1 for regression (undefined for pretraining). */
 export function recipeClasses(recipe: Recipe, recipeFile: string): number | undefined {
-  return recipe.tasks.classify ? readRecipeLabelled(recipe, dirname(recipeFile)).labels.length : undefined;
+  if (!recipe.tasks.classify) return undefined;
+  return recipe.tasks.classify.regression ? 1 : readRecipeLabelled(recipe, dirname(recipeFile)).labels.length;
 }
 
 export class ClassificationTask implements TrainingTask {
   readonly tiedDecoder = false;
   readonly hasEval: boolean;
+  /** The classifier's outputs: the label count, 1 for regression. */
   readonly classes: number;
+  /** The class list; empty for regression. */
   readonly labels: readonly string[];
+  private readonly regression: boolean;
   private readonly train: ClassificationBatches;
   private readonly validation: ClassificationBatches | undefined;
 
@@ -56,13 +70,15 @@ export class ClassificationTask implements TrainingTask {
     baseDir: string,
   ) {
     const data = readRecipeLabelled(recipe, baseDir);
+    this.regression = recipe.tasks.classify!.regression;
     this.labels = data.labels;
-    this.classes = data.labels.length;
-    this.train = new ClassificationBatches(tokenizer, data.train, data.labels, recipe.data.seq_len, recipe.seed);
-    this.validation = data.validation.length > 0 ? new ClassificationBatches(tokenizer, data.validation, data.labels, recipe.data.seq_len, recipe.seed) : undefined;
+    this.classes = this.regression ? 1 : data.labels.length;
+    const classList = this.regression ? null : data.labels;
+    this.train = new ClassificationBatches(tokenizer, data.train, classList, recipe.data.seq_len, recipe.seed);
+    this.validation = data.validation.length > 0 ? new ClassificationBatches(tokenizer, data.validation, classList, recipe.data.seq_len, recipe.seed) : undefined;
     this.hasEval = this.validation !== undefined;
     // Refused before training starts, not at the first evaluation.
-    if (recipe.tasks.classify!.best_metric === 'f1' && this.classes !== 2) {
+    if (!this.regression && recipe.tasks.classify!.best_metric === 'f1' && this.classes !== 2) {
       throw new UserError(`tasks.classify.best_metric f1 is the F1 of the second label, for two labels; the data have ${this.classes} (${this.labels.join(', ')})`, 'bad_recipe', 2, 'use macro_f1, accuracy, mcc or loss');
     }
   }
@@ -73,7 +89,8 @@ export class ClassificationTask implements TrainingTask {
   }
 
   describe(): string {
-    return `${this.train.size} train / ${this.validation?.size ?? 0} validation examples, labels ${this.labels.join(', ')}, vocab ${this.tokenizer.size}`;
+    const targets = this.regression ? 'numeric targets (regression)' : `labels ${this.labels.join(', ')}`;
+    return `${this.train.size} train / ${this.validation?.size ?? 0} validation examples, ${targets}, vocab ${this.tokenizer.size}`;
   }
 
   nextStep(phase: Phase): StepBatches {
@@ -88,7 +105,9 @@ export class ClassificationTask implements TrainingTask {
   }
 
   stepLog(metrics: Record<string, number>, scale: number, step: StepBatches): { loss: number; fields: Record<string, number> } {
-    return { loss: metrics.cls_loss! / scale, fields: { accuracy: metrics.cls_correct! / step.counts.examples!, epoch: step.counts.epoch! } };
+    const loss = metrics.cls_loss! / scale;
+    if (this.regression) return { loss, fields: { epoch: step.counts.epoch! } };
+    return { loss, fields: { accuracy: metrics.cls_correct! / step.counts.examples!, epoch: step.counts.epoch! } };
   }
 
   evaluationDue(step: number): boolean {
@@ -108,6 +127,11 @@ export class ClassificationTask implements TrainingTask {
       const out = await exec.readOutputBytes('logits');
       const logits = out.dtype === 'f16' ? decodeHalves(out.bytes) : new Float32Array(out.bytes);
       for (let i = 0; i < b.examples; i++) {
+        if (this.regression) {
+          predicted.push(logits[i]!);
+          actual.push(b.targets![i]!);
+          continue;
+        }
         let best = 0;
         for (let c = 1; c < this.classes; c++) if (logits[i * this.classes + c]! > logits[i * this.classes + best]!) best = c;
         predicted.push(best);
@@ -115,14 +139,10 @@ export class ClassificationTask implements TrainingTask {
       }
     }
     const loss = (await exec.readMetrics()).cls_loss!;
-    const m = classificationMetrics(predicted, actual, this.classes);
-    const record: Record<string, number> = { loss, accuracy: m.accuracy, ...(m.f1 !== undefined ? { f1: m.f1 } : {}), macro_f1: m.macro_f1, mcc: m.mcc, examples: m.examples };
+    const { record, line } = this.regression ? regressionReport(loss, predicted, actual) : classificationReport(loss, predicted, actual, this.classes);
     const metric = this.recipe.tasks.classify!.best_metric;
     const value = record[metric]!;
-    const line =
-      `loss ${loss.toFixed(4)}, accuracy ${m.accuracy.toFixed(4)}` + (m.f1 !== undefined ? `, F1 ${m.f1.toFixed(4)}` : '') +
-      `, macro F1 ${m.macro_f1.toFixed(4)}, MCC ${m.mcc.toFixed(4)} over ${m.examples} validation examples`;
-    return { record, line, score: metric === 'loss' ? -value : value };
+    return { record, line, score: metricValue(metric, value) };
   }
 
   restore(state: TrainState): void {
@@ -134,19 +154,39 @@ export class ClassificationTask implements TrainingTask {
   }
 
   config(base: Record<string, unknown>): Record<string, unknown> {
+    // transformers names a regression head's single output LABEL_0, as its own configs do.
+    const labels = this.regression ? ['LABEL_0'] : this.labels;
     return {
       ...base,
       architectures: ['BertForSequenceClassification'],
       classifier_dropout: this.recipe.tasks.classify!.dropout,
-      problem_type: 'single_label_classification',
-      id2label: Object.fromEntries(this.labels.map((l, i) => [String(i), l])),
-      label2id: Object.fromEntries(this.labels.map((l, i) => [l, i])),
+      problem_type: this.regression ? 'regression' : 'single_label_classification',
+      id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
+      label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
     };
   }
 
   summary(last: Record<string, number>): string {
+    if (this.regression) return `validation MSE ${last.mse!.toFixed(4)}, Pearson ${last.pearson!.toFixed(4)}, Spearman ${last.spearman!.toFixed(4)}`;
     return `validation accuracy ${last.accuracy!.toFixed(4)}` + (last.f1 !== undefined ? `, F1 ${last.f1.toFixed(4)}` : '') + `, macro F1 ${last.macro_f1!.toFixed(4)}, MCC ${last.mcc!.toFixed(4)}`;
   }
 
   close(): void {}
+}
+
+/** The evaluation record and progress line of a classifier (labels = class ids). */
+function classificationReport(loss: number, predicted: number[], actual: number[], classes: number): { record: Record<string, number>; line: string } {
+  const m = classificationMetrics(predicted, actual, classes);
+  const record: Record<string, number> = { loss, accuracy: m.accuracy, ...(m.f1 !== undefined ? { f1: m.f1 } : {}), macro_f1: m.macro_f1, mcc: m.mcc, examples: m.examples };
+  const line =
+    `loss ${loss.toFixed(4)}, accuracy ${m.accuracy.toFixed(4)}` + (m.f1 !== undefined ? `, F1 ${m.f1.toFixed(4)}` : '') +
+    `, macro F1 ${m.macro_f1.toFixed(4)}, MCC ${m.mcc.toFixed(4)} over ${m.examples} validation examples`;
+  return { record, line };
+}
+
+/** The evaluation record and progress line of a regression head (loss = the mean squared error as the plan summed it). */
+function regressionReport(loss: number, predicted: number[], actual: number[]): { record: Record<string, number>; line: string } {
+  const m = regressionMetrics(predicted, actual);
+  const record: Record<string, number> = { loss, mse: m.mse, pearson: m.pearson, spearman: m.spearman, examples: m.examples };
+  return { record, line: `loss ${loss.toFixed(4)}, MSE ${m.mse.toFixed(4)}, Pearson ${m.pearson.toFixed(4)}, Spearman ${m.spearman.toFixed(4)} over ${m.examples} validation examples` };
 }
