@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { train } from '../../src/train/runner.js';
@@ -17,6 +17,7 @@ import { loadRecipe } from '../../src/recipe/index.js';
 import { testGpu } from '../support/gpu.js';
 import { rng } from '../support/random.js';
 import { fixture } from '../support/fixtures.js';
+import { assertResumeExact, rejects, toyDataHooks, writeToyRecipe } from '../support/finetune.js';
 
 const root = mkdtempSync(join(tmpdir(), 'bert-regression-test-'));
 const POSITIVE = ['good', 'great', 'fine', 'nice'];
@@ -38,67 +39,10 @@ function writeToyData(): void {
 }
 
 function writeRecipe(name: string, classify = '{ dropout: 0.0, regression: true }'): string {
-  const file = join(root, `${name}.yaml`);
-  writeFileSync(
-    file,
-    `version: 1
-name: ${name}
-seed: 5
-model:
-  hidden: 32
-  vocab_size: from-tokenizer
-  max_position: 16
-  init_std: 0.05
-  graph:
-    - embeddings: { position: learned, token_type: true, norm: layernorm, dropout: 0.0 }
-    - repeat: 1
-      layers:
-        - attention: { heads: 2, dropout: 0.0, probs_dropout: 0.0, norm: post }
-        - feedforward: { inner: 64, activation: gelu, dropout: 0.0, norm: post }
-    - pooler: { activation: tanh }
-tasks:
-  classify: ${classify}
-data:
-  labelled: { files: [toy.jsonl], text: sentence, label: score, holdout: 0.2 }
-  tokenizer: { vocab: vocab.txt }
-  seq_len: 16
-schedule:
-  epochs: 12
-  batch_size: 16
-  micro_batch_size: 8
-  optimizer: { adamw: { lr: 3.0e-3, betas: [0.9, 0.999], eps: 1.0e-6, weight_decay: 0.01 } }
-  lr: { warmup_ratio: 0.1, decay: linear }
-  eval: { every: 0 }
-  checkpoint: { every: 0, keep: 2 }
-  log: { every: 1 }
-runtime: { out: ${JSON.stringify(join(root, name))} }
-`,
-  );
-  return file;
+  return writeToyRecipe({ dir: root, name, classify, label: 'score', epochs: 12 });
 }
 
-async function rejects(run: () => Promise<unknown>, pattern: RegExp): Promise<void> {
-  try {
-    await run();
-  } catch (e) {
-    const message = (e as Error).message;
-    assert.match(message, pattern);
-    assert.not.match(message, /\n/, `one line: ${message}`);
-    return;
-  }
-  assert.unreachable(`expected a rejection matching ${pattern}`);
-}
-
-let log = console.log;
-test.before(() => {
-  writeToyData();
-  log = console.log;
-  console.log = () => {};
-});
-test.after(() => {
-  console.log = log;
-  rmSync(root, { recursive: true, force: true });
-});
+toyDataHooks(test, root, writeToyData);
 
 test('a toy score is learned: validation Pearson ≥ 0.9 and Spearman ≥ 0.85, MSE far below the targets\' variance; best model by Pearson', async () => {
   const { gpu } = await testGpu();
@@ -160,14 +104,7 @@ test('the run directory is a BertForSequenceClassification with problem_type reg
 
 test('resume: stopped mid-epoch and resumed, the regression run equals the straight one bit for bit', async () => {
   const { gpu } = await testGpu();
-  const straight = await train({ recipe: writeRecipe('straight'), gpu, json: true, steps: 20 });
-  const recipe = writeRecipe('resumed');
-  await train({ recipe, gpu, json: true, steps: 20, stopAfter: 7 });
-  const resumed = await train({ recipe, gpu, json: true, steps: 20, resume: true });
-  const pick = (h: typeof straight.history) => h.map((s) => [s.step, s.loss, s.grad_norm]);
-  assert.equal(pick(resumed.history), pick(straight.history).slice(7));
-  assert.equal(resumed.evals, straight.evals.filter((e) => e.step > 7));
-  assert.equal(resumed.best, straight.best);
+  await assertResumeExact(gpu, (name) => writeRecipe(name), ['step', 'loss', 'grad_norm']);
 });
 
 test('refused in one line: a label that is not a number (file:line), a classification metric for regression and the reverse (recipe line)', async () => {

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { train } from '../../src/train/runner.js';
@@ -17,6 +17,7 @@ import { loadRecipe } from '../../src/recipe/index.js';
 import { testGpu } from '../support/gpu.js';
 import { rng } from '../support/random.js';
 import { fixture } from '../support/fixtures.js';
+import { assertResumeExact, rejects, toyDataHooks, writeToyRecipe } from '../support/finetune.js';
 
 const root = mkdtempSync(join(tmpdir(), 'bert-finetune-test-'));
 const POSITIVE = ['good', 'great', 'fine', 'nice'];
@@ -39,68 +40,10 @@ function writeToyData(): void {
 }
 
 function writeRecipe(name: string, extra = ''): string {
-  const file = join(root, `${name}.yaml`);
-  writeFileSync(
-    file,
-    `version: 1
-name: ${name}
-seed: 5
-model:
-  hidden: 32
-  vocab_size: from-tokenizer
-  max_position: 16
-  init_std: 0.05
-  graph:
-    - embeddings: { position: learned, token_type: true, norm: layernorm, dropout: 0.0 }
-    - repeat: 1
-      layers:
-        - attention: { heads: 2, dropout: 0.0, probs_dropout: 0.0, norm: post }
-        - feedforward: { inner: 64, activation: gelu, dropout: 0.0, norm: post }
-    - pooler: { activation: tanh }
-tasks:
-  classify: { dropout: 0.1, best_metric: accuracy }
-data:
-  labelled: { files: [toy.jsonl], text: sentence, label: sentiment, holdout: 0.2 }
-  tokenizer: { vocab: vocab.txt }
-  seq_len: 16
-schedule:
-  epochs: 6
-  batch_size: 16
-  micro_batch_size: 8
-  optimizer: { adamw: { lr: 3.0e-3, betas: [0.9, 0.999], eps: 1.0e-6, weight_decay: 0.01 } }
-  lr: { warmup_ratio: 0.1, decay: linear }
-  eval: { every: 0 }
-  checkpoint: { every: 0, keep: 2 }
-  log: { every: 1 }
-runtime: { out: ${JSON.stringify(join(root, name))} }
-${extra}`,
-  );
-  return file;
+  return writeToyRecipe({ dir: root, name, classify: '{ dropout: 0.1, best_metric: accuracy }', label: 'sentiment', epochs: 6, extra });
 }
 
-/** The promise rejects with a one-line message matching `pattern`. */
-async function rejects(run: () => Promise<unknown>, pattern: RegExp): Promise<void> {
-  try {
-    await run();
-  } catch (e) {
-    const message = (e as Error).message;
-    assert.match(message, pattern);
-    assert.not.match(message, /\n/, `one line: ${message}`);
-    return;
-  }
-  assert.unreachable(`expected a rejection matching ${pattern}`);
-}
-
-let log = console.log;
-test.before(() => {
-  writeToyData();
-  log = console.log;
-  console.log = () => {};
-});
-test.after(() => {
-  console.log = log;
-  rmSync(root, { recursive: true, force: true });
-});
+toyDataHooks(test, root, writeToyData);
 
 test('a toy separable task is learned: validation accuracy ≥ 0.95 after 6 epochs, one evaluation per epoch, best model kept', async () => {
   const { gpu } = await testGpu();
@@ -180,14 +123,7 @@ test('CLI: bert-run classify prints the label and probabilities, labels a jsonl 
 
 test('resume: stopped mid-epoch and resumed, the run equals the straight one bit for bit', async () => {
   const { gpu } = await testGpu();
-  const straight = await train({ recipe: writeRecipe('straight'), gpu, json: true, steps: 20 });
-  const recipe = writeRecipe('resumed');
-  await train({ recipe, gpu, json: true, steps: 20, stopAfter: 7 });
-  const resumed = await train({ recipe, gpu, json: true, steps: 20, resume: true });
-  const pick = (h: typeof straight.history) => h.map((s) => [s.step, s.loss, s.accuracy, s.grad_norm]);
-  assert.equal(pick(resumed.history), pick(straight.history).slice(7));
-  assert.equal(resumed.evals, straight.evals.filter((e) => e.step > 7));
-  assert.equal(resumed.best, straight.best);
+  await assertResumeExact(gpu, (name) => writeRecipe(name), ['step', 'loss', 'accuracy', 'grad_norm']);
 });
 
 test('early stopping: evaluations without a better score end the run, with the best model kept', async () => {
