@@ -1,9 +1,11 @@
 // grad-norm: the global gradient norm for clipping and the skip-step check, deterministic.
 //
-// Ops: sumsq_partial (Σ x² of one (offset, length) range into fixed partial slots) and
-// grad_norm_finalize (Σ of the partials in fixed order → the norm state). The compiler runs one
-// sumsq_partial per gradient tensor or per contiguous arena range, each into its own slots, then
-// one grad_norm_finalize over all slots; the optimizer kernels read the norm state.
+// Ops: sumsq_partial (Σ x² of one (offset, length) range into fixed partial slots),
+// sumsq_partial_segments (the same for up to MAX_SEGMENTS ranges of one bound slice in one
+// dispatch, each range split and summed exactly as sumsq_partial splits and sums it) and
+// grad_norm_finalize (Σ of the partials in fixed order → the norm state). The compiler gives each
+// gradient tensor its own slots, fills them with sumsq_partial_segments dispatches, then runs one
+// grad_norm_finalize over all slots; the optimizer kernels read the norm state.
 //
 // Bindings (group 0); the two entry points use different sets (WGSL allows two resource
 // variables on one @binding when no entry point uses both):
@@ -15,6 +17,14 @@
 //                                      the last element is read whole (elements outside the range are
 //                                      read, never counted).
 //     2 partials  storage, read_write  array<f32>  (slot + count) at least; writes [slot, slot + count)
+//   sumsq_partial_segments
+//     0 segments  uniform  Segments {slot, count (segments), workgroups, pad, seg[MAX_SEGMENTS]}:
+//                          seg[s] = (offset, length, first workgroup, chunk) of range s, ranges in
+//                          slot order (seg[s].z ascending)
+//     1 x, 2 partials      as sumsq_partial; workgroup w of segment s (seg[s].z ≤ w < seg[s+1].z)
+//                          computes sumsq_partial's workgroup w − seg[s].z of that range (offset
+//                          a multiple of 4, so the same vec4s, lanes and order) into
+//                          partials[slot + w]
 //   grad_norm_finalize
 //     0 params      uniform  Params
 //     1 partials    storage, read        array<f32>  reads [slot, slot + count)
@@ -52,9 +62,21 @@ struct Params {
   pad1: u32,
 }
 
+const MAX_SEGMENTS: u32 = 64u;
+
+struct Segments {
+  slot: u32,
+  count: u32,
+  workgroups: u32,
+  pad: u32,
+  seg: array<vec4<u32>, MAX_SEGMENTS>,
+}
+
 override WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Params;
+// sumsq_partial_segments
+@group(0) @binding(0) var<uniform> segments: Segments;
 // sumsq_partial
 @group(0) @binding(1) var<storage, read> x: array<vec4<T>>;
 @group(0) @binding(2) var<storage, read_write> partials: array<f32>;
@@ -79,9 +101,23 @@ fn workgroup_sum(lid: u32, value: f32) -> f32 {
 }
 
 // Elements of vec4 q that lie inside [offset, offset + length).
-fn in_range(q: u32) -> vec4<bool> {
+fn in_range(q: u32, offset: u32, length: u32) -> vec4<bool> {
   let e = vec4<u32>(q * 4u) + vec4<u32>(0u, 1u, 2u, 3u);
-  return (e >= vec4<u32>(params.offset)) & (e < vec4<u32>(params.offset + params.length));
+  return (e >= vec4<u32>(offset)) & (e < vec4<u32>(offset + length));
+}
+
+// Workgroup w's Σ x² over its chunk of the range (valid in lane 0; every lane must call it).
+fn range_sumsq(offset: u32, length: u32, chunk: u32, w: u32, lid: u32) -> f32 {
+  let v0 = offset / 4u;
+  let v_end = (offset + length + 3u) / 4u;
+  let start = v0 + w * chunk;
+  let stop = min(start + chunk, v_end);
+  var acc = vec4<f32>(0.0);
+  for (var q = start + lid; q < stop; q += WG) {
+    let g = select(vec4<f32>(0.0), vec4<f32>(x[q]), in_range(q, offset, length));
+    acc += g * g;
+  }
+  return workgroup_sum(lid, (acc.x + acc.y) + (acc.z + acc.w));
 }
 
 // Exponent all ones: ±Inf or NaN. Bit test, because WGSL lets compilers assume finite floats.
@@ -94,17 +130,25 @@ fn sumsq_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
                  @builtin(local_invocation_index) lid: u32) {
   let w = wid.x + wid.y * nwg.x;
   if (w >= params.count) { return; }
-  let v0 = params.offset / 4u;
-  let v_end = (params.offset + params.length + 3u) / 4u;
-  let start = v0 + w * params.chunk;
-  let stop = min(start + params.chunk, v_end);
-  var acc = vec4<f32>(0.0);
-  for (var q = start + lid; q < stop; q += WG) {
-    let g = select(vec4<f32>(0.0), vec4<f32>(x[q]), in_range(q));
-    acc += g * g;
-  }
-  let total = workgroup_sum(lid, (acc.x + acc.y) + (acc.z + acc.w));
+  let total = range_sumsq(params.offset, params.length, params.chunk, w, lid);
   if (lid == 0u) { partials[params.slot + w] = total; }
+}
+
+@compute @workgroup_size(WG)
+fn sumsq_partial_segments(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                          @builtin(local_invocation_index) lid: u32) {
+  let w = wid.x + wid.y * nwg.x;
+  if (w >= segments.workgroups) { return; }
+  // The last segment starting at or before w (binary search over the first workgroups).
+  var lo = 0u;
+  var hi = segments.count - 1u;
+  while (lo < hi) {
+    let mid = (lo + hi + 1u) / 2u;
+    if (segments.seg[mid].z <= w) { lo = mid; } else { hi = mid - 1u; }
+  }
+  let s = segments.seg[lo];
+  let total = range_sumsq(s.x, s.y, s.w, w - s.z, lid);
+  if (lid == 0u) { partials[segments.slot + w] = total; }
 }
 
 @compute @workgroup_size(WG)

@@ -58,7 +58,8 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
   if (mixed) applyMixedPrecision(g);
   checkShapes(g);
   const slots = options.training ? optimizerSlots(recipe) : [];
-  const memory = planMemory(g, limits, { optimizerSlots: slots });
+  // Weight-decay tensors first, then the no-decay ones (biases, LayerNorm): two AdamW runs.
+  const memory = planMemory(g, limits, { optimizerSlots: slots, paramOrder: (t) => (appliesWeightDecay(t.name, recipe) ? 0 : 1) });
   // Plan-private buffers carry the plan's name; shared ones (params, grads, optimizer) do not.
   const privateId = (id: string) => (/^(params|params16|grads|m|v)\./.test(id) || id === STEP_STATE_BUFFER ? id : `${name}.${id}`);
   const buffers: BufferDecl[] = memory.buffers.map((b) => ({ ...b, id: privateId(b.id) }));

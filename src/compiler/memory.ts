@@ -82,6 +82,11 @@ function packSequential(tensors: Tensor[], prefix: string, capacity: number, ali
 export interface MemoryOptions {
   /** Optimizer moment arenas (2 for Adam/LAMB). */
   optimizerSlots: string[];
+  /**
+   * Parameters are packed in ascending order of this key, graph order within a key: the
+   * optimizer keeps same-hyperparameter tensors adjacent so one dispatch updates a whole run.
+   */
+  paramOrder?: (t: Tensor) => number;
 }
 
 export function planMemory(g: Graph, limits: DeviceLimits, options: MemoryOptions): MemoryPlan {
@@ -94,7 +99,8 @@ export function planMemory(g: Graph, limits: DeviceLimits, options: MemoryOption
   };
 
   // Parameters, and mirrored gradients and optimizer moments.
-  const params = g.params();
+  const packOrder = options.paramOrder;
+  const params = packOrder ? g.params().map((t, i) => ({ t, i, key: packOrder(t) })).sort((a, b) => a.key - b.key || a.i - b.i).map((x) => x.t) : g.params();
   const paramSlots = packSequential(params, 'params', capacity, align, limits, plan, 'param');
   const gradOf = new Map<number, Tensor>();
   for (const t of g.tensors) if (t.role === 'grad' && t.gradOf !== undefined) gradOf.set(t.gradOf, t);

@@ -1,7 +1,7 @@
 // The optimizer stage of a training plan: global gradient norm (also the non-finite check that
-// makes a bad step a no-op), then one AdamW update per parameter tensor, or LAMB's two stages.
-// Runs once per optimizer step, after all micro-batches have accumulated their gradients; the
-// update kernels zero the gradients they consumed.
+// makes a bad step a no-op), then AdamW updates (one per run of adjacent same-decay tensors) or
+// LAMB's two stages per tensor. Runs once per optimizer step, after all micro-batches have
+// accumulated their gradients; the update kernels zero the gradients they consumed.
 import type { Recipe } from '../recipe/index.js';
 import type { LowerContext } from './lower-context.js';
 import type { MemoryPlan } from './memory.js';
@@ -13,8 +13,9 @@ import {
   lambUpdateLaunches,
   lambPartialSlots,
   pickAdamwVariant,
-  sumsqPartialLaunch,
   sumsqPartialSlots,
+  sumsqSegmentsLaunch,
+  SUMSQ_MAX_SEGMENTS,
   NORM_STATE_WORDS,
 } from './kernels/optimizer.js';
 
@@ -40,21 +41,32 @@ export function lowerOptimizer(ctx: LowerContext, _memory: MemoryPlan): void {
   const grads = g.tensors.filter((t) => t.role === 'grad' && t.gradOf !== undefined);
   const normState = normStateSlice(ctx);
 
-  // 1. Σg² partials per tensor, laid end to end; 2. one finish into the norm state.
-  const ranges = grads.map((t) => ({ offset: 0, length: g.size(t.id) }));
-  const totalSlots = ranges.reduce((s, r) => s + sumsqPartialSlots(r, limits), 0);
+  // 1. Σg² partials per tensor, laid end to end in graph order, several tensors per dispatch;
+  // 2. one finish into the norm state.
+  const totalSlots = grads.reduce((s, t) => s + sumsqPartialSlots({ offset: 0, length: g.size(t.id) }, limits), 0);
   const partials = ctx.scratch('grad_norm_partials', totalSlots * 4);
   let slot = 0;
-  grads.forEach((t, i) => {
-    const param = g.get(t.gradOf!);
-    ctx.dispatch(`optimizer.grad_norm.${param.name}`, sumsqPartialLaunch({ ...ranges[i]!, slot }, limits), [vec4Slice(ctx.slice(t.id)), partials]);
-    slot += sumsqPartialSlots(ranges[i]!, limits);
-  });
+  for (const group of sumsqGroups(ctx, grads.map((t) => t.id))) {
+    const segments = group.tensors.map((t) => ({ offset: (ctx.slice(t).offset - group.slice.offset) / 4, length: g.size(t) }));
+    const names = group.tensors.map((t) => g.get(g.get(t).gradOf!).name);
+    const label = names.length === 1 ? names[0]! : `${names[0]}..${names[names.length - 1]}`;
+    ctx.dispatch(`optimizer.grad_norm.${label}`, sumsqSegmentsLaunch({ segments, slot }, limits), [group.slice, partials]);
+    slot += segments.reduce((s, r) => s + sumsqPartialSlots({ offset: 0, length: r.length }, limits), 0);
+  }
   ctx.dispatch('optimizer.grad_norm.finalize', gradNormFinalizeLaunch({ slot: 0, count: totalSlots, maxNorm: schedule.clip_grad_norm }, limits), [partials, normState, ctx.stepState()]);
 
-  // 3. Updates, one tensor at a time (weight decay per tensor from schedule.no_decay).
-  const lambSlots = lamb ? grads.reduce((s, t) => s + 2 * lambPartialSlots({ offset: 0, length: g.size(t.id) }, limits), 0) : 0;
-  const lambPartials = lamb ? ctx.scratch('lamb_partials', lambSlots * 4) : undefined;
+  // 3. Updates: AdamW one dispatch per run of adjacent same-decay tensors; LAMB per tensor (its
+  // trust ratio is per tensor).
+  if (!lamb) {
+    for (const run of adamwRuns(ctx, grads.map((t) => ({ param: g.get(t.gradOf!).id, grad: t.id })))) {
+      const shape = { offset: 0, length: run.length, beta1: adam.betas[0], beta2: adam.betas[1], eps: adam.eps, weightDecay: run.decay ? adam.weight_decay : 0, biasCorrection: adam.bias_correction, zeroGrad: true };
+      const variant = pickAdamwVariant(shape, limits, ctx.variants);
+      ctx.dispatch(`optimizer.adamw.${run.label}`, adamwUpdateLaunch(shape, limits, variant), [...run.bindings, ctx.stepState(), normState]);
+    }
+    return;
+  }
+  const lambSlots = grads.reduce((s, t) => s + 2 * lambPartialSlots({ offset: 0, length: g.size(t.id) }, limits), 0);
+  const lambPartials = ctx.scratch('lamb_partials', lambSlots * 4);
   let lambSlot = 0;
   for (const t of grads) {
     const param = g.get(t.gradOf!);
@@ -72,17 +84,88 @@ export function lowerOptimizer(ctx: LowerContext, _memory: MemoryPlan): void {
       zeroGrad: true,
     };
     const bindings = [p, ctx.slice(t.id), moment('m'), moment('v')].map(vec4Slice);
-    if (lamb) {
-      const [moments, apply] = lambUpdateLaunches({ ...shape, slot: lambSlot }, limits);
-      lambSlot += 2 * lambPartialSlots(shape, limits);
-      const all = [...bindings, ctx.stepState(), normState, lambPartials!];
-      ctx.dispatch(`optimizer.lamb.${param.name}`, moments, all, 'moments');
-      ctx.dispatch(`optimizer.lamb.${param.name}`, apply, all, 'apply');
-    } else {
-      const variant = pickAdamwVariant(shape, limits, ctx.variants);
-      ctx.dispatch(`optimizer.adamw.${param.name}`, adamwUpdateLaunch(shape, limits, variant), [...bindings, ctx.stepState(), normState]);
-    }
+    const [moments, apply] = lambUpdateLaunches({ ...shape, slot: lambSlot }, limits);
+    lambSlot += 2 * lambPartialSlots(shape, limits);
+    const all = [...bindings, ctx.stepState(), normState, lambPartials];
+    ctx.dispatch(`optimizer.lamb.${param.name}`, moments, all, 'moments');
+    ctx.dispatch(`optimizer.lamb.${param.name}`, apply, all, 'apply');
   }
+}
+
+/**
+ * Gradient tensors in graph (slot) order, grouped for sumsq_partial_segments: consecutive
+ * tensors of one arena while a group has at most SUMSQ_MAX_SEGMENTS of them and the slice over
+ * them (from the lowest start to the highest end, padded to 16 bytes) fits a storage binding.
+ */
+function sumsqGroups(ctx: LowerContext, grads: number[]): Array<{ tensors: number[]; slice: BufferSlice }> {
+  const limit = ctx.limits.maxStorageBufferBindingSize;
+  const groups: Array<{ tensors: number[]; slice: BufferSlice }> = [];
+  for (const t of grads) {
+    const s = ctx.slice(t);
+    if (ctx.dtype(t) !== 'f32') throw new Error(`optimizer: gradient ${ctx.g.get(t).name} is not f32`);
+    const last = groups[groups.length - 1];
+    if (last && last.slice.buffer === s.buffer && last.tensors.length < SUMSQ_MAX_SEGMENTS) {
+      const start = Math.min(last.slice.offset, s.offset);
+      const end = Math.max(last.slice.offset + last.slice.size, s.offset + s.size);
+      if (Math.ceil((end - start) / 16) * 16 <= limit) {
+        last.tensors.push(t);
+        last.slice = { buffer: s.buffer, offset: start, size: end - start };
+        continue;
+      }
+    }
+    groups.push({ tensors: [t], slice: { ...s } });
+  }
+  return groups.map((gr) => ({ tensors: gr.tensors, slice: vec4Slice(gr.slice) }));
+}
+
+interface AdamwRun {
+  /** The first tensor's name, `..` and the last's: the dispatch label. */
+  label: string;
+  decay: boolean;
+  /** Elements from the first tensor's start to the last's end (the padding between them included). */
+  length: number;
+  /** p, g, m, v: slices over the run, padded to 16 bytes. */
+  bindings: BufferSlice[];
+}
+
+/**
+ * AdamW updates every element on its own, so one dispatch can cover a run of tensors that lie
+ * next to each other in the arenas with the same weight decay (planMemory packs decay tensors
+ * before no-decay ones): the slices from the run's first tensor to its last. The alignment
+ * padding between tensors is zero in p, g, m and v and stays zero (p = 0, m = 0 → p' = 0). A run
+ * ends at an arena boundary, at a change of weight decay, or where its binding would pass
+ * maxStorageBufferBindingSize. Results are bit-identical to one dispatch per tensor.
+ */
+function adamwRuns(ctx: LowerContext, tensors: Array<{ param: number; grad: number }>): AdamwRun[] {
+  const { g, recipe, limits } = ctx;
+  const placed = tensors
+    .map((t) => ({ ...t, p: ctx.slice(t.param), gs: ctx.slice(t.grad), name: g.get(t.param).name, decay: appliesWeightDecay(g.get(t.param).name, recipe) }))
+    .sort((a, b) => (a.p.buffer < b.p.buffer ? -1 : a.p.buffer > b.p.buffer ? 1 : a.p.offset - b.p.offset));
+  const runs: AdamwRun[] = [];
+  let i = 0;
+  while (i < placed.length) {
+    const first = placed[i]!;
+    if (ctx.dtype(first.param) !== 'f32') throw new Error(`optimizer: parameter ${first.name} is not f32`);
+    let j = i + 1;
+    while (j < placed.length) {
+      const next = placed[j]!;
+      const span = next.p.offset + next.p.size - first.p.offset;
+      if (next.p.buffer !== first.p.buffer || next.decay !== first.decay || Math.ceil(span / 16) * 16 > limits.maxStorageBufferBindingSize) break;
+      j++;
+    }
+    const last = placed[j - 1]!;
+    const bytes = last.p.offset + last.p.size - first.p.offset;
+    const over = (buffer: string): BufferSlice => vec4Slice({ buffer, offset: first.p.offset, size: bytes });
+    const moment = (name: string) => first.p.buffer.replace(/^params/, name);
+    runs.push({
+      label: j - i === 1 ? first.name : `${first.name}..${last.name}`,
+      decay: first.decay,
+      length: bytes / 4,
+      bindings: [over(first.p.buffer), over(first.gs.buffer), over(moment('m')), over(moment('v'))],
+    });
+    i = j;
+  }
+  return runs;
 }
 
 /**

@@ -1,8 +1,9 @@
-// Optimizer kernels against the float64 references: global gradient norm (sumsq_partial +
-// grad_norm_finalize), AdamW (every variant, t = 1..5, bias correction on/off, wd 0/0.01,
+// Optimizer kernels against the float64 references: global gradient norm (sumsq_partial and its
+// many-range form sumsq_partial_segments, bit-identical to it, + grad_norm_finalize), AdamW (every variant, t = 1..5, bias correction on/off, wd 0/0.01,
 // clipping, odd offsets and lengths 1, 7, 1000, 5000), LAMB (both stages, trust ratio incl. zero
 // norms), the nonfinite skip guarantee (p, m, v, partials bit-identical), elements outside the
-// range bit-identical, ZERO_GRAD on/off, a grid folded over y, and bit-identical reruns.
+// range bit-identical, ZERO_GRAD on/off, a grid folded over y, AdamW over a run of tensors
+// bit-identical to per-tensor updates, and bit-identical reruns.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -15,6 +16,7 @@ import {
   reductionChunks,
   sumsqPartialLaunch,
   sumsqPartialSlots,
+  sumsqSegmentsLaunch,
   type AdamwVariant,
   type LambShape,
 } from '../../src/compiler/kernels/optimizer.js';
@@ -251,6 +253,53 @@ test('grad norm: sumsq_partial + grad_norm_finalize, clipping on and off, CPU an
   for (const length of [0, 1, 2048, 2049, 3_000_000, 40_000_000]) {
     const { chunk, count } = reductionChunks({ offset: 3, length }, 1024);
     assert.ok(count >= 1 && count <= 1024 && chunk * count * 4 >= length, `split of ${length}: ${chunk}×${count}`);
+  }
+});
+
+test('sumsq_partial_segments: many ranges of one slice in one dispatch write the partials of one sumsq_partial per range, bit for bit', async () => {
+  const { gpu } = await testGpu();
+  // Tensors laid out as the memory planner does (16-byte aligned offsets, padding between them),
+  // listed out of memory order (the slots follow graph order, not offsets); odd lengths; one past
+  // a CPU chunk and one past the GPU cap on partials.
+  const layout = [
+    { offset: 4096, length: 7 },
+    { offset: 0, length: 1 },
+    { offset: 8, length: 1000 },
+    { offset: 1024, length: 2049 },
+    { offset: 4104, length: 40_001 },
+  ];
+  const arena = randomF32(arenaLength(4104, 40_001), 420, 0.5);
+  for (const limits of [gpu.limits, gpuSplit(gpu.limits)]) {
+    const slots = layout.reduce((n, r) => n + sumsqPartialSlots(r, limits), 0);
+    let want: Float32Array = new Float32Array(3 + slots + 2).fill(-1);
+    let slot = 3;
+    for (const r of layout) {
+      want = (await runLaunch(sumsqPartialLaunch({ ...r, slot }, limits), [{ data: arena }, { data: want, read: 'f32' }])).get(1) as Float32Array;
+      slot += sumsqPartialSlots(r, limits);
+    }
+    const launch = sumsqSegmentsLaunch({ segments: layout, slot: 3 }, limits);
+    const got = (await runLaunch(launch, [{ data: arena }, { data: new Float32Array(want.length).fill(-1), read: 'f32' }])).get(1) as Float32Array;
+    assertBitsEqual(got, want, `sumsq segments isCpu=${limits.adapter?.isCpu} (${launch.workgroups} workgroups)`);
+    assert.is(got[0], -1, 'slots before `slot` untouched');
+    assert.is(got[got.length - 1], -1, 'slots past the last range untouched');
+  }
+  assert.throws(() => sumsqSegmentsLaunch({ segments: [{ offset: 2, length: 5 }], slot: 0 }, gpu.limits), /not a multiple of 4/);
+  assert.throws(() => sumsqSegmentsLaunch({ segments: Array.from({ length: 65 }, (_, i) => ({ offset: 4 * i, length: 1 })), slot: 0 }, gpu.limits), /1 to 64 ranges/);
+});
+
+test('adamw_update over a run of tensors (zero padding between them) equals one update per tensor, bit for bit', async () => {
+  const { gpu } = await testGpu();
+  const tensors = [{ offset: 0, length: 5 }, { offset: 8, length: 1000 }, { offset: 1008, length: 3 }];
+  const n = arenaLength(1011, 0);
+  const state = randomState(n, 930);
+  // The planner's padding (elements 5..7 and 1011..) is zero in every arena.
+  for (const k of ['p', 'g', 'm', 'v'] as const) for (const i of [5, 6, 7, ...Array.from({ length: n - 1011 }, (_, j) => 1011 + j)]) state[k][i] = 0;
+  const hyper = { ...HYPER, weightDecay: 0.01, biasCorrection: true };
+  for (const variant of ADAMW_VARIANTS) {
+    let each = state;
+    for (const r of tensors) each = await runAdamw(each, adamwUpdateLaunch({ ...r, ...hyper }, gpu.limits, variant), stepState(4, 0.01), normState(0.5));
+    const run = await runAdamw(state, adamwUpdateLaunch({ offset: 0, length: 1011, ...hyper }, gpu.limits, variant), stepState(4, 0.01), normState(0.5));
+    for (const k of ['p', 'g', 'm', 'v'] as const) assertBitsEqual(run[k], each[k], `adamw ${variant} run vs per tensor: ${k}`);
   }
 });
 

@@ -127,6 +127,48 @@ export function sumsqPartialLaunch(shape: SumsqShape, limits: DeviceLimits): Ker
   };
 }
 
+/** Ranges one sumsq_partial_segments dispatch takes at most (kernels/grad-norm.wgsl MAX_SEGMENTS). */
+export const SUMSQ_MAX_SEGMENTS = 64;
+
+export interface SumsqSegmentsShape {
+  /** Ranges of the bound slice, in slot order; every offset a multiple of 4 elements. */
+  segments: OptimizerRange[];
+  /** First partials slot: the ranges' slots follow each other from here. */
+  slot: number;
+  dtype?: DType;
+}
+
+/**
+ * One dispatch for many ranges: each range's workgroups and partials are exactly those of
+ * sumsqPartialLaunch for that range alone (same chunk, same lanes, same order), laid end to end
+ * from `slot`, so the norm is bit-identical to one dispatch per range.
+ */
+export function sumsqSegmentsLaunch(shape: SumsqSegmentsShape, limits: DeviceLimits): KernelLaunch {
+  const n = shape.segments.length;
+  if (!(n >= 1 && n <= SUMSQ_MAX_SEGMENTS)) throw new Error(`sumsq_partial_segments: 1 to ${SUMSQ_MAX_SEGMENTS} ranges (got ${n})`);
+  const words: number[] = [];
+  let workgroups = 0;
+  let length = 0;
+  for (const r of shape.segments) {
+    checkRange(r, 'sumsq_partial_segments');
+    if (r.offset % 4 !== 0) throw new Error(`sumsq_partial_segments: range offset ${r.offset} is not a multiple of 4 elements`);
+    const { chunk, count } = reductionChunks(r, sumsqMaxPartials(limits));
+    words.push(r.offset, r.length, workgroups, chunk);
+    workgroups += count;
+    length += r.length;
+  }
+  while (words.length < 4 * SUMSQ_MAX_SEGMENTS) words.push(0);
+  const dtype = shape.dtype ?? 'f32';
+  const elementBytes = dtype === 'f16' ? 2 : 4;
+  return {
+    pipeline: { kernel: 'grad-norm', entry: 'sumsq_partial_segments', dtype, features: dtype === 'f16' ? ['shader-f16'] : [], overrides: { WG } },
+    uniforms: [shape.slot, n, workgroups, 0, ...words],
+    workgroups: grid1d(workgroups, limits),
+    flops: 2 * length,
+    bytes: elementBytes * length + 4 * workgroups,
+  };
+}
+
 export interface GradNormFinalizeShape {
   /** Partial slots [slot, slot + count) are summed; slot defaults to 0. */
   slot?: number;
