@@ -1,13 +1,15 @@
 // The `autotune` suite: what runtime.autotune would choose for the recipe's training step on this
 // adapter. Compiles the step at the recipe's micro-batch, times every candidate variant of every
 // tune site in it (each matmul shape, each attention op; src/tune, mode on, in this process only:
-// the autotune cache is not touched) and reports per site the chosen variant, its time and its
-// speed-up over the heuristic's pick.
+// the autotune cache is not touched) and reports per site the chosen variant, its time, its % of
+// the FMA peak measured in the same run (matmul sites are compute-bound) and its speed-up over the
+// heuristic's pick.
 import { compile, forcedVariants } from '../src/compiler/compile.js';
 import { openGpu } from '../src/runtime/device.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { autotune } from '../src/tune/autotune.js';
 import { benchRecipe, defaultRecipePath } from './shapes.js';
+import { devicePeaks, takePeakRows } from './peaks.js';
 import type { BenchSuite } from './types.js';
 
 export const autotuneSuite: BenchSuite = {
@@ -21,7 +23,10 @@ export const autotuneSuite: BenchSuite = {
       const shape = { batch: microBatch, seq: r.recipe.data.seq_len, predictions: r.recipe.tasks.mlm.max_predictions };
       const { tuneSites } = compile(r.recipe, r.vocab, shape, gpu.limits, { training: true, variants: forcedVariants(r.recipe, options.variants) });
       options.log?.(`autotune: ${r.name} at micro-batch ${microBatch} x ${shape.seq}: ${tuneSites.length} tune sites (matmul shapes and attention ops with several variants)`);
-      const outcomes = await autotune(new Runtime(gpu), gpu.report, tuneSites, { mode: 'on', budgetSeconds: options.full ? 3600 : 600, log: options.log });
+      const runtime = new Runtime(gpu);
+      const peaks = await devicePeaks(runtime, gpu.limits, options.quick);
+      for (const row of takePeakRows(peaks)) report(row);
+      const outcomes = await autotune(runtime, gpu.report, tuneSites, { mode: 'on', budgetSeconds: options.full ? 3600 : 600, log: options.log });
       let heuristicMs = 0;
       let tunedMs = 0;
       for (const o of outcomes) {
@@ -39,6 +44,8 @@ export const autotuneSuite: BenchSuite = {
           min_ms: ms,
           max_ms: ms,
           gflops: site.flops / ms / 1e6,
+          pct_of_peak: (100 * site.flops) / ms / 1e6 / peaks.gflops,
+          peak: 'fma',
           vs_baseline: o.ms[o.heuristic]! / ms,
           extra: { heuristic: o.heuristic, ...Object.fromEntries(Object.entries(o.ms).map(([v, t]) => [`${v}_ms`, Number(t.toFixed(3))])) },
         });
