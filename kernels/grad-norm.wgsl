@@ -18,13 +18,14 @@
 //                                      read, never counted).
 //     2 partials  storage, read_write  array<f32>  (slot + count) at least; writes [slot, slot + count)
 //   sumsq_partial_segments
-//     0 segments  uniform  Segments {slot, count (segments), workgroups, pad, seg[MAX_SEGMENTS]}:
-//                          seg[s] = (offset, length, first workgroup, chunk) of range s, ranges in
-//                          slot order (seg[s].z ascending)
+//     0 segments  uniform  Segments {count (segments), workgroups, pad, pad, seg[MAX_SEGMENTS],
+//                          slots[MAX_SEGMENTS / 4]}: seg[s] = (offset, length, first workgroup,
+//                          chunk) of range s (seg[s].z ascending), slots[s / 4][s % 4] = its first
+//                          partials slot
 //     1 x, 2 partials      as sumsq_partial; workgroup w of segment s (seg[s].z ≤ w < seg[s+1].z)
 //                          computes sumsq_partial's workgroup w − seg[s].z of that range (offset
 //                          a multiple of 4, so the same vec4s, lanes and order) into
-//                          partials[slot + w]
+//                          partials[slot of s + w − seg[s].z]
 //   grad_norm_finalize
 //     0 params      uniform  Params
 //     1 partials    storage, read        array<f32>  reads [slot, slot + count)
@@ -65,11 +66,12 @@ struct Params {
 const MAX_SEGMENTS: u32 = 64u;
 
 struct Segments {
-  slot: u32,
   count: u32,
   workgroups: u32,
-  pad: u32,
+  pad0: u32,
+  pad1: u32,
   seg: array<vec4<u32>, MAX_SEGMENTS>,
+  slots: array<vec4<u32>, MAX_SEGMENTS / 4u>,
 }
 
 override WG: u32 = 64u;
@@ -148,7 +150,7 @@ fn sumsq_partial_segments(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
   }
   let s = segments.seg[lo];
   let total = range_sumsq(s.x, s.y, s.w, w - s.z, lid);
-  if (lid == 0u) { partials[segments.slot + w] = total; }
+  if (lid == 0u) { partials[segments.slots[lo / 4u][lo % 4u] + w - s.z] = total; }
 }
 
 @compute @workgroup_size(WG)

@@ -41,17 +41,21 @@ export function lowerOptimizer(ctx: LowerContext, _memory: MemoryPlan): void {
   const grads = g.tensors.filter((t) => t.role === 'grad' && t.gradOf !== undefined);
   const normState = normStateSlice(ctx);
 
-  // 1. Σg² partials per tensor, laid end to end in graph order, several tensors per dispatch;
-  // 2. one finish into the norm state.
-  const totalSlots = grads.reduce((s, t) => s + sumsqPartialSlots({ offset: 0, length: g.size(t.id) }, limits), 0);
+  // 1. Σg² partials per tensor, laid end to end in graph order (the finish sums them in that
+  // order), filled by a few dispatches over tensors adjacent in memory; 2. one finish into the
+  // norm state.
+  const slotOf = new Map<number, number>();
+  let totalSlots = 0;
+  for (const t of grads) {
+    slotOf.set(t.id, totalSlots);
+    totalSlots += sumsqPartialSlots({ offset: 0, length: g.size(t.id) }, limits);
+  }
   const partials = ctx.scratch('grad_norm_partials', totalSlots * 4);
-  let slot = 0;
   for (const group of sumsqGroups(ctx, grads.map((t) => t.id))) {
-    const segments = group.tensors.map((t) => ({ offset: (ctx.slice(t).offset - group.slice.offset) / 4, length: g.size(t) }));
+    const segments = group.tensors.map((t) => ({ offset: (ctx.slice(t).offset - group.slice.offset) / 4, length: g.size(t), slot: slotOf.get(t)! }));
     const names = group.tensors.map((t) => g.get(g.get(t).gradOf!).name);
     const label = names.length === 1 ? names[0]! : `${names[0]}..${names[names.length - 1]}`;
-    ctx.dispatch(`optimizer.grad_norm.${label}`, sumsqSegmentsLaunch({ segments, slot }, limits), [group.slice, partials]);
-    slot += segments.reduce((s, r) => s + sumsqPartialSlots({ offset: 0, length: r.length }, limits), 0);
+    ctx.dispatch(`optimizer.grad_norm.${label}`, sumsqSegmentsLaunch({ segments }, limits), [group.slice, partials]);
   }
   ctx.dispatch('optimizer.grad_norm.finalize', gradNormFinalizeLaunch({ slot: 0, count: totalSlots, maxNorm: schedule.clip_grad_norm }, limits), [partials, normState, ctx.stepState()]);
 
@@ -93,25 +97,22 @@ export function lowerOptimizer(ctx: LowerContext, _memory: MemoryPlan): void {
 }
 
 /**
- * Gradient tensors in graph (slot) order, grouped for sumsq_partial_segments: consecutive
- * tensors of one arena while a group has at most SUMSQ_MAX_SEGMENTS of them and the slice over
- * them (from the lowest start to the highest end, padded to 16 bytes) fits a storage binding.
+ * Gradient tensors in memory order, grouped for sumsq_partial_segments: neighbours in one arena
+ * while a group has at most SUMSQ_MAX_SEGMENTS of them and the slice over them (padded to 16
+ * bytes) fits a storage binding.
  */
 function sumsqGroups(ctx: LowerContext, grads: number[]): Array<{ tensors: number[]; slice: BufferSlice }> {
   const limit = ctx.limits.maxStorageBufferBindingSize;
+  const placed = grads.map((t) => ({ t, s: ctx.slice(t) })).sort((a, b) => (a.s.buffer < b.s.buffer ? -1 : a.s.buffer > b.s.buffer ? 1 : a.s.offset - b.s.offset));
   const groups: Array<{ tensors: number[]; slice: BufferSlice }> = [];
-  for (const t of grads) {
-    const s = ctx.slice(t);
+  for (const { t, s } of placed) {
     if (ctx.dtype(t) !== 'f32') throw new Error(`optimizer: gradient ${ctx.g.get(t).name} is not f32`);
     const last = groups[groups.length - 1];
-    if (last && last.slice.buffer === s.buffer && last.tensors.length < SUMSQ_MAX_SEGMENTS) {
-      const start = Math.min(last.slice.offset, s.offset);
-      const end = Math.max(last.slice.offset + last.slice.size, s.offset + s.size);
-      if (Math.ceil((end - start) / 16) * 16 <= limit) {
-        last.tensors.push(t);
-        last.slice = { buffer: s.buffer, offset: start, size: end - start };
-        continue;
-      }
+    const end = s.offset + s.size;
+    if (last && last.slice.buffer === s.buffer && last.tensors.length < SUMSQ_MAX_SEGMENTS && Math.ceil((end - last.slice.offset) / 16) * 16 <= limit) {
+      last.tensors.push(t);
+      last.slice = { ...last.slice, size: end - last.slice.offset };
+      continue;
     }
     groups.push({ tensors: [t], slice: { ...s } });
   }

@@ -259,8 +259,8 @@ test('grad norm: sumsq_partial + grad_norm_finalize, clipping on and off, CPU an
 test('sumsq_partial_segments: many ranges of one slice in one dispatch write the partials of one sumsq_partial per range, bit for bit', async () => {
   const { gpu } = await testGpu();
   // Tensors laid out as the memory planner does (16-byte aligned offsets, padding between them),
-  // listed out of memory order (the slots follow graph order, not offsets); odd lengths; one past
-  // a CPU chunk and one past the GPU cap on partials.
+  // their slots in another order than their offsets (slots follow graph order, the dispatch goes
+  // by memory); odd lengths; one past a CPU chunk and one past the GPU cap on partials.
   const layout = [
     { offset: 4096, length: 7 },
     { offset: 0, length: 1 },
@@ -277,14 +277,16 @@ test('sumsq_partial_segments: many ranges of one slice in one dispatch write the
       want = (await runLaunch(sumsqPartialLaunch({ ...r, slot }, limits), [{ data: arena }, { data: want, read: 'f32' }])).get(1) as Float32Array;
       slot += sumsqPartialSlots(r, limits);
     }
-    const launch = sumsqSegmentsLaunch({ segments: layout, slot: 3 }, limits);
+    // The ranges in memory order, each with its slot (the slots follow the layout's order).
+    const slotted = layout.map((r, i) => ({ ...r, slot: 3 + layout.slice(0, i).reduce((n, q) => n + sumsqPartialSlots(q, limits), 0) }));
+    const launch = sumsqSegmentsLaunch({ segments: [...slotted].sort((a, b) => a.offset - b.offset) }, limits);
     const got = (await runLaunch(launch, [{ data: arena }, { data: new Float32Array(want.length).fill(-1), read: 'f32' }])).get(1) as Float32Array;
     assertBitsEqual(got, want, `sumsq segments isCpu=${limits.adapter?.isCpu} (${launch.workgroups} workgroups)`);
     assert.is(got[0], -1, 'slots before `slot` untouched');
     assert.is(got[got.length - 1], -1, 'slots past the last range untouched');
   }
-  assert.throws(() => sumsqSegmentsLaunch({ segments: [{ offset: 2, length: 5 }], slot: 0 }, gpu.limits), /not a multiple of 4/);
-  assert.throws(() => sumsqSegmentsLaunch({ segments: Array.from({ length: 65 }, (_, i) => ({ offset: 4 * i, length: 1 })), slot: 0 }, gpu.limits), /1 to 64 ranges/);
+  assert.throws(() => sumsqSegmentsLaunch({ segments: [{ offset: 2, length: 5, slot: 0 }] }, gpu.limits), /not a multiple of 4/);
+  assert.throws(() => sumsqSegmentsLaunch({ segments: Array.from({ length: 65 }, (_, i) => ({ offset: 4 * i, length: 1, slot: i })) }, gpu.limits), /1 to 64 ranges/);
 });
 
 test('adamw_update over a run of tensors (zero padding between them) equals one update per tensor, bit for bit', async () => {

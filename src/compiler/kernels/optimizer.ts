@@ -130,23 +130,27 @@ export function sumsqPartialLaunch(shape: SumsqShape, limits: DeviceLimits): Ker
 /** Ranges one sumsq_partial_segments dispatch takes at most (kernels/grad-norm.wgsl MAX_SEGMENTS). */
 export const SUMSQ_MAX_SEGMENTS = 64;
 
-export interface SumsqSegmentsShape {
-  /** Ranges of the bound slice, in slot order; every offset a multiple of 4 elements. */
-  segments: OptimizerRange[];
-  /** First partials slot: the ranges' slots follow each other from here. */
+export interface SumsqSegment extends OptimizerRange {
+  /** First partials slot of this range (it writes sumsqPartialSlots(range) slots from there). */
   slot: number;
+}
+
+export interface SumsqSegmentsShape {
+  /** Ranges of the bound slice, in any order; every offset a multiple of 4 elements. */
+  segments: SumsqSegment[];
   dtype?: DType;
 }
 
 /**
  * One dispatch for many ranges: each range's workgroups and partials are exactly those of
- * sumsqPartialLaunch for that range alone (same chunk, same lanes, same order), laid end to end
- * from `slot`, so the norm is bit-identical to one dispatch per range.
+ * sumsqPartialLaunch for that range alone (same chunk, same lanes, same order), written at its
+ * own slots, so the norm is bit-identical to one dispatch per range.
  */
 export function sumsqSegmentsLaunch(shape: SumsqSegmentsShape, limits: DeviceLimits): KernelLaunch {
   const n = shape.segments.length;
   if (!(n >= 1 && n <= SUMSQ_MAX_SEGMENTS)) throw new Error(`sumsq_partial_segments: 1 to ${SUMSQ_MAX_SEGMENTS} ranges (got ${n})`);
   const words: number[] = [];
+  const slots: number[] = [];
   let workgroups = 0;
   let length = 0;
   for (const r of shape.segments) {
@@ -154,15 +158,17 @@ export function sumsqSegmentsLaunch(shape: SumsqSegmentsShape, limits: DeviceLim
     if (r.offset % 4 !== 0) throw new Error(`sumsq_partial_segments: range offset ${r.offset} is not a multiple of 4 elements`);
     const { chunk, count } = reductionChunks(r, sumsqMaxPartials(limits));
     words.push(r.offset, r.length, workgroups, chunk);
+    slots.push(r.slot);
     workgroups += count;
     length += r.length;
   }
   while (words.length < 4 * SUMSQ_MAX_SEGMENTS) words.push(0);
+  while (slots.length < SUMSQ_MAX_SEGMENTS) slots.push(0);
   const dtype = shape.dtype ?? 'f32';
   const elementBytes = dtype === 'f16' ? 2 : 4;
   return {
     pipeline: { kernel: 'grad-norm', entry: 'sumsq_partial_segments', dtype, features: dtype === 'f16' ? ['shader-f16'] : [], overrides: { WG } },
-    uniforms: [shape.slot, n, workgroups, 0, ...words],
+    uniforms: [n, workgroups, 0, 0, ...words, ...slots],
     workgroups: grid1d(workgroups, limits),
     flops: 2 * length,
     bytes: elementBytes * length + 4 * workgroups,
