@@ -3,7 +3,8 @@
 // Timings are keyed by the adapter, its driver and a checksum of the kernel sources, kept in the
 // autotune cache (autotune-cache.ts) or, without a cache file, for the life of the process, so a
 // shape is timed once per machine and every later run reuses the choice. A candidate must beat the
-// heuristic's pick by MIN_GAIN to replace it (timing noise must not flip choices between runs).
+// heuristic's pick by MIN_GAIN to replace it, and again when the two are timed in turn (timing
+// noise and a machine's changing load must not flip choices).
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,13 +70,17 @@ function repsFor(ms: number): number {
   return Math.max(1, Math.min(MAX_REPS, Math.ceil(SAMPLE_MS / Math.max(ms, 0.01))));
 }
 
-/** Median ms per run of each candidate's launches (a hopeless one: its first run). */
-async function timeSite(runtime: Runtime, site: TuneSite): Promise<Record<string, number>> {
+/**
+ * Median ms per run of each candidate's launches (a hopeless one: its first run), and the choice:
+ * the heuristic's pick, or the fastest candidate if it is MIN_GAIN faster in both passes.
+ */
+async function timeSite(runtime: Runtime, site: TuneSite): Promise<{ ms: Record<string, number>; variant: string; challenger?: string }> {
   // Scratch buffers of the bindings' sizes, owned by a pool of the runtime's (contents do not matter for timing).
   const pool = new BufferPool(runtime);
   try {
     for (let i = 0; i < site.bufferBytes.length; i++) await pool.ensure({ id: String(i), bytes: Math.max(16, site.bufferBytes[i]!), role: 'scratch' });
     const ms: Record<string, number> = {};
+    const runs = new Map<string, { run: (reps: number) => Promise<number>; reps: number }>();
     let best = Infinity;
     // The heuristic's pick first: the yardstick the others are cut against.
     const order = [...site.candidates].sort((a, b) => Number(b.variant === site.heuristic) - Number(a.variant === site.heuristic));
@@ -97,16 +102,37 @@ async function timeSite(runtime: Runtime, site: TuneSite): Promise<Record<string
         continue;
       }
       const reps = repsFor(first);
+      runs.set(c.variant, { run, reps });
       const samples: number[] = [];
       for (let s = 0; s < SAMPLES; s++) samples.push(await run(reps));
-      samples.sort((a, b) => a - b);
-      ms[c.variant] = samples[SAMPLES >> 1]!;
+      ms[c.variant] = median(samples);
       best = Math.min(best, ms[c.variant]!);
     }
-    return ms;
+    // A challenger that beat the heuristic is timed again against it, sample for sample in turn,
+    // so that a change in the machine's load between the two passes cannot make the choice: both
+    // medians are replaced by those of the interleaved samples.
+    const challenger = pickFastest(site.heuristic, ms);
+    const a = runs.get(site.heuristic);
+    const b = runs.get(challenger);
+    if (challenger !== site.heuristic && a && b) {
+      const sa: number[] = [];
+      const sb: number[] = [];
+      for (let s = 0; s < SAMPLES; s++) {
+        sa.push(await a.run(a.reps));
+        sb.push(await b.run(b.reps));
+      }
+      ms[site.heuristic] = median(sa);
+      ms[challenger] = median(sb);
+      return { ms, variant: pickFastest(site.heuristic, { [site.heuristic]: ms[site.heuristic]!, [challenger]: ms[challenger]! }), challenger };
+    }
+    return { ms, variant: site.heuristic };
   } finally {
     pool.destroy();
   }
+}
+
+function median(samples: number[]): number {
+  return [...samples].sort((x, y) => x - y)[samples.length >> 1]!;
 }
 
 /** The fastest candidate, unless it beats the heuristic's pick by less than MIN_GAIN. */
@@ -142,11 +168,12 @@ export async function autotune(runtime: Runtime, report: AdapterReport, sites: r
         left++;
         continue;
       }
-      const ms = await timeSite(runtime, site);
-      const variant = pickFastest(site.heuristic, ms);
+      const { ms, variant, challenger } = await timeSite(runtime, site);
       timed[site.key] = { variant, ms, heuristic: site.heuristic, at: new Date().toISOString() };
       const gain = ms[site.heuristic]! / ms[variant]!;
-      o.log?.(`autotune: ${site.key}: ${Object.entries(ms).map(([v, t]) => `${v} ${t.toFixed(3)} ms`).join(', ')} -> ${variant}${variant === site.heuristic ? '' : ` (${gain.toFixed(2)}x the heuristic's ${site.heuristic})`}`);
+      const why =
+        variant !== site.heuristic ? ` (${gain.toFixed(2)}x the heuristic's ${site.heuristic}, timed in turn)` : challenger ? ` (${challenger}'s lead did not hold when timed in turn)` : '';
+      o.log?.(`autotune: ${site.key}: ${Object.entries(ms).map(([v, t]) => `${v} ${t.toFixed(3)} ms`).join(', ')} -> ${variant}${why}`);
     }
     if (left > 0) o.log?.(`autotune: budget of ${o.budgetSeconds} s spent; ${left} shape${left > 1 ? 's keep' : ' keeps'} the heuristic's variant (a later run times ${left > 1 ? 'them' : 'it'})`);
   }
