@@ -202,7 +202,7 @@ function layerRows(recipe: Recipe, V: number, paramsWhere: (test: (name: string)
     }
   }
   if (tasks.classify) {
-    rows.push({ name: 'classifier', detail: `pooled [CLS], dropout ${tasks.classify.dropout}, ${H} -> labels`, count: 1, params: paramsWhere((n) => n.startsWith('classifier.')) });
+    rows.push({ name: 'classifier', detail: `pooled [CLS], dropout ${tasks.classify.dropout}, ${H} -> ${tasks.classify.regression ? '1 score' : 'labels'}`, count: 1, params: paramsWhere((n) => n.startsWith('classifier.')) });
     return rows;
   }
   const head = tasks.mlm.head;

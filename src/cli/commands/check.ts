@@ -73,7 +73,7 @@ export function formatReport(recipe: Recipe, file: string, stats: ModelStats, pl
   const groupRows = [['group', 'params', 'share'], ...stats.groups.map((g) => [g.group, n(g.params), `${((100 * g.params) / stats.totalParams).toFixed(1)}%`]), ['total', n(stats.totalParams), '100.0%']];
   const m = stats.memory;
   return [
-    `${file}: ok (${recipe.name}: ${stats.blocks} blocks, hidden ${stats.hidden}, vocab ${n(stats.vocabSize)}, tasks ${recipe.tasks.classify ? 'classify (fine-tuning)' : Object.keys(recipe.tasks).join('+')})`,
+    `${file}: ok (${recipe.name}: ${stats.blocks} blocks, hidden ${stats.hidden}, vocab ${n(stats.vocabSize)}, tasks ${recipe.tasks.classify ? (recipe.tasks.classify.regression ? 'classify (fine-tuning, regression)' : 'classify (fine-tuning)') : Object.keys(recipe.tasks).join('+')})`,
     '',
     table(layerRows, new Set([1, 2, 3])),
     '',
