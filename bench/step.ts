@@ -116,7 +116,9 @@ export const stepSuite: BenchSuite = {
     const quick = options.quick;
     const gpu = await openGpu();
     const runtime = new Runtime(gpu);
-    const pool = new BufferPool(runtime);
+    // One pool per precision, freed after it: f32 and f16 plans lay their parameters out
+    // differently (f16 copies mirror the masters), and both at once would double the memory.
+    let pool: BufferPool | undefined;
     try {
       const cpu = gpu.report.isCpu;
       // The shape that trains: the recipe's own micro-batch. Without --recipe, BERT-base on a GPU;
@@ -147,10 +149,11 @@ export const stepSuite: BenchSuite = {
       const variants = options.variants && Object.keys(options.variants).length > 0 ? options.variants : undefined;
       // The recipe's precision, then the other one where the device can run it (f16 needs shader-f16).
       const precisions = [r.recipe.runtime.precision, r.recipe.runtime.precision === 'f16' ? 'f32' : 'f16'].filter((p) => p === 'f32' || gpu.limits.features.includes('shader-f16')) as Array<'f32' | 'f16'>;
-      let last: { executor: PlanExecutor; plan: KernelPlan } | undefined;
       for (const precision of precisions) {
       const recipe = { ...r.recipe, runtime: { ...r.recipe.runtime, precision } };
       const label = precision === r.recipe.runtime.precision ? r.name : `${r.name} ${precision}`;
+      pool?.destroy();
+      pool = new BufferPool(runtime);
       const { plan, executor, micro, opt } = await timeTrainStep(runtime, pool, gpu.limits, recipe, r.vocab, { batch: microBatch, seq, predictions }, quick, variants);
 
       const hwMicro = plan.summary.flops.microbatch;
@@ -185,11 +188,8 @@ export const stepSuite: BenchSuite = {
       });
       log(`step (${precision}): ${((batchSize * seq) / stepSeconds).toFixed(1)} tokens/s, ${(batchSize / stepSeconds).toFixed(3)} sequences/s, model ${(modelGflops / 1e3).toFixed(4)} TFLOP/s; ` +
         `MFU ${mfuMatmul.toFixed(1)}% of the best matmul (${mm.gflops.toFixed(2)} GFLOP/s), ${mfuFma.toFixed(1)}% of the FMA peak (${peaks.gflops.toFixed(2)} GFLOP/s)`);
-      last = { executor, plan };
-      }
-      const { executor, plan } = last!;
-
-      // Share of step time per op family.
+      if (precision !== r.recipe.runtime.precision) continue;
+      // Share of step time per op family, in the recipe's own precision.
       const profiles = quick || cpu ? 1 : 3;
       const families = await familyTimes(executor, plan, accum, profiles);
       const total = [...families.values()].reduce((a, f) => a + median(f.ns), 0);
@@ -200,10 +200,11 @@ export const stepSuite: BenchSuite = {
         const row: BenchRow = { suite: 'step', name: family, kernel: family, variant: 'family', shape: `${accum}x${shapeLabel}+opt`, median_ms: ms, min_ms: Math.min(...f.ns) / 1e6, max_ms: Math.max(...f.ns) / 1e6 };
         if (f.flops > 0) row.gflops = f.flops / (ms / 1e3) / 1e9;
         if (f.bytes > 0) row.gbps = f.bytes / (ms / 1e3) / 1e9;
-        report({ ...withPeak(row, peaks), extra: { share_pct: (100 * median(f.ns)) / total, dispatches: f.dispatches, timing: source } });
+        report({ ...withPeak(row, peaks), extra: { share_pct: (100 * median(f.ns)) / total, dispatches: f.dispatches, timing: source, precision } });
+      }
       }
     } finally {
-      pool.destroy();
+      pool?.destroy();
       gpu.destroy();
     }
   },

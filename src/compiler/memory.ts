@@ -98,10 +98,14 @@ export function planMemory(g: Graph, limits: DeviceLimits, options: MemoryOption
     bytes: { params: 0, grads: 0, optimizer: 0, activations_peak: 0, activations_unplanned: 0, inputs: 0 },
   };
 
-  // Parameters, and mirrored gradients and optimizer moments.
+  // Parameters, and mirrored gradients and optimizer moments. With mixed precision the f16
+  // copies mirror the masters at half their byte offsets (element i of a master is element i of
+  // its copy, so one convert covers a run of tensors); masters are aligned to twice the binding
+  // alignment so that the copies' halves stay aligned.
+  const copies = g.tensors.filter((t) => t.role === 'param_copy');
   const packOrder = options.paramOrder;
   const params = packOrder ? g.params().map((t, i) => ({ t, i, key: packOrder(t) })).sort((a, b) => a.key - b.key || a.i - b.i).map((x) => x.t) : g.params();
-  const paramSlots = packSequential(params, 'params', capacity, align, limits, plan, 'param');
+  const paramSlots = packSequential(params, 'params', capacity, copies.length > 0 ? 2 * align : align, limits, plan, 'param');
   const gradOf = new Map<number, Tensor>();
   for (const t of g.tensors) if (t.role === 'grad' && t.gradOf !== undefined) gradOf.set(t.gradOf, t);
   params.forEach((p, i) => {
@@ -122,13 +126,15 @@ export function planMemory(g: Graph, limits: DeviceLimits, options: MemoryOption
     }
   }
 
-  // Mixed precision: the f16 parameter copies the ops read, in their own persistent arenas.
-  const copies = g.tensors.filter((t) => t.role === 'param_copy');
+  // Mixed precision: the f16 parameter copies the ops read, in persistent arenas half the size of
+  // the masters', each copy at half its master's offset.
   if (copies.length > 0) {
-    packSequential(copies, 'params16', capacity, align, limits, plan, 'param').forEach((slot, i) => {
-      const t = copies[i]!;
-      plan.placements.set(t.id, { tensor: t.id, buffer: slot.id, offset: slot.offset, size: bytesOf(t) });
-    });
+    for (const b of paramBuffers) plan.buffers.push({ id: b.id.replace('params', 'params16'), bytes: Math.max(4, alignUp(b.bytes / 2, 4)), role: 'param' });
+    for (const t of copies) {
+      const master = plan.placements.get(t.copyOf!);
+      if (!master) throw new Error(`memory: the master of parameter copy ${t.name} has no placement`);
+      plan.placements.set(t.id, { tensor: t.id, buffer: master.buffer.replace('params', 'params16'), offset: master.offset / 2, size: bytesOf(t) });
+    }
     plan.bytes.param_copies = plan.buffers.filter((b) => b.id.startsWith('params16.')).reduce((s, b) => s + b.bytes, 0);
   }
 

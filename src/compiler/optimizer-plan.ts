@@ -170,15 +170,33 @@ function adamwRuns(ctx: LowerContext, tensors: Array<{ param: number; grad: numb
 }
 
 /**
- * Mixed precision: one f32 → f16 conversion per parameter, master into its copy (the `copies`
- * stage, run after each update and once after the masters are loaded).
+ * Mixed precision: the f32 → f16 conversion of the masters into their copies (the `copies`
+ * stage, run after each update and once after the masters are loaded), one dispatch per run of
+ * masters adjacent in an arena.
  */
 export function lowerCopies(ctx: LowerContext): void {
   const { g, limits } = ctx;
-  for (const copy of g.tensors.filter((t) => t.role === 'param_copy' && t.copyOf !== undefined)) {
-    const master = g.get(copy.copyOf!);
-    const n = g.size(copy.id);
-    const shape = { op: 'convert' as const, n, dtype: 'f16' as const, inDtype: 'f32' as const };
-    ctx.dispatch(`copies.${master.name}`, elementwiseLaunch(shape, limits, pickElementwiseVariant(shape, ctx.variants)), [ctx.slice(master.id), ctx.slice(copy.id)]);
+  // Copies mirror their masters at half the byte offset (planMemory), so a run of masters
+  // adjacent in one arena converts in one dispatch; the padding between them is zero.
+  const placed = g.tensors
+    .filter((t) => t.role === 'param_copy' && t.copyOf !== undefined)
+    .map((copy) => ({ copy, master: g.get(copy.copyOf!), m: ctx.slice(copy.copyOf!), c: ctx.slice(copy.id) }))
+    .sort((a, b) => (a.m.buffer < b.m.buffer ? -1 : a.m.buffer > b.m.buffer ? 1 : a.m.offset - b.m.offset));
+  let i = 0;
+  while (i < placed.length) {
+    const first = placed[i]!;
+    let j = i + 1;
+    while (j < placed.length && placed[j]!.m.buffer === first.m.buffer && placed[j]!.m.offset + placed[j]!.m.size - first.m.offset <= limits.maxStorageBufferBindingSize) j++;
+    const last = placed[j - 1]!;
+    const bytes = last.m.offset + last.m.size - first.m.offset;
+    if (first.c.offset * 2 !== first.m.offset) throw new Error(`copies: ${first.copy.name} does not mirror its master`);
+    const shape = { op: 'convert' as const, n: bytes / 4, dtype: 'f16' as const, inDtype: 'f32' as const };
+    const label = j - i === 1 ? first.master.name : `${first.master.name}..${last.master.name}`;
+    const bindings = [
+      { buffer: first.m.buffer, offset: first.m.offset, size: bytes },
+      { buffer: first.c.buffer, offset: first.c.offset, size: Math.ceil(bytes / 2 / 4) * 4 },
+    ];
+    ctx.dispatch(`copies.${label}`, elementwiseLaunch(shape, limits, pickElementwiseVariant(shape, ctx.variants)), bindings);
+    i = j;
   }
 }

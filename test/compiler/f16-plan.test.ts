@@ -29,11 +29,34 @@ test('BERT-base at micro-batch 32 x 128: f16 activations take at most 55% of the
   const f32 = compile(base, 30522, shape, REFERENCE_LIMITS, { training: true }).plan.summary.bytes;
   const f16 = compile({ ...base, runtime: { ...base.runtime, precision: 'f16' } }, 30522, shape, REFERENCE_LIMITS, { training: true }).plan.summary.bytes;
   assert.ok(f16.activations_peak <= 0.55 * f32.activations_peak, `f16 ${f16.activations_peak} vs f32 ${f32.activations_peak}`);
-  // Masters, gradients and moments stay f32; the copies add half the parameters.
-  assert.is(f16.params, f32.params);
-  assert.is(f16.grads, f32.grads);
+  // Masters, gradients and moments stay f32 (aligned to twice the binding alignment, so that the
+  // copies can mirror them at half the offsets: a little padding more); the copies add half.
+  assert.ok(f16.params >= f32.params && f16.params < 1.0001 * f32.params, `f16 masters ${f16.params} vs f32 ${f32.params}`);
+  assert.is(f16.grads, f16.params);
   assert.ok(f16.param_copies! >= f32.params / 2 && f16.param_copies! < 0.51 * f32.params);
   assert.is(f32.param_copies, undefined);
+});
+
+test('f16 copies mirror their masters at half the offset, aligned and apart; one convert per run of masters', async () => {
+  const base = (await loadRecipe(fixture('..', 'recipes', 'base.yaml'))).recipe;
+  const compiled = compile({ ...base, runtime: { ...base.runtime, precision: 'f16' } }, 30522, { batch: 2, seq: 128, predictions: 20 }, REFERENCE_LIMITS, { training: true });
+  const g = compiled.model.graph;
+  const copies = g.tensors.filter((t) => t.role === 'param_copy');
+  assert.is(copies.length, compiled.plan.params.length);
+  const spans: Array<[string, number, number]> = [];
+  for (const c of copies) {
+    const copy = compiled.slice(c.id);
+    const master = compiled.slice(c.copyOf!);
+    assert.is(copy.buffer, master.buffer.replace('params', 'params16'), c.name);
+    assert.is(copy.offset * 2, master.offset, `${c.name}: element i of the master is element i of the copy`);
+    assert.is(copy.offset % REFERENCE_LIMITS.minStorageBufferOffsetAlignment, 0, `${c.name}: a bindable offset`);
+    spans.push([copy.buffer, copy.offset, copy.offset + copy.size]);
+  }
+  spans.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+  for (let i = 1; i < spans.length; i++) if (spans[i]![0] === spans[i - 1]![0]) assert.ok(spans[i]![1] >= spans[i - 1]![2], `copies overlap at ${spans[i]![0]}:${spans[i]![1]}`);
+  const converts = compiled.plan.steps.filter((st) => st.stage === 'copies');
+  assert.ok(converts.length <= 4, `${converts.length} converts for ${copies.length} copies`);
+  for (const st of converts) assert.is(st.bindings[1]!.offset * 2, st.bindings[0]!.offset);
 });
 
 for (const [name, seed] of [['post-ln-nsp', 11], ['pre-ln-mlm', 12], ['geglu', 13]] as const) {
