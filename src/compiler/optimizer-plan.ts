@@ -186,15 +186,17 @@ export function lowerCopies(ctx: LowerContext): void {
   while (i < placed.length) {
     const first = placed[i]!;
     let j = i + 1;
-    while (j < placed.length && placed[j]!.m.buffer === first.m.buffer && placed[j]!.m.offset + placed[j]!.m.size - first.m.offset <= limits.maxStorageBufferBindingSize) j++;
+    while (j < placed.length && placed[j]!.m.buffer === first.m.buffer && Math.ceil((placed[j]!.m.offset + placed[j]!.m.size - first.m.offset) / 16) * 16 <= limits.maxStorageBufferBindingSize) j++;
     const last = placed[j - 1]!;
-    const bytes = last.m.offset + last.m.size - first.m.offset;
+    // Whole vec4s (the arenas end on a multiple of twice the binding alignment, so the rounding
+    // stays in the padding after the last master and its copy).
+    const bytes = Math.ceil((last.m.offset + last.m.size - first.m.offset) / 16) * 16;
     if (first.c.offset * 2 !== first.m.offset) throw new Error(`copies: ${first.copy.name} does not mirror its master`);
     const shape = { op: 'convert' as const, n: bytes / 4, dtype: 'f16' as const, inDtype: 'f32' as const };
     const label = j - i === 1 ? first.master.name : `${first.master.name}..${last.master.name}`;
     const bindings = [
       { buffer: first.m.buffer, offset: first.m.offset, size: bytes },
-      { buffer: first.c.buffer, offset: first.c.offset, size: Math.ceil(bytes / 2 / 4) * 4 },
+      { buffer: first.c.buffer, offset: first.c.offset, size: bytes / 2 },
     ];
     ctx.dispatch(`copies.${label}`, elementwiseLaunch(shape, limits, pickElementwiseVariant(shape, ctx.variants)), bindings);
     i = j;
