@@ -20,6 +20,8 @@ import { openGpu, type Gpu } from '../runtime/device.js';
 import { Runtime } from '../runtime/runtime.js';
 import { BufferPool, PlanExecutor } from '../runtime/executor.js';
 import { UserError } from '../errors.js';
+import { cachedVariants } from '../tune/autotune.js';
+import { defaultAutotuneCache } from '../tune/autotune-cache.js';
 import { batchToInputs, classificationInputs } from './batch-inputs.js';
 import { fromHuggingFace } from './checkpoint/hf-names.js';
 import { ParamStore } from './param-store.js';
@@ -71,6 +73,8 @@ export interface OpenOptions {
   log?: (message: string) => void;
   /** Forced kernel variants from outside the recipe (the CLI's BERT_VARIANT_*); the recipe's win. */
   variants?: Record<string, string>;
+  /** The autotune cache whose choices the plans use (runtime.autotune cached or on; never timed here). Default: defaultAutotuneCache(). */
+  autotuneCache?: string;
 }
 
 /** The directory holding model.safetensors for `path` (the path itself or its newest checkpoint). */
@@ -137,6 +141,8 @@ export class InferenceModel {
     private readonly pool: BufferPool,
     /** Forced kernel variants for every plan (recipe's over the caller's). */
     private readonly variants: Record<string, string>,
+    /** The autotune cache's choices for this adapter (site key → variant). */
+    private readonly tuned: Record<string, string>,
     /** A fine-tuned classifier's labels (config.json id2label, by class id); undefined for a pretrained model. */
     readonly labels?: readonly string[],
   ) {}
@@ -157,10 +163,11 @@ export class InferenceModel {
     try {
       // The parameters do not depend on the batch shape: any inference plan lists them all.
       const variants = forcedVariants(recipe, options.variants);
-      const probe = compile(recipe, vocab, { batch: 1, seq: 1, predictions: 1 }, gpu.limits, { training: false, inference: true, name: 'probe', variants, classes: regression ? 1 : labels?.length });
+      const tuned = tunedFromCache(recipe, gpu, options);
+      const probe = compile(recipe, vocab, { batch: 1, seq: 1, predictions: 1 }, gpu.limits, { training: false, inference: true, name: 'probe', variants, classes: regression ? 1 : labels?.length, tuned });
       const params = importParams(modelPath, tensors, probe.plan.params);
       const runtime = new Runtime(gpu);
-      return new InferenceModel(dir, recipe, tokenizer, vocab, params, gpu, !options.gpu, runtime, new BufferPool(runtime), variants, labels);
+      return new InferenceModel(dir, recipe, tokenizer, vocab, params, gpu, !options.gpu, runtime, new BufferPool(runtime), variants, tuned, labels);
     } catch (e) {
       if (!options.gpu) gpu.destroy();
       throw e;
@@ -234,7 +241,7 @@ export class InferenceModel {
 
   /** The inference plan for one shape (pure: no device work). */
   compileShape(batch: number, seq: number, name = `infer-${batch}x${seq}`): Compiled {
-    return compile(this.recipe, this.vocab, { batch, seq, predictions: seq }, this.gpu.limits, { training: false, inference: true, name, variants: this.variants, classes: this.regression ? 1 : this.labels?.length });
+    return compile(this.recipe, this.vocab, { batch, seq, predictions: seq }, this.gpu.limits, { training: false, inference: true, name, variants: this.variants, classes: this.regression ? 1 : this.labels?.length, tuned: this.tuned });
   }
 
   /** The plan inputs for a batch: every position is a "masked" row, so every row gets logits. */
@@ -391,6 +398,18 @@ export class InferenceModel {
 }
 
 /** config.json's id2label as a list by class id (a fine-tuned run writes it; transformers reads it). */
+/** The cached autotune choices the plans follow; a cache that cannot be read is a note, not a failure (inference does not need it). */
+function tunedFromCache(recipe: Recipe, gpu: Gpu, options: OpenOptions): Record<string, string> {
+  if (recipe.runtime.autotune === 'off') return {};
+  const path = options.autotuneCache ?? defaultAutotuneCache();
+  try {
+    return cachedVariants(gpu.report, path);
+  } catch (e) {
+    options.log?.(`autotune cache not used (${(e as Error).message.split('\n')[0]}): the heuristic's kernel variants`);
+    return {};
+  }
+}
+
 function readLabels(configPath: string): string[] {
   let config: { id2label?: Record<string, unknown> };
   try {

@@ -65,6 +65,16 @@ export function deviceIdentity(report: AdapterReport): { adapter: string; key: s
 
 const processChoices = new Map<string, Record<string, TunedChoice>>();
 
+/**
+ * The variants the cache holds for this adapter, by site key, without timing anything (inference
+ * compiles plans of many shapes per call: the shapes a training run already timed get its
+ * choices, the others the heuristic's).
+ */
+export function cachedVariants(report: AdapterReport, cachePath: string): Record<string, string> {
+  const choices = cachedChoices(cachePath, deviceIdentity(report).key);
+  return Object.fromEntries(Object.entries(choices).map(([key, c]) => [key, c.variant]));
+}
+
 /** Launches per sample so that one lasts about SAMPLE_MS. */
 function repsFor(ms: number): number {
   return Math.max(1, Math.min(MAX_REPS, Math.ceil(SAMPLE_MS / Math.max(ms, 0.01))));

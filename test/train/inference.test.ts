@@ -1,7 +1,7 @@
 // Inference from a run directory (issue 7): a tiny run on the synthetic corpus, then fill-mask,
 // forward and embed against each other, against the same sequences run one at a time, and
-// against the float64 CPU evaluation of the inference graph; every bad input is a one-line
-// error naming the file; the CLI's exit codes and atomic output.
+// against the float64 CPU evaluation of the inference graph; the plans follow the autotune
+// cache; every bad input is a one-line error naming the file; the CLI's exit codes and atomic output.
 import { RecipeError } from '../../src/recipe/index.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -14,6 +14,8 @@ import { train } from '../../src/train/runner.js';
 import { listCheckpoints } from '../../src/train/checkpoint/checkpoints.js';
 import { InferenceModel, embedTexts, fillMask, maskedMean, parseBatchJson, readTextLines, softmax, type Embedding, type ForwardBatch, type ForwardResult } from '../../src/train/inference.js';
 import { UserError } from '../../src/errors.js';
+import { deviceIdentity } from '../../src/tune/autotune.js';
+import { recordChoices } from '../../src/tune/autotune-cache.js';
 import { testGpu } from '../support/gpu.js';
 import { assertClose } from '../support/harness.js';
 import { evaluateOnCpu } from '../support/plan-run.js';
@@ -208,6 +210,44 @@ test('a checkpoint directory, and a run dir without a final model (newest checkp
     }
   }
   assert.ok(notes.some((n) => n.includes('newest checkpoint')), notes.join('; '));
+});
+
+test('inference plans follow the autotune cache (never timing); runtime.autotune off and a damaged cache give the heuristic', async () => {
+  const { gpu } = await testGpu();
+  const probe = model.compileShape(3, 7);
+  const site = probe.tuneSites.find((s) => s.candidates.length > 1)!;
+  assert.ok(site, 'the plan has a tune site');
+  const other = site.candidates.find((c) => c.variant !== site.heuristic)!.variant;
+  const cachePath = join(root, 'inference-autotune.json');
+  const { key, adapter } = deviceIdentity(gpu.report);
+  await recordChoices(cachePath, key, adapter, { [site.key]: { variant: other, ms: { [other]: 1, [site.heuristic]: 2 }, heuristic: site.heuristic, at: '2026-12-07T00:00:00Z' } }, true);
+  const chosen = (m: InferenceModel) => m.compileShape(3, 7).tuneSites.find((s) => s.key === site.key)!.chosen;
+  const tuned = await InferenceModel.open(runDir, { gpu, autotuneCache: cachePath });
+  try {
+    assert.is(site.chosen, site.heuristic, 'without a cached choice: the heuristic');
+    assert.is(chosen(tuned), other, 'the cached choice');
+  } finally {
+    tuned.close();
+  }
+  const runDirOff = join(root, 'run-autotune-off');
+  cpSync(runDir, runDirOff, { recursive: true });
+  const resolved = join(runDirOff, 'recipe.yaml');
+  writeFileSync(resolved, readFileSync(resolved, 'utf8').replace(/autotune: cached/, 'autotune: off'));
+  const off = await InferenceModel.open(runDirOff, { gpu, autotuneCache: cachePath });
+  try {
+    assert.is(chosen(off), site.heuristic, 'runtime.autotune off');
+  } finally {
+    off.close();
+  }
+  writeFileSync(cachePath, '{"format": "bert-webgpu.autotune/1", "devi');
+  const notes: string[] = [];
+  const damaged = await InferenceModel.open(runDir, { gpu, autotuneCache: cachePath, log: (m) => notes.push(m) });
+  try {
+    assert.is(chosen(damaged), site.heuristic);
+    assert.match(notes.join('\n'), /autotune cache not used \(autotune cache .*inference-autotune.json: not JSON/);
+  } finally {
+    damaged.close();
+  }
 });
 
 test('bad input: one-line errors naming the file', async () => {
