@@ -56,7 +56,7 @@ schedule:
   eval: { every: 0 }
   checkpoint: { every: 0, keep: 2 }
   log: { every: 1 }
-runtime: { out: ${JSON.stringify(join(r.dir, r.name))} }
+runtime: { out: ${JSON.stringify(join(r.dir, r.name))}, autotune: off }
 ${r.extra ?? ''}`,
   );
   return file;

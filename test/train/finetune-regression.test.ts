@@ -44,7 +44,7 @@ function writeRecipe(name: string, classify = '{ dropout: 0.0, regression: true 
 
 toyDataHooks(test, root, writeToyData);
 
-test('a toy score is learned: validation Pearson ≥ 0.9 and Spearman ≥ 0.85, MSE far below the targets\' variance; best model by Pearson', async () => {
+test('a toy score is learned: validation Pearson ≥ 0.85 and Spearman ≥ 0.8, MSE far below the targets\' variance; best model by Pearson', async () => {
   const { gpu } = await testGpu();
   const r = await train({ recipe: writeRecipe('learn'), gpu, json: true });
   // 240 examples, 48 held out: 192 / 16 = 12 steps an epoch.
@@ -55,8 +55,9 @@ test('a toy score is learned: validation Pearson ≥ 0.9 and Spearman ≥ 0.85, 
   const targets = readFileSync(join(root, 'toy.jsonl'), 'utf8').trim().split('\n').map((l) => Number((JSON.parse(l) as { score: string }).score));
   const mean = targets.reduce((a, b) => a + b, 0) / targets.length;
   const variance = targets.reduce((a, b) => a + (b - mean) ** 2, 0) / targets.length;
-  // Spearman is capped below 1 by the targets' ties (four values over 48 examples).
-  assert.ok(last.pearson! >= 0.9 && last.spearman! >= 0.85, `validation Pearson ${last.pearson}, Spearman ${last.spearman}`);
+  // Measured here: Pearson 0.93, Spearman 0.90 (capped below 1 by the targets' ties: four values
+  // over 48 examples); the untrained model is near 0. The bounds leave room for other CPUs.
+  assert.ok(last.pearson! >= 0.85 && last.spearman! >= 0.8, `validation Pearson ${last.pearson}, Spearman ${last.spearman}`);
   assert.ok(last.mse! < 0.25 * variance, `validation MSE ${last.mse} against a variance of ${variance}`);
   // The plan's loss is the same mean squared error the metrics compute on the CPU.
   assert.ok(Math.abs(last.loss! - last.mse!) < 1e-4 * Math.max(1, last.mse!), `loss ${last.loss} vs MSE ${last.mse}`);
@@ -84,7 +85,8 @@ test('the run directory is a BertForSequenceClassification with problem_type reg
     assert.is(model.regression, true);
     scores = await model.score([{ text: 'the film was very so' }, { text: 'the food was good' }, { text: 'good day and nice film was great' }]);
     assert.ok(scores[0]! < scores[1]! && scores[1]! < scores[2]!, `scores rise with positive words: ${scores}`);
-    assert.ok(Math.abs(scores[0]!) < 0.6 && Math.abs(scores[2]! - 3) < 0.6, `scores near 0 and 3: ${scores}`);
+    // Targets 0 and 3; measured here -0.09 and 2.45: each within a quarter of the range of its end.
+    assert.ok(scores[0]! < 0.75 && scores[2]! > 2.25, `scores near 0 and 3: ${scores}`);
     await rejects(() => model.classify([{ text: 'good' }]), /regression model .*scores texts/);
   } finally {
     model.close();
