@@ -3,9 +3,11 @@
 // docs/data-at-scale.md): documents of sentences resampled from the built-in State of the Union
 // corpus (real words and sentence lengths), spread over plain-text (Google's lines format),
 // gzip-compressed jsonl and parquet shards, about equal in uncompressed text. Seeded: the same
-// arguments give the same files.
+// arguments give the same files. `--rare P` replaces each word with probability P by a made-up
+// one (4 to 10 random letters): a long tail of distinct words like a real web or encyclopedia
+// corpus has (the resampled addresses alone hold about 30,000), for the vocabulary-training memory check.
 //
-//   node scripts/make-big-corpus.mjs <out-dir> [--mb 1024] [--shards 12] [--seed 1]
+//   node scripts/make-big-corpus.mjs <out-dir> [--mb 1024] [--shards 12] [--seed 1] [--rare 0]
 import { createWriteStream, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -21,7 +23,7 @@ const flag = (name, dflt) => {
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
 if (!out) {
-  console.error('usage: node scripts/make-big-corpus.mjs <out-dir> [--mb 1024] [--shards 12] [--seed 1]');
+  console.error('usage: node scripts/make-big-corpus.mjs <out-dir> [--mb 1024] [--shards 12] [--seed 1] [--rare 0]');
   process.exit(2);
 }
 const totalBytes = flag('mb', 1024) * 1e6;
@@ -36,9 +38,14 @@ const sentences = readdirSync(sotu)
   .map((s) => s.trim())
   .filter((s) => s.length > 20);
 
+const rare = flag('rare', 0);
+const letters = 'abcdefghijklmnopqrstuvwxyz';
+const madeUpWord = () => Array.from({ length: 4 + Math.floor(next() * 7) }, () => letters[Math.floor(next() * 26)]).join('');
+const withRareWords = (s) => (rare > 0 ? s.replace(/[A-Za-z]+/g, (w) => (next() < rare ? madeUpWord() : w)) : s);
+
 function documentText() {
   const n = 8 + Math.floor(next() * 40);
-  return Array.from({ length: n }, () => sentences[Math.floor(next() * sentences.length)]);
+  return Array.from({ length: n }, () => withRareWords(sentences[Math.floor(next() * sentences.length)]));
 }
 
 mkdirSync(out, { recursive: true });

@@ -6,7 +6,7 @@
 // trained vocabulary's ids) and the same token store, byte for byte.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { BertTokenizer, type TokenizerOptions } from './tokenizer.js';
-import { WordCounter, type TrainWordPieceOptions } from './train-wordpiece.js';
+import { WordCounter, type PruneStats, type TrainWordPieceOptions } from './train-wordpiece.js';
 import { fileDocuments, type CorpusFormat, type Document } from './corpus.js';
 import { TokenStore, encodeBlock } from './token-store.js';
 import { segmentPairRecords, type InstanceSetParams, type RecordBlock, type RecordJob } from './instance-set.js';
@@ -29,11 +29,12 @@ export interface InstanceSetup {
   vocab: Vocabulary;
 }
 
-/** Word counts of a batch, words in first-occurrence order. */
+/** Word counts of a batch or file, words in first-occurrence order (and how often the job's counter pruned). */
 export interface CountResult {
   words: string[];
   counts: Float64Array;
   documents: number;
+  pruned: PruneStats;
 }
 
 /** A batch's documents encoded: per document its sentence count, per sentence its length, then the ids. */
@@ -94,7 +95,7 @@ function instanceWorker(setup: InstanceSetup): PrepWorker {
 export function prepWorker(setup: PrepSetup): PrepWorker {
   if (setup.kind === 'instances') return instanceWorker(setup);
   if (setup.kind === 'count') {
-    const counted = (counter: WordCounter, documents: number): CountResult => ({ words: [...counter.counts.keys()], counts: Float64Array.from(counter.counts.values()), documents });
+    const counted = (counter: WordCounter, documents: number): CountResult => ({ words: [...counter.counts.keys()], counts: Float64Array.from(counter.counts.values()), documents, pruned: counter.pruned });
     return {
       runRecords: () => notFor('count', 'records'),
       run(docs: Document[]): CountResult {
@@ -182,7 +183,3 @@ export function* encodedDocuments(r: EncodeResult): Generator<Int32Array[]> {
   }
 }
 
-/** Merges a batch's counts into `into` (new words appended in the batch's order). */
-export function mergeCounts(into: Map<string, number>, r: CountResult): void {
-  r.words.forEach((w, i) => into.set(w, (into.get(w) ?? 0) + r.counts[i]!));
-}

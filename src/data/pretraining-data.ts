@@ -14,9 +14,9 @@ import type { MaskingOptions, Vocabulary } from './instances.js';
 import { Rng, permutation } from './rng.js';
 import { TokenStore, TokenStoreWriter, type TokenStoreMeta } from './token-store.js';
 import { BertTokenizer, type TokenizerOptions } from './tokenizer.js';
-import { WordCounter } from './train-wordpiece.js';
+import { WordCounter, type PruneStats } from './train-wordpiece.js';
 import { PrepPool, documentBatches, workerCount } from './prep-pool.js';
-import { encodedDocuments, mergeCounts, type CountResult, type EncodeResult, type SegmentResult } from './prep-jobs.js';
+import { encodedDocuments, type CountResult, type EncodeResult, type SegmentResult } from './prep-jobs.js';
 
 export type TokenizerSource =
   | BertTokenizer
@@ -57,8 +57,13 @@ export interface PretrainingDataOptions {
   cacheDir: string;
   /** Batches prepared ahead by each source. Default 2. */
   prefetch?: number;
-  /** Cache files up to this size are read into memory; larger ones are read per record. 256 MiB. */
+  /**
+   * data.memory_limit (default 1 GiB): cache files up to a quarter of it are read into memory
+   * (larger ones per record), and vocabulary training keeps the distinct words that fit in half of it.
+   */
   memoryLimitBytes?: number;
+  /** The size up to which a cache file is read whole, when not a quarter of the limit (tests: 0). */
+  cacheReadWholeBytes?: number;
   /** Average file size from which files are prepared one per worker job (default 1 MiB). */
   shardMinBytes?: number;
   /** Tokens (times the dupe factor) from which a split's segment pairs are built on worker threads (default 4M). */
@@ -117,8 +122,34 @@ const SHARD_MIN_BYTES = 1 << 20;
 /** Below this many tokens a split's segment pairs are built faster in this thread than by starting workers (about 0.3 s of work). */
 const INSTANCE_THREAD_MIN_TOKENS = 4_000_000;
 
+/**
+ * What one distinct word costs while the vocabulary trains (its count, its pieces, its place in the
+ * pair index, and the garbage the merges leave): about 1.2 KB of resident memory, measured on a
+ * corpus whose long tail is made-up words (scripts/make-big-corpus.mjs --rare).
+ */
+const TRAINING_BYTES_PER_WORD = 1400;
+/** What one distinct word costs in a job's counts (the map entry, then the result sent back). */
+const JOB_BYTES_PER_WORD = 80;
+
+/**
+ * Distinct words vocabulary training keeps within `memoryLimit`: half of it for the counts the
+ * vocabulary trains on, and a 64th per job counter (two jobs per worker are in flight, so 16
+ * workers take another half). Depends on the limit only, never on the thread count, so the
+ * vocabulary does not either.
+ */
+export function wordCountLimits(memoryLimit: number): { words: number; jobWords: number } {
+  return {
+    words: Math.max(100, Math.floor(memoryLimit / 2 / TRAINING_BYTES_PER_WORD)),
+    jobWords: Math.max(100, Math.floor(memoryLimit / 64 / JOB_BYTES_PER_WORD)),
+  };
+}
+
 /** How often a token cache build records how far it got (a killed build loses at most this). */
 const CHECKPOINT_MS = 5000;
+
+function prunedNote(p: PruneStats, words: number): string {
+  return `data: the corpus has more distinct words than data.memory_limit leaves room for (${words.toLocaleString('en-US')}); word counts were pruned ${p.prunes.toLocaleString('en-US')} times, dropping words then seen at most ${p.maxDroppedCount} times (as word2vec does), so the vocabulary is trained on the frequent words; raise data.memory_limit to keep more`;
+}
 
 /** The corpus without its first `n` documents (read, not yielded). */
 async function* skipDocuments(docs: AsyncIterable<Document>, n: number): AsyncGenerator<Document> {
@@ -139,7 +170,8 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
   checkOptions(o);
   const log = o.log ?? (() => {});
   const baseDir = o.baseDir ?? '.';
-  const memoryLimit = o.memoryLimitBytes ?? 256 << 20;
+  const memoryLimitTotal = o.memoryLimitBytes ?? 1 << 30;
+  const memoryLimit = o.cacheReadWholeBytes ?? memoryLimitTotal / 4;
   const workers = workerCount(o.workers);
   const seed = o.seed ?? recipeDefault<number>('seed');
   const timings: Record<string, number> = {};
@@ -163,7 +195,8 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
   // tokenize in the worker); otherwise this thread reads and batches of documents go to the
   // workers (small files would cost more in jobs than they save: the built-in corpus's 233
   // addresses of 46 KB each prepare faster that way).
-  const byShards = workers > 1 && corpus.files.length > 1 && corpus.maxDocuments === undefined && totalBytes / corpus.files.length >= (o.shardMinBytes ?? SHARD_MIN_BYTES);
+  const shardSized = corpus.files.length > 1 && corpus.maxDocuments === undefined && totalBytes / corpus.files.length >= (o.shardMinBytes ?? SHARD_MIN_BYTES);
+  const byShards = workers > 1 && shardSized;
   const fileSize = (k: number): number => statSync(corpus.files[k]!).size;
 
   // 1. Tokenizer: given, loaded, or trained (and cached as tokenizer.json).
@@ -177,7 +210,8 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
   else {
     const t = performance.now();
     const train = { vocabSize: src.train.vocabSize, minFrequency: src.train.minFrequency ?? recipeDefault<number>('data.tokenizer.wordpiece.train.min_frequency'), lowercase: o.lowercase ?? recipeDefault<boolean>('data.tokenizer.lowercase'), maxCharsPerWord: o.maxCharsPerWord ?? recipeDefault<number>('data.tokenizer.max_chars_per_word') };
-    const path = join(o.cacheDir, `tokenizer-${sha({ corpusHash, train }).slice(0, 16)}.json`);
+    const countLimits = wordCountLimits(memoryLimitTotal);
+    const path = join(o.cacheDir, `tokenizer-${sha({ corpusHash, train, countLimits }).slice(0, 16)}.json`);
     let cached: BertTokenizer | undefined;
     try {
       cached = BertTokenizer.fromTokenizerJson(path);
@@ -187,27 +221,31 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
     }
     if (!cached) {
       log(`data: training a WordPiece vocabulary of ${train.vocabSize} on ${corpus.name}`);
-      const counter = new WordCounter(train);
-      const pool = new PrepPool({ kind: 'count', options: train }, workers);
+      const counter = new WordCounter({ ...train, maxWords: countLimits.words });
+      const pool = new PrepPool({ kind: 'count', options: { ...train, maxWords: countLimits.jobWords } }, workers);
       try {
         startPass();
-        if (byShards) {
+        advance('vocabulary', 0);
+        // Files as jobs whenever they are shard-sized, whatever the thread count (in this thread
+        // with one): where the counts prune decides the vocabulary, so it must not follow `workers`.
+        if (shardSized) {
           let k = 0;
           for await (const r of pool.runFiles(corpus.files.map((path) => ({ path, format: corpus.format, textField: corpus.textField })))) {
-            mergeCounts(counter.counts, r as CountResult);
+            counter.merge(r as CountResult, (r as CountResult).pruned);
             progress.bytes += fileSize(k++);
             advance('vocabulary', (r as CountResult).documents);
           }
           if (documents === 0) throw emptyCorpus(corpus.files, corpus.name);
         } else {
           for await (const r of pool.run(documentBatches(corpus))) {
-            mergeCounts(counter.counts, r as CountResult);
+            counter.merge(r as CountResult, (r as CountResult).pruned);
             advance('vocabulary', (r as CountResult).documents);
           }
         }
       } finally {
         pool.close();
       }
+      if (counter.pruned.prunes > 0) log(prunedNote(counter.pruned, countLimits.words));
       cached = counter.train();
       const tmp = `${path}.tmp-${process.pid}`;
       cached.saveTokenizerJson(tmp);

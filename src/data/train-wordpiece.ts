@@ -2,7 +2,10 @@
 // words in which every non-initial character carries the `##` prefix, merging the most frequent
 // adjacent pair (ties: the smaller pair of ids) until the vocabulary has `vocabSize` entries or no
 // pair occurs `minFrequency` times. The vocabulary is the specials, the alphabet, then the merges.
-// Word counts are held in memory (one entry per distinct word), documents are streamed.
+// Documents are streamed; word counts are held in memory, one entry per distinct word, up to
+// `maxWords`: past it the rarest words are dropped, as word2vec's ReduceVocab does, so a corpus
+// with tens of millions of distinct words (a web or encyclopedia long tail) still trains within
+// data.memory_limit. Pruning happens at fixed points of the word stream, so it is deterministic.
 import { BertTokenizer, SPECIAL_TOKENS, codePointLength, type TokenizerOptions } from './tokenizer.js';
 import { normalizeText, splitWords } from './basic-tokenizer.js';
 import type { Document } from './corpus.js';
@@ -11,21 +14,65 @@ export interface TrainWordPieceOptions extends TokenizerOptions {
   vocabSize: number;
   /** A pair must occur at least this often to be merged. Default 2. */
   minFrequency?: number;
+  /** Distinct words a counter keeps before it prunes the rarest (unbounded when absent). */
+  maxWords?: number;
+}
+
+/** How often a counter had to drop its rarest words, and the highest count it dropped. */
+export interface PruneStats {
+  prunes: number;
+  maxDroppedCount: number;
+}
+
+/** A counter's words, in first-occurrence order, and their counts. */
+export interface WordCounts {
+  words: string[];
+  counts: ArrayLike<number>;
 }
 
 /** Counts basic-tokenized words; feed it sentences, then call `train`. */
 export class WordCounter {
   readonly counts = new Map<string, number>();
-  constructor(readonly opts: TrainWordPieceOptions) {}
+  readonly pruned: PruneStats = { prunes: 0, maxDroppedCount: 0 };
+  private readonly maxWords: number;
+  constructor(readonly opts: TrainWordPieceOptions) {
+    this.maxWords = opts.maxWords ?? Infinity;
+  }
+
+  private add(word: string, n: number): void {
+    const had = this.counts.get(word);
+    this.counts.set(word, (had ?? 0) + n);
+    if (had === undefined && this.counts.size > this.maxWords) this.prune();
+  }
+
+  /**
+   * Drops the words seen once, then twice, ... until a quarter of the room is free (so pruning is
+   * rare), keeping the survivors' order. A dropped word seen again starts from its new count.
+   */
+  private prune(): void {
+    const target = Math.floor(this.maxWords * 0.75);
+    for (let floor = 1; this.counts.size > target; floor++) {
+      for (const [w, c] of this.counts) if (c <= floor) this.counts.delete(w);
+      this.pruned.maxDroppedCount = Math.max(this.pruned.maxDroppedCount, floor);
+    }
+    this.pruned.prunes++;
+  }
 
   addText(text: string): void {
-    splitWords(normalizeText(text, { lowercase: this.opts.lowercase ?? true, stripAccents: this.opts.stripAccents }), (w) => {
-      this.counts.set(w, (this.counts.get(w) ?? 0) + 1);
-    });
+    splitWords(normalizeText(text, { lowercase: this.opts.lowercase ?? true, stripAccents: this.opts.stripAccents }), (w) => this.add(w, 1));
   }
 
   addDocument(doc: Document): void {
     for (const s of doc) this.addText(s);
+  }
+
+  /** Adds another counter's words (a worker's batch or file), in their order, pruning as needed. */
+  merge(other: WordCounts, otherPruned?: PruneStats): void {
+    for (let i = 0; i < other.words.length; i++) this.add(other.words[i]!, other.counts[i]!);
+    if (otherPruned) {
+      this.pruned.prunes += otherPruned.prunes;
+      this.pruned.maxDroppedCount = Math.max(this.pruned.maxDroppedCount, otherPruned.maxDroppedCount);
+    }
   }
 
   train(): BertTokenizer {

@@ -188,7 +188,7 @@ export interface Data {
   cache_dir: string;
   /** Threads that tokenize the corpus (and count its words for a trained vocabulary); 0 = one per CPU core. The caches are byte-identical whatever the number. */
   workers: number;
-  /** Memory the data pipeline may use for its caches (e.g. 512MiB, 2GiB): a cache no larger than a quarter of it is read whole, larger ones by position (an OS page cache serves them). */
+  /** Memory the data pipeline may use (e.g. 512MiB, 2GiB): a cache no larger than a quarter of it is read whole, larger ones by position (an OS page cache serves them); training a WordPiece vocabulary keeps the distinct words that fit in half of it, dropping the rarest past that (as word2vec does; the log says when). */
   memory_limit: string;
   labelled?: Labelled;
 }

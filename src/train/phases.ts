@@ -59,7 +59,7 @@ export function dataOptions(recipe: Recipe, recipeFile: string, log: (m: string)
     nsp: recipe.tasks.nsp !== undefined,
     cacheDir: d.cache_dir,
     workers: d.workers,
-    memoryLimitBytes: parseByteSize(d.memory_limit) / 4,
+    memoryLimitBytes: parseByteSize(d.memory_limit),
     log,
   };
 }

@@ -191,7 +191,7 @@ test('sequence-length phases and reading caches from disk give the same batches'
   const m128 = take(mem.train, 3, 64, 10);
   const m32 = take(mem.train, 3);
   mem.close();
-  const disk = await openPretrainingData(base(cacheDir, { memoryLimitBytes: 0 }));
+  const disk = await openPretrainingData(base(cacheDir, { cacheReadWholeBytes: 0 }));
   same(take(disk.train, 3, 64, 10), m128);
   same(take(disk.train, 3), m32);
   assert.is(m128[0]!.input_ids.length, 8 * 64);

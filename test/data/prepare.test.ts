@@ -92,6 +92,32 @@ test('workers: 1, 2 and 3 threads, by batches and by shards, give byte-identical
   assert.equal(results[3], results[0], '2 workers by batches');
 });
 
+test('a long tail of distinct words under a small data.memory_limit: word counts prune (logged), and the caches stay byte-identical for 1, 2 and 3 threads, by shards and by batches', async () => {
+  const next = rng(11);
+  const madeUp = () => Array.from({ length: 4 + Math.floor(next() * 5) }, () => 'abcdefghijklmnopqrstuvwxyz'[Math.floor(next() * 26)]).join('');
+  const tailDir = join(root, 'tail');
+  mkdirSync(tailDir);
+  const files = [0, 1, 2].map((k) => {
+    const file = join(tailDir, `${k}.txt`);
+    writeFileSync(file, text(200, 20 + k).replace(/[a-z]+/g, (w) => (next() < 0.15 ? madeUp() : w)));
+    return file;
+  });
+  const byShards: Array<Record<string, string>> = [];
+  const byBatches: Array<Record<string, string>> = [];
+  for (const [workers, shardMinBytes] of [[1, 0], [2, 0], [3, 0], [1, Infinity], [2, Infinity]] as const) {
+    const dir = join(root, `tail-${workers}-${shardMinBytes}`);
+    const logs: string[] = [];
+    // 2 MiB: vocabulary training keeps 749 distinct words, a job's counter 409 (the corpus has thousands).
+    const data = await openPretrainingData({ ...options(dir, files, workers), shardMinBytes, instanceThreadMinTokens: 0, memoryLimitBytes: 2 << 20, log: (m) => logs.push(m) });
+    data.close();
+    assert.ok(logs.some((m) => /word counts were pruned \d+ times/.test(m)), logs.join('\n'));
+    (shardMinBytes === 0 ? byShards : byBatches).push(digests(dir));
+  }
+  assert.equal(byShards[1], byShards[0], '2 threads by shards');
+  assert.equal(byShards[2], byShards[0], '3 threads by shards');
+  assert.equal(byBatches[1], byBatches[0], '2 threads by batches');
+});
+
 test('a build killed (SIGKILL) while tokenizing continues from its checkpoint and ends byte-identical', async () => {
   const straight = join(root, 'straight');
   (await openPretrainingData({ ...options(straight, [big], 1), checkpointMs: 50 })).close();

@@ -6,6 +6,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BertTokenizer, basicTokenize, trainWordPiece } from '../../src/data/index.js';
+import { WordCounter } from '../../src/data/train-wordpiece.js';
+import { rng } from '../support/random.js';
 import { UserError } from '../../src/errors.js';
 
 const lower = { lowercase: true };
@@ -108,6 +110,39 @@ test('trainWordPiece: specials first, alphabet present, no [UNK] on training tex
   // a higher minimum frequency merges less
   const t5 = trainWordPiece(sample, { vocabSize: 120, minFrequency: 5, lowercase: true });
   assert.ok(t5.vocab.length < t.vocab.length);
+});
+
+test('WordCounter: past maxWords the rarest words are dropped (never more than maxWords kept); words seen often keep exact counts; merging in order equals counting in order', () => {
+  const next = rng(7);
+  const letters = 'abcdefghijklmnopqrstuvwxyz';
+  const common = ['the', 'fox', 'jumps', 'over', 'lazy', 'dog', 'again', 'and'];
+  // Zipf-like: common words in every sentence, a long tail of made-up words seen once or twice.
+  const docs: string[][] = Array.from({ length: 200 }, () =>
+    Array.from({ length: 5 }, () => [...common, ...Array.from({ length: 4 }, () => Array.from({ length: 5 }, () => letters[Math.floor(next() * 26)]).join(''))].join(' ')),
+  );
+  const exact = new WordCounter({ vocabSize: 200 });
+  const bounded = new WordCounter({ vocabSize: 200, maxWords: 300 });
+  let most = 0;
+  for (const d of docs) {
+    exact.addDocument(d);
+    bounded.addDocument(d);
+    most = Math.max(most, bounded.counts.size);
+  }
+  assert.ok(exact.counts.size > 3000, `the tail is long (${exact.counts.size} distinct words)`);
+  assert.ok(most <= 300, `kept at most maxWords (${most})`);
+  assert.ok(bounded.pruned.prunes >= 10, `pruned ${bounded.pruned.prunes} times`);
+  assert.is(bounded.pruned.maxDroppedCount, 1, 'only words seen once had to go');
+  for (const w of common) assert.is(bounded.counts.get(w), exact.counts.get(w), w);
+  assert.is(exact.pruned.prunes, 0);
+  // A counter fed the same stream in two halves through merge() ends the same (order included).
+  const halves = [new WordCounter({ vocabSize: 200 }), new WordCounter({ vocabSize: 200 })];
+  docs.forEach((d, i) => halves[i < 100 ? 0 : 1]!.addDocument(d));
+  const merged = new WordCounter({ vocabSize: 200 });
+  for (const h of halves) merged.merge({ words: [...h.counts.keys()], counts: [...h.counts.values()] });
+  assert.equal([...merged.counts], [...exact.counts]);
+  // The bounded vocabulary still holds every common word whole.
+  const t = bounded.train();
+  for (const w of common) assert.equal(t.tokenize(w), [w], w);
 });
 
 test('vocab.txt and tokenizer.json round trip', () => {
