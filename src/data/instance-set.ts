@@ -10,8 +10,8 @@
 //   [lenA, lenB, isRandomNext, numPredictions, tokens[T] (padded with [PAD]), positions[P], inputs[P]]
 // where tokens are the originals and inputs[k] is what the model sees at positions[k] (static
 // masking only; P = 0 and masks drawn per epoch for dynamic masking).
-import { closeSync } from 'node:fs';
-import { CacheWriter, openCacheFile, readBody } from './cache-file.js';
+import { closeSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { CacheWriter, HEADER_BYTES, openCacheFile, readBody, type WriterPosition } from './cache-file.js';
 import {
   ContiguousPacker,
   createInstancesFromDocument,
@@ -170,10 +170,42 @@ export function recordJobs(store: TokenStore, numDocs: number, params: InstanceS
   return jobs;
 }
 
+/** Where a segment-pair build stood at its last checkpoint: `<path>.partial.json`, next to `<path>.partial`. */
+interface InstanceCheckpoint {
+  key: string;
+  at: WriterPosition;
+  /** Record jobs (recordJobs) appended so far; a resumed build starts at the next. */
+  jobs: number;
+  counts: InstanceCounts;
+}
+
+const checkpointFile = (path: string) => `${path}.partial.json`;
+
+function readCheckpoint(path: string, key: string): InstanceCheckpoint | undefined {
+  let c: InstanceCheckpoint;
+  try {
+    c = JSON.parse(readFileSync(checkpointFile(path), 'utf8')) as InstanceCheckpoint;
+  } catch {
+    return undefined;
+  }
+  if (c.key !== key || !existsSync(`${path}.partial`) || statSync(`${path}.partial`).size < HEADER_BYTES + c.at.bodyBytes) return undefined;
+  return c;
+}
+
+export interface BuildInstanceOptions {
+  /** Builds record blocks of jobs on worker threads (results in job order); absent: built here. */
+  blocks?: (order: Uint32Array, jobs: RecordJob[]) => AsyncIterable<RecordBlock>;
+  /** How often (ms) a segment-pair build records how far it got. Default 5000. */
+  checkpointMs?: number;
+  log?: (message: string) => void;
+}
+
 /**
  * Writes the instance set of `docIds` to `path`. Segment pairs (NSP) are built as record blocks in
- * document ranges, by `blocks` when given (worker threads, results in job order) or here; MLM-only
- * packing cuts sequences across documents, a sequential pass, here on one stream.
+ * document ranges, by `blocks` when given (worker threads, results in job order) or here, and are
+ * resumable: a checkpoint every `checkpointMs` lets a killed build continue at the next range.
+ * MLM-only packing cuts sequences across documents, a sequential pass on one stream, built here
+ * from the start each time.
  */
 export async function buildInstanceSet(
   store: TokenStore,
@@ -182,11 +214,14 @@ export async function buildInstanceSet(
   vocab: Vocabulary,
   path: string,
   key: string,
-  blocks?: (order: Uint32Array, jobs: RecordJob[]) => AsyncIterable<RecordBlock>,
+  opts: BuildInstanceOptions = {},
 ): Promise<InstanceSetMeta> {
   const { width, recordUnits } = recordLayout(store.meta.width, params);
   const meta: InstanceSetMeta = { count: 0, seqLen: params.seqLen, maxPredictions: params.maxPredictions, width, recordUnits, randomNext: 0, tokens: 0, predictions: 0 };
-  const w = new CacheWriter(path, INSTANCES_KIND, key);
+  const resumed = params.nsp ? readCheckpoint(path, key) : undefined;
+  if (!resumed) rmSync(checkpointFile(path), { force: true });
+  const w = new CacheWriter(path, INSTANCES_KIND, key, params.nsp, resumed?.at);
+  if (resumed) Object.assign(meta, resumed.counts);
   const { order, rng } = instanceOrder(docIds, params);
   const docs: DocumentAccess = { numDocs: order.length, doc: (i) => store.doc(order[i]!) };
   const append = (b: RecordBlock): void => {
@@ -200,8 +235,21 @@ export async function buildInstanceSet(
   try {
     if (params.nsp) {
       const jobs = recordJobs(store, order.length, params);
-      if (blocks) for await (const b of blocks(order, jobs)) append(b);
-      else for (const j of jobs) append(segmentPairRecords(docs, j.pass, j.from, j.to, params, vocab, store.meta.width));
+      let done = resumed?.jobs ?? 0;
+      if (resumed) opts.log?.(`data: continuing the instance cache ${path} after ${done.toLocaleString('en-US')} of ${jobs.length.toLocaleString('en-US')} document ranges`);
+      let saved = performance.now();
+      const appendJob = (b: RecordBlock): void => {
+        append(b);
+        done++;
+        if (performance.now() - saved < (opts.checkpointMs ?? 5000)) return;
+        const c: InstanceCheckpoint = { key, at: w.checkpoint(), jobs: done, counts: { count: meta.count, randomNext: meta.randomNext, tokens: meta.tokens, predictions: meta.predictions } };
+        writeFileSync(`${checkpointFile(path)}.tmp`, JSON.stringify(c));
+        renameSync(`${checkpointFile(path)}.tmp`, checkpointFile(path));
+        saved = performance.now();
+      };
+      const rest = jobs.slice(done);
+      if (opts.blocks) for await (const b of opts.blocks(order, rest)) appendJob(b);
+      else for (const j of rest) appendJob(segmentPairRecords(docs, j.pass, j.from, j.to, params, vocab, store.meta.width));
     } else {
       const encoder = new RecordEncoder(params, vocab, width, recordUnits);
       const perBlock = Math.max(1, Math.floor((1 << 20) / (recordUnits * width)));
@@ -216,8 +264,10 @@ export async function buildInstanceSet(
       append(encoder.take());
     }
     w.finish(meta);
+    rmSync(checkpointFile(path), { force: true });
   } catch (e) {
     w.abort();
+    rmSync(checkpointFile(path), { force: true });
     throw e;
   }
   return meta;

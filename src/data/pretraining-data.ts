@@ -8,15 +8,16 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { BatchSource } from './batches.js';
-import { emptyCorpus, readCorpus, type CorpusSpec, type Document } from './corpus.js';
+import { emptyCorpus, readCorpus, type CorpusSpec } from './corpus.js';
 import { InstanceSet, buildInstanceSet, type InstanceSetMeta, type InstanceSetParams, type RecordBlock, type RecordJob } from './instance-set.js';
 import type { MaskingOptions, Vocabulary } from './instances.js';
 import { Rng, permutation } from './rng.js';
 import { TokenStore, TokenStoreWriter, type TokenStoreMeta } from './token-store.js';
 import { BertTokenizer, type TokenizerOptions } from './tokenizer.js';
-import { WordCounter, type PruneStats } from './train-wordpiece.js';
+import type { PruneStats } from './train-wordpiece.js';
+import { countCorpusWords, dropCountCheckpoint, skipDocuments } from './word-counts.js';
 import { PrepPool, documentBatches, workerCount } from './prep-pool.js';
-import { encodedDocuments, type CountResult, type EncodeResult, type SegmentResult } from './prep-jobs.js';
+import { encodedDocuments, type EncodeResult, type SegmentResult } from './prep-jobs.js';
 
 export type TokenizerSource =
   | BertTokenizer
@@ -151,12 +152,6 @@ function prunedNote(p: PruneStats, words: number): string {
   return `data: the corpus has more distinct words than data.memory_limit leaves room for (${words.toLocaleString('en-US')}); word counts were pruned ${p.prunes.toLocaleString('en-US')} times, dropping words then seen at most ${p.maxDroppedCount} times (as word2vec does), so the vocabulary is trained on the frequent words; raise data.memory_limit to keep more`;
 }
 
-/** The corpus without its first `n` documents (read, not yielded). */
-async function* skipDocuments(docs: AsyncIterable<Document>, n: number): AsyncGenerator<Document> {
-  let i = 0;
-  for await (const d of docs) if (i++ >= n) yield d;
-}
-
 export interface PrepProgress {
   /** vocabulary: counting words for WordPiece training; tokens: tokenizing into the token cache. */
   stage: 'vocabulary' | 'tokens';
@@ -221,35 +216,31 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
     }
     if (!cached) {
       log(`data: training a WordPiece vocabulary of ${train.vocabSize} on ${corpus.name}`);
-      const counter = new WordCounter({ ...train, maxWords: countLimits.words });
-      const pool = new PrepPool({ kind: 'count', options: { ...train, maxWords: countLimits.jobWords } }, workers);
-      try {
-        startPass();
-        advance('vocabulary', 0);
+      startPass();
+      advance('vocabulary', 0);
+      const checkpoint = `${path}.counts.partial.json`;
+      const counter = await countCorpusWords({
+        corpus,
         // Files as jobs whenever they are shard-sized, whatever the thread count (in this thread
         // with one): where the counts prune decides the vocabulary, so it must not follow `workers`.
-        if (shardSized) {
-          let k = 0;
-          for await (const r of pool.runFiles(corpus.files.map((path) => ({ path, format: corpus.format, textField: corpus.textField })))) {
-            counter.merge(r as CountResult, (r as CountResult).pruned);
-            progress.bytes += fileSize(k++);
-            advance('vocabulary', (r as CountResult).documents);
-          }
-          if (documents === 0) throw emptyCorpus(corpus.files, corpus.name);
-        } else {
-          for await (const r of pool.run(documentBatches(corpus))) {
-            counter.merge(r as CountResult, (r as CountResult).pruned);
-            advance('vocabulary', (r as CountResult).documents);
-          }
-        }
-      } finally {
-        pool.close();
-      }
+        byFiles: shardSized,
+        train,
+        limits: countLimits,
+        workers,
+        checkpoint,
+        checkpointMs: o.checkpointMs ?? CHECKPOINT_MS,
+        advance: (docs, file) => {
+          if (file !== undefined) progress.bytes += fileSize(file);
+          advance('vocabulary', docs);
+        },
+        log,
+      });
       if (counter.pruned.prunes > 0) log(prunedNote(counter.pruned, countLimits.words));
       cached = counter.train();
       const tmp = `${path}.tmp-${process.pid}`;
       cached.saveTokenizerJson(tmp);
       renameSync(tmp, path);
+      dropCountCheckpoint(checkpoint);
       tokenizerOutcome = 'built';
     }
     tokenizer = cached;
@@ -408,7 +399,7 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
           if (set !== 'missing') log(`data: instance cache ${path} unusable (${set}); rebuilding`);
           rmSync(path, { force: true });
           const t = performance.now();
-          await buildInstanceSet(tokenStore, docIds, params, vocab, path, key, instanceThreads(params, docIds.length));
+          await buildInstanceSet(tokenStore, docIds, params, vocab, path, key, { blocks: instanceThreads(params, docIds.length), checkpointMs: o.checkpointMs, log });
           timings[`instances ${name}`] = performance.now() - t;
           set = InstanceSet.open(path, key, memoryLimit);
           if (typeof set === 'string') throw new Error(`instance cache ${path} failed verification right after writing (${set})`);

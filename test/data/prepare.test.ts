@@ -127,7 +127,7 @@ test('a build killed (SIGKILL) while tokenizing continues from its checkpoint an
   // First process: killed once a checkpoint of the token cache exists.
   const child = spawn(process.execPath, [script, opts], { stdio: 'ignore' });
   const started = Date.now();
-  const checkpoint = () => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.partial.json'));
+  const checkpoint = () => existsSync(dir) && readdirSync(dir).some((f) => /^tokens-.*\.partial\.json$/.test(f));
   while (!checkpoint() && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 20));
   assert.ok(checkpoint(), 'a checkpoint appeared');
   child.kill('SIGKILL');
@@ -162,6 +162,53 @@ test('shard by shard (several files, worker threads): a killed build continues a
   const rerun = spawnSync(process.execPath, [prepareScript(), opts], { encoding: 'utf8' });
   assert.is(rerun.status, 0, rerun.stderr);
   assert.match(rerun.stdout, /continuing the token cache/);
+  assert.equal(digests(dir), digests(straight));
+});
+
+/** Runs the prepare script on `opts` until a file matching `partial` appears in `dir`, kills it (SIGKILL), and returns that file's checkpoint. */
+async function killAtCheckpoint(dir: string, opts: string, partial: RegExp): Promise<Record<string, unknown>> {
+  const child = spawn(process.execPath, [prepareScript(), opts], { stdio: 'ignore' });
+  const started = Date.now();
+  const found = () => (existsSync(dir) ? readdirSync(dir).find((f) => partial.test(f)) : undefined);
+  while (!found() && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 5));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.on('exit', r));
+  const file = found();
+  assert.ok(file, `a checkpoint matching ${partial} appeared`);
+  return JSON.parse(readFileSync(join(dir, file!), 'utf8')) as Record<string, unknown>;
+}
+
+test('killed while counting words (by batches of one file, and by files on two threads): the rerun continues the counts and ends byte-identical', async () => {
+  const shards = Array.from({ length: 12 }, (_, k) => join(root, `count-shard-${k}.txt`));
+  shards.forEach((f, k) => writeFileSync(f, text(300, 200 + k)));
+  for (const [name, files, workers, shardMinBytes] of [['batches', [big], 1, Infinity], ['files', shards, 2, 0]] as const) {
+    const straight = join(root, `count-straight-${name}`);
+    (await openPretrainingData({ ...options(straight, [...files], 1), shardMinBytes })).close();
+    const dir = join(root, `count-killed-${name}`);
+    const opts = JSON.stringify({ ...options(dir, [...files], workers), shardMinBytes, checkpointMs: 0 });
+    const c = await killAtCheckpoint(dir, opts, /^tokenizer-.*\.counts\.partial\.json$/);
+    assert.ok((c.documents as number) > 0, `${name}: killed after ${c.documents} documents`);
+    assert.ok(!readdirSync(dir).some((f) => /^tokenizer-[0-9a-f]+\.json$/.test(f)), `${name}: killed before the vocabulary was trained`);
+    const rerun = spawnSync(process.execPath, [prepareScript(), opts], { encoding: 'utf8' });
+    assert.is(rerun.status, 0, rerun.stderr);
+    assert.match(rerun.stdout, /continuing the word counts after [\d,]+ documents/);
+    assert.ok(!readdirSync(dir).some((f) => f.includes('.partial')), `${name}: no partial files left`);
+    assert.equal(digests(dir), digests(straight), name);
+  }
+});
+
+test('killed while building segment pairs: the rerun continues at the next document range and ends byte-identical', async () => {
+  const vocab = writeVocab();
+  const straight = join(root, 'pairs-straight');
+  (await openPretrainingData({ ...options(straight, [big], 1), tokenizer: { vocab }, dupeFactor: 5 })).close();
+  const dir = join(root, 'pairs-killed');
+  const opts = JSON.stringify({ ...options(dir, [big], 1), tokenizer: { vocab }, dupeFactor: 5, checkpointMs: 0 });
+  const c = await killAtCheckpoint(dir, opts, /^instances-.*\.partial\.json$/);
+  assert.ok((c.jobs as number) > 0, `killed after ${c.jobs} ranges`);
+  const rerun = spawnSync(process.execPath, [prepareScript(), opts], { encoding: 'utf8' });
+  assert.is(rerun.status, 0, rerun.stderr);
+  assert.match(rerun.stdout, /continuing the instance cache .* after [\d,]+ of [\d,]+ document ranges/);
+  assert.ok(!readdirSync(dir).some((f) => f.includes('.partial')), 'no partial files left');
   assert.equal(digests(dir), digests(straight));
 });
 

@@ -1,7 +1,8 @@
 // `bert-run prepare <recipe>`: builds the recipe's tokenizer and data caches (token store, the
 // instances of every phase) ahead of training, as create_pretraining_data.py does, with a progress
-// line (documents, MB read, MB/s, ETA); training then starts from the caches at once. Killed during
-// tokenization, a rerun continues where the last saved position was (data/token-store.ts).
+// line (documents, MB read, MB/s, ETA); training then starts from the caches at once. Killed while
+// counting words, tokenizing or building segment pairs, a rerun continues from that stage's last
+// checkpoint (data/word-counts.ts, data/token-store.ts, data/instance-set.ts).
 import { formatDuration } from '../../train/progress.js';
 import type { Command } from '../command.js';
 import { parseArgs } from '../args.js';
