@@ -217,7 +217,6 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
     if (!cached) {
       log(`data: training a WordPiece vocabulary of ${train.vocabSize} on ${corpus.name}`);
       startPass();
-      advance('vocabulary', 0);
       const checkpoint = `${path}.counts.partial.json`;
       const counter = await countCorpusWords({
         corpus,
@@ -232,6 +231,10 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
         advance: (docs, file) => {
           if (file !== undefined) progress.bytes += fileSize(file);
           advance('vocabulary', docs);
+        },
+        skip: (files, docs) => {
+          for (let k = 0; k < files; k++) progress.bytes += fileSize(k);
+          documents += docs;
         },
         log,
       });
@@ -267,12 +270,14 @@ export async function openPretrainingData(o: PretrainingDataOptions): Promise<Pr
     const pool = new PrepPool({ kind: 'encode', vocab: tokenizer.vocab, options: { lowercase: tokenizer.lowercase, stripAccents: tokenizer.stripAccents, maxCharsPerWord: tokenizer.maxCharsPerWord } }, workers);
     try {
       startPass();
+      // A checkpoint from the batch path (no shard count) is continued by the batch path.
+      const shardPath = byShards && (!resumed || resumed.shards !== undefined);
+      // The shards a resumed build skips count as read before the stage's first progress report.
+      if (shardPath) for (let k = 0; k < (resumed?.shards ?? 0); k++) progress.bytes += fileSize(k);
       advance('tokens', consumed);
       let saved = performance.now();
-      // A checkpoint from the batch path (no shard count) is continued by the batch path.
-      if (byShards && (!resumed || resumed.shards !== undefined)) {
+      if (shardPath) {
         let done = resumed?.shards ?? 0;
-        for (let k = 0; k < done; k++) progress.bytes += fileSize(k);
         const segments = `${storePath}.segments`;
         mkdirSync(segments, { recursive: true });
         const jobs = corpus.files.map((path, k) => ({ path, format: corpus.format, textField: corpus.textField, width: w.width, segment: join(segments, `${k}.bin`) }));

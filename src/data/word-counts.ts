@@ -19,8 +19,10 @@ export interface CountWordsOptions {
   workers: number;
   checkpoint: string;
   checkpointMs: number;
-  /** Called after each job with the documents it read (and the file index when by files). */
+  /** Called at the start (0 documents) and after each job with the documents it read (and the file index when by files). */
   advance: (documents: number, file?: number) => void;
+  /** Called first when resuming, with the files and documents the checkpoint had consumed. */
+  skip: (files: number, documents: number) => void;
   log: (message: string) => void;
 }
 
@@ -60,9 +62,9 @@ export async function countCorpusWords(o: CountWordsOptions): Promise<WordCounte
     documents = resumed.documents;
     files = resumed.files;
     o.log(`data: continuing the word counts after ${documents.toLocaleString('en-US')} documents${o.byFiles ? ` (${files} of ${o.corpus.files.length} files)` : ''}`);
-    for (let k = 0; k < files; k++) o.advance(0, k);
-    o.advance(documents);
+    o.skip(files, documents);
   }
+  o.advance(0);
   let saved = performance.now();
   let saveMs = 0;
   const save = (): void => {

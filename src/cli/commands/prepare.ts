@@ -35,16 +35,19 @@ export const prepareCommand: Command = {
     let last = 0;
     let stage = '';
     let stageStart = t0;
+    let stageStartBytes = 0;
     const show = (p: PrepProgress): void => {
       const now = performance.now();
+      // A resumed stage starts with the bytes it skips: the rate counts only what this run read.
       if (p.stage !== stage) {
         stage = p.stage;
         stageStart = now;
+        stageStartBytes = p.bytes;
       }
       if (now - last < (tty ? 200 : 5000) && p.bytes < p.totalBytes) return;
       last = now;
       const seconds = (now - stageStart) / 1000;
-      const rate = p.bytes / MB / Math.max(1e-9, seconds);
+      const rate = (p.bytes - stageStartBytes) / MB / Math.max(1e-9, seconds);
       const eta = rate > 0 ? (p.totalBytes - p.bytes) / MB / rate : Infinity;
       const what = p.stage === 'vocabulary' ? 'counting words' : 'tokenizing';
       const line = `prepare: ${what}: ${p.documents.toLocaleString('en-US')} documents, ${(p.bytes / MB).toFixed(1)} / ${(p.totalBytes / MB).toFixed(1)} MB (${Math.min(100, (100 * p.bytes) / Math.max(1, p.totalBytes)).toFixed(0)}%), ${rate.toFixed(1)} MB/s, ETA ${formatDuration(eta)}`;
