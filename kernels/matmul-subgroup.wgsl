@@ -5,7 +5,8 @@
 // `enable subgroups;` (the generated header adds it for PipelineSpec.features ['subgroups']),
 // which is why it is its own file.
 //
-// Bindings (group 0), entry points matmul_subgroup and matmul_subgroup_c4:
+// Bindings (group 0), entry points matmul_subgroup and matmul_subgroup_c4 (and the packed pair
+// below: matmul_subgroup_packed, matmul_subgroup_packed_c4):
 //   0 params  uniform  Params (M, N, K, batch, stride_a, stride_b, stride_c: u32; alpha: f32)
 //   1 a       storage  array<vec4<T>>  op(A) (batch, M, K); stored (M, K), or (K, M) when TRANS_A
 //   2 b       storage  array<vec4<T>>  op(B) (batch, K, N); stored (K, N), or (N, K) when TRANS_B
@@ -39,6 +40,12 @@
 // subgroup does not matter: all share the columns.
 // The bounds guard is per workgroup (uniform), so that every lane reaches the broadcasts;
 // rows/columns past the edge read clamped addresses and skip their stores.
+// Packed (T = f16 only; no TRANS_A; K, B's contiguous dim and both batch strides multiples of
+// 8): a and b are read as array<vec4<u32>>, 8 halves per load (unpack2x16float), half the
+// loads per FMA of vec4<f16>: lavapipe turns each storage load into a loop over the lanes, so
+// loads, not FMAs, are what a matmul costs there (docs/benchmarks.md). Each 8-deep k-slice is
+// two 4-deep halves that unpack to exactly the values and FMA order of matmul_subgroup, so the
+// two give bit-identical results.
 // Overrides: TRANS_A, TRANS_B, HAS_BIAS, ACCUMULATE, STORE_PRE (bools); EPILOGUE: 0 none, 1 gelu (erf),
 //   2 gelu (tanh), 3 relu, 4 tanh; WG: invocations per workgroup (64, or a smaller multiple
 //   of the largest subgroup size when M is short: matmulSubgroupWorkgroup).
@@ -61,6 +68,9 @@ const CV: u32 = 4u;   // vec4s per row of the tile (CN / 4)
 // one view).
 @group(0) @binding(4) var<storage, read_write> c4: array<vec4<TC>>;
 @group(0) @binding(5) var<storage, read_write> pre4: array<vec4<T>>;
+// Bindings 1 and 2 seen as packed halves, for the packed entry points only.
+@group(0) @binding(1) var<storage, read> a8: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> b8: array<vec4<u32>>;
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 
@@ -102,27 +112,31 @@ struct Tile {
   bias: array<vec4<f32>, 4>,        // bias[v] = bias of columns n0 + 4v .. +3 (clamped)
 }
 
-fn product(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, lane: u32) -> Tile {
+// Whether the workgroup has a tile (uniform: built from uniform values only, so the analysis
+// lets every lane go on to the broadcasts after an early return on it).
+fn tile_live(wid: vec3<u32>, nwg: vec3<u32>) -> bool {
+  let tiles_n = (params.N + CN - 1u) / CN;
+  let tiles_m = (params.M + WG * R - 1u) / (WG * R);
+  return wid.x + wid.y * nwg.x < tiles_m * tiles_n && wid.z < params.batch;
+}
+
+// Where this invocation's tile lies, and the bias of its columns (shared by broadcast).
+fn start_tile(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, lane: u32) -> Tile {
   var out: Tile;
   let M = params.M;
   let N = params.N;
-  let K = params.K;
   let tiles_n = (N + CN - 1u) / CN;
-  let tiles_m = (M + WG * R - 1u) / (WG * R);
   let tile = wid.x + wid.y * nwg.x;
   let batch = wid.z;
   // Uniform over the workgroup: no lane may leave before the broadcasts.
-  out.live = tile < tiles_m * tiles_n && batch < params.batch;
+  out.live = tile_live(wid, nwg);
   if (!out.live) { return out; }
   let m0 = (tile / tiles_n) * (WG * R) + lid * R;
   let n0 = (tile % tiles_n) * CN;
   out.m0 = m0;
   out.n0 = n0;
   out.base_c = batch * params.stride_c;
-  let base_a = batch * params.stride_a / 4u;
-  let base_b = batch * params.stride_b / 4u;
-  let j = lane & 7u;  // this lane loads shared B vec4s j and j + 8
-
+  let j = lane & 7u;
   if (HAS_BIAS) {
     // Lane j loads the bias of columns n0 + j and n0 + 8 + j; broadcasts share all 16.
     let b0 = f32(bias[min(n0 + j, N - 1u)]);
@@ -132,6 +146,30 @@ fn product(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, lane: u32) -> Tile {
     out.bias[2] = vec4<f32>(subgroupBroadcast(b1, 0u), subgroupBroadcast(b1, 1u), subgroupBroadcast(b1, 2u), subgroupBroadcast(b1, 3u));
     out.bias[3] = vec4<f32>(subgroupBroadcast(b1, 4u), subgroupBroadcast(b1, 5u), subgroupBroadcast(b1, 6u), subgroupBroadcast(b1, 7u));
   }
+  return out;
+}
+
+// One 4-deep k-slice: av[r] = A[m0+r, k .. k+3], bv[kk·4 + v] = B[k+kk, n0 + 4v .. +3].
+fn accumulate(t: ptr<function, Tile>, av: array<vec4<f32>, 4>, bv: array<vec4<f32>, 16>) {
+  for (var r = 0u; r < R; r++) {
+    for (var v = 0u; v < CV; v++) {
+      (*t).acc[r * CV + v] += av[r].x * bv[v] + av[r].y * bv[CV + v] + av[r].z * bv[2u * CV + v] + av[r].w * bv[3u * CV + v];
+    }
+  }
+}
+
+fn product(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, lane: u32) -> Tile {
+  var out = start_tile(wid, nwg, lid, lane);
+  if (!tile_live(wid, nwg)) { return out; }
+  let M = params.M;
+  let N = params.N;
+  let K = params.K;
+  let m0 = out.m0;
+  let n0 = out.n0;
+  let batch = wid.z;
+  let base_a = batch * params.stride_a / 4u;
+  let base_b = batch * params.stride_b / 4u;
+  let j = lane & 7u;  // this lane loads shared B vec4s j and j + 8
 
   // A addressing (in vec4s): without TRANS_A, row r's k-slice at arow[r] + k/4; with TRANS_A
   // the 4 rows (m0 is a multiple of 4, M too) of k at abase + k·M/4.
@@ -195,22 +233,93 @@ fn product(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, lane: u32) -> Tile {
       }
     }
     // bv[kk·4 + v] = B[k+kk, n0 + 4v .. +3] (rows past K multiply a zero A value).
-    for (var r = 0u; r < R; r++) {
+    accumulate(&out, av, bv);
+  }
+  return out;
+}
+
+fn unpack4(p: vec2<u32>) -> vec4<f32> {
+  return vec4<f32>(unpack2x16float(p.x), unpack2x16float(p.y));
+}
+
+// A 4-deep half of a packed 8-deep k-slice. a4[r]: this lane's A (row m0+r, 4 halves); bq: this
+// lane's share of B (TRANS_B: .xy column n0+j, .zw column n0+8+j, 4 halves each; otherwise one
+// row, 8 columns: lane l holds row l/2, columns n0 + 8(l%2) .. +7).
+fn packed_half(t: ptr<function, Tile>, a4: array<vec2<u32>, 4>, bq: vec4<u32>) {
+  var av: array<vec4<f32>, 4>;
+  for (var r = 0u; r < R; r++) { av[r] = unpack4(a4[r]); }
+  var s: array<vec4<u32>, 8>;
+  s[0] = subgroupBroadcast(bq, 0u);
+  s[1] = subgroupBroadcast(bq, 1u);
+  s[2] = subgroupBroadcast(bq, 2u);
+  s[3] = subgroupBroadcast(bq, 3u);
+  s[4] = subgroupBroadcast(bq, 4u);
+  s[5] = subgroupBroadcast(bq, 5u);
+  s[6] = subgroupBroadcast(bq, 6u);
+  s[7] = subgroupBroadcast(bq, 7u);
+  var bv: array<vec4<f32>, 16>;
+  if (TRANS_B) {
+    var cv: array<vec4<f32>, 16>;  // cv[cc] = B[k .. k+3, n0+cc]
+    for (var l = 0u; l < 8u; l++) {
+      cv[l] = unpack4(s[l].xy);
+      cv[8u + l] = unpack4(s[l].zw);
+    }
+    for (var kk = 0u; kk < 4u; kk++) {
       for (var v = 0u; v < CV; v++) {
-        out.acc[r * CV + v] += av[r].x * bv[v] + av[r].y * bv[CV + v] + av[r].z * bv[2u * CV + v] + av[r].w * bv[3u * CV + v];
+        bv[kk * CV + v] = vec4<f32>(cv[4u * v][kk], cv[4u * v + 1u][kk], cv[4u * v + 2u][kk], cv[4u * v + 3u][kk]);
       }
+    }
+  } else {
+    for (var l = 0u; l < 8u; l++) {
+      let at = (l / 2u) * CV + 2u * (l % 2u);
+      bv[at] = unpack4(s[l].xy);
+      bv[at + 1u] = unpack4(s[l].zw);
+    }
+  }
+  accumulate(t, av, bv);
+}
+
+fn product_packed(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, lane: u32) -> Tile {
+  var out = start_tile(wid, nwg, lid, lane);
+  if (!tile_live(wid, nwg)) { return out; }
+  let M = params.M;
+  let N = params.N;
+  let K = params.K;
+  let batch = wid.z;
+  let base_a = batch * params.stride_a / 8u;
+  let base_b = batch * params.stride_b / 8u;
+  let j = lane & 7u;
+  var arow: array<u32, 4>;
+  for (var r = 0u; r < R; r++) { arow[r] = base_a + min(out.m0 + r, M - 1u) * (K / 8u); }
+  // TRANS_B: lane j loads columns n0+j and n0+8+j (8 k each). Otherwise rows k + j/2 and
+  // k + 4 + j/2, 8 columns n0 + 8(j%2) .. +7 each (K is a multiple of 8: no row past it).
+  let bcol0 = base_b + min(out.n0 + j, N - 1u) * (K / 8u);
+  let bcol1 = base_b + min(out.n0 + 8u + j, N - 1u) * (K / 8u);
+  let brow = base_b + (j / 2u) * (N / 8u) + min(out.n0 / 8u + (j % 2u), N / 8u - 1u);
+  for (var k = 0u; k < K; k += 8u) {
+    var ap: array<vec4<u32>, 4>;
+    for (var r = 0u; r < R; r++) { ap[r] = a8[arow[r] + k / 8u]; }
+    var lo: array<vec2<u32>, 4>;
+    var hi: array<vec2<u32>, 4>;
+    for (var r = 0u; r < R; r++) {
+      lo[r] = ap[r].xy;
+      hi[r] = ap[r].zw;
+    }
+    if (TRANS_B) {
+      let c0 = b8[bcol0 + k / 8u];
+      let c1 = b8[bcol1 + k / 8u];
+      packed_half(&out, lo, vec4<u32>(c0.xy, c1.xy));
+      packed_half(&out, hi, vec4<u32>(c0.zw, c1.zw));
+    } else {
+      packed_half(&out, lo, b8[brow + k * (N / 8u)]);
+      packed_half(&out, hi, b8[brow + (k + 4u) * (N / 8u)]);
     }
   }
   return out;
 }
 
 // Any N: scalar stores.
-@compute @workgroup_size(WG)
-fn matmul_subgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                   @builtin(local_invocation_index) lid: u32,
-                   @builtin(subgroup_invocation_id) lane: u32) {
-  let t = product(wid, nwg, lid, lane);
-  if (!t.live) { return; }
+fn store(t: Tile) {
   let M = params.M;
   let N = params.N;
   for (var r = 0u; r < R; r++) {
@@ -231,12 +340,7 @@ fn matmul_subgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
 }
 
 // N and stride_c multiples of 4: vec4 stores (a row's 16 columns are 4 whole vec4s or fewer).
-@compute @workgroup_size(WG)
-fn matmul_subgroup_c4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                      @builtin(local_invocation_index) lid: u32,
-                      @builtin(subgroup_invocation_id) lane: u32) {
-  let t = product(wid, nwg, lid, lane);
-  if (!t.live) { return; }
+fn store_c4(t: Tile) {
   let M = params.M;
   let N = params.N;
   for (var r = 0u; r < R; r++) {
@@ -252,4 +356,36 @@ fn matmul_subgroup_c4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
       if (ACCUMULATE) { c4[index] = vec4<TC>(vec4<f32>(c4[index]) + e); } else { c4[index] = vec4<TC>(e); }
     }
   }
+}
+
+@compute @workgroup_size(WG)
+fn matmul_subgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                   @builtin(local_invocation_index) lid: u32,
+                   @builtin(subgroup_invocation_id) lane: u32) {
+  let t = product(wid, nwg, lid, lane);
+  if (t.live) { store(t); }
+}
+
+@compute @workgroup_size(WG)
+fn matmul_subgroup_c4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                      @builtin(local_invocation_index) lid: u32,
+                      @builtin(subgroup_invocation_id) lane: u32) {
+  let t = product(wid, nwg, lid, lane);
+  if (t.live) { store_c4(t); }
+}
+
+@compute @workgroup_size(WG)
+fn matmul_subgroup_packed(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                          @builtin(local_invocation_index) lid: u32,
+                          @builtin(subgroup_invocation_id) lane: u32) {
+  let t = product_packed(wid, nwg, lid, lane);
+  if (t.live) { store(t); }
+}
+
+@compute @workgroup_size(WG)
+fn matmul_subgroup_packed_c4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                             @builtin(local_invocation_index) lid: u32,
+                             @builtin(subgroup_invocation_id) lane: u32) {
+  let t = product_packed(wid, nwg, lid, lane);
+  if (t.live) { store_c4(t); }
 }

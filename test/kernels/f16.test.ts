@@ -100,6 +100,55 @@ test('f16 matmul: every usable variant, odd and aligned shapes, transposes, bias
   }
 });
 
+test('f16 matmul subgroup_packed (8 halves a load): bit-identical to subgroup and within tolerance of the reference, at edge tiles, both B layouts, bias with every epilogue and STORE_PRE, alpha, accumulation into f32, batches', async () => {
+  const { gpu } = await testGpu();
+  const epilogues = ['none', 'gelu', 'gelu_tanh', 'relu', 'tanh'] as const;
+  const shapes: MatmulShape[] = [
+    // 260 rows cross the 256-row workgroup tile; N = 24 leaves a half-empty 16-column tile.
+    { M: 260, N: 24, K: 40 },
+    { M: 37, N: 13, K: 24, transB: true, bias: true, epilogue: 'gelu', storePre: true },
+    { M: 70, N: 40, K: 16, transB: true, bias: true, alpha: 0.5 },
+    { M: 9, N: 8, K: 8 },
+    { M: 33, N: 48, K: 64, accumulate: true, cDtype: 'f32' },
+    { M: 12, N: 16, K: 24, transB: true, batch: 3, strideA: 12 * 24 + 8, strideB: 0, strideC: 12 * 16 + 4 },
+    ...epilogues.map((epilogue) => ({ M: 20, N: 32, K: 16, transB: true, bias: true, epilogue, storePre: true }) as MatmulShape),
+  ];
+  let seed = 700;
+  for (const base of shapes) {
+    const shape: MatmulShape = { ...base, dtype: 'f16' };
+    const { M, N, K } = shape;
+    const batch = shape.batch ?? 1;
+    const sizeA = (batch - 1) * (shape.strideA ?? M * K) + M * K;
+    const sizeB = Math.max(1, (batch - 1) * (shape.strideB ?? K * N) + K * N);
+    const sizeC = (batch - 1) * (shape.strideC ?? M * N) + M * N;
+    const a = half(sizeA, seed++);
+    const b = half(sizeB, seed++);
+    const bias = half(N, seed++);
+    const cDtype = shape.cDtype ?? 'f16';
+    const c0 = cDtype === 'f32' ? randomF32(sizeC, seed++) : half(sizeC, seed++);
+    const run = (variant: 'subgroup' | 'subgroup_packed') =>
+      runLaunch(matmulLaunch(shape, gpu.limits, variant), [
+        { data: a, f16: true },
+        { data: b, f16: true },
+        { data: bias, f16: true },
+        shape.accumulate ? { data: c0, f16: cDtype === 'f16', read: cDtype } : { data: sizeC, f16: cDtype === 'f16', read: cDtype },
+        shape.storePre ? { data: sizeC, f16: true, read: 'f16' } : { data: 8, f16: true },
+      ]);
+    assert.ok(usableMatmulVariants(shape, gpu.limits).includes('subgroup_packed'), `subgroup_packed usable for ${JSON.stringify(base)}`);
+    const packed = await run('subgroup_packed');
+    const plain = await run('subgroup');
+    const ctx = `f16 matmul subgroup_packed ${JSON.stringify(base)}`;
+    assert.equal(Array.from(packed.get(3)!), Array.from(plain.get(3)!), `${ctx}: C bit-identical to subgroup`);
+    if (shape.storePre) assert.equal(Array.from(packed.get(4)!), Array.from(plain.get(4)!), `${ctx}: PRE bit-identical to subgroup`);
+    for (let z = 0; z < batch; z++) {
+      const at = (x: Float32Array, stride: number | undefined, n: number) => x.subarray(z * (stride ?? n), z * (stride ?? n) + n);
+      const ref = matmulReference(at(a, shape.strideA, M * K), at(b, shape.strideB, K * N), { ...shape, batch: 1, epilogue: shape.epilogue }, shape.bias ? bias : undefined, shape.accumulate ? at(c0, shape.strideC, M * N) : undefined);
+      const got = (packed.get(3)! as Float32Array).subarray(z * (shape.strideC ?? M * N), z * (shape.strideC ?? M * N) + M * N);
+      assertClose(got, ref, matmulTol(K), `${ctx} batch ${z}`);
+    }
+  }
+});
+
 test('f16 layernorm forward: both variants; statistics stay f32', async () => {
   const { gpu } = await testGpu();
   for (const [N, H] of [[3, 8], [5, 33], [16, 128]] as const) {

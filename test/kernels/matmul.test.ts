@@ -105,7 +105,9 @@ async function runs(variant: MatmulVariant): Promise<boolean> {
   return false;
 }
 
-for (const variant of MATMUL_VARIANTS) {
+// subgroup_packed reads f16 operands only: test/kernels/f16.test.ts checks it against the
+// reference and bit for bit against subgroup.
+for (const variant of MATMUL_VARIANTS.filter((v) => v !== 'subgroup_packed')) {
   test(`matmul ${variant}: odd shapes, transposes, batches`, async () => {
     if (!(await runs(variant))) return;
     let seed = 10;
@@ -170,7 +172,20 @@ test('matmul: usable variants and the heuristic', () => {
   const gpu: DeviceLimits = { ...cpu, subgroupMinSize: 32, subgroupMaxSize: 32, adapter: { vendor: 'nvidia', architecture: '', description: '', isCpu: false } };
   const aligned: MatmulShape = { M: 4096, N: 768, K: 768, transB: true };
   const odd: MatmulShape = { M: 4096, N: 30522, K: 30522 };
-  assert.equal(usableMatmulVariants(aligned, cpu), [...MATMUL_VARIANTS]);
+  assert.equal(usableMatmulVariants(aligned, cpu), MATMUL_VARIANTS.filter((v) => v !== 'subgroup_packed'));
+  // f16 operands with 8-aligned K and contiguous dims also get the packed kernel, first on a CPU;
+  // not with transA, an odd K, or 4- but not 8-aligned N.
+  const half: MatmulShape = { ...aligned, dtype: 'f16' };
+  assert.equal(usableMatmulVariants(half, cpu), [...MATMUL_VARIANTS]);
+  assert.is(pickMatmulVariant(half, cpu, {}), 'subgroup_packed');
+  assert.is(pickMatmulVariant(half, gpu, {}), 'tiled');
+  assert.not.ok(usableMatmulVariants({ ...half, transA: true }, cpu).includes('subgroup_packed'));
+  assert.not.ok(usableMatmulVariants({ ...half, K: 764 }, cpu).includes('subgroup_packed'));
+  assert.not.ok(usableMatmulVariants({ M: 64, N: 12, K: 16, dtype: 'f16' }, cpu).includes('subgroup_packed'));
+  assert.ok(usableMatmulVariants({ M: 64, N: 12, K: 16, transB: true, dtype: 'f16' }, cpu).includes('subgroup_packed'));
+  assert.is(matmulLaunch(half, cpu, 'subgroup_packed').pipeline.entry, 'matmul_subgroup_packed_c4');
+  assert.is(matmulLaunch({ M: 37, N: 13, K: 24, transB: true, dtype: 'f16' }, cpu, 'subgroup_packed').pipeline.entry, 'matmul_subgroup_packed');
+  assert.throws(() => matmulLaunch({ M: 8, N: 8, K: 8 }, cpu, 'subgroup_packed'), /f16 operands/);
   assert.equal(usableMatmulVariants(odd, cpu), ['naive', 'blocked', 'tiled']);
   assert.is(pickMatmulVariant(aligned, cpu, {}), 'subgroup');
   assert.is(pickMatmulVariant(aligned, { ...cpu, features: [] }, {}), 'vec4');

@@ -124,6 +124,32 @@ test('the tuner times candidates on the device, records them per adapter, and la
   assert.is(await autotune(runtime, gpu.report, sites, { mode: 'off', cachePath, budgetSeconds: 60 }).then((r) => r.length), 0);
 });
 
+test('a candidate whose first run includes the driver compiling its pipeline is not written off as hopeless', async () => {
+  const { gpu, runtime } = await testGpu();
+  const sites = (await compiled()).tuneSites.slice(0, 2);
+  // Every prepared dispatch's first submit waits 300 ms, as lavapipe's first dispatch of a big
+  // shader does while it compiles; the tiny test shapes themselves take well under 50 ms.
+  const seen = new WeakSet<object>();
+  const slowFirst = new Proxy(runtime, {
+    get(target, name, receiver) {
+      if (name === 'submit') {
+        return async (list: object[]) => {
+          if (list.some((p) => !seen.has(p))) {
+            for (const p of list) seen.add(p);
+            await new Promise((r) => setTimeout(r, 300));
+          }
+          return target.submit(list as Parameters<typeof target.submit>[0]);
+        };
+      }
+      const v = Reflect.get(target, name, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const outcomes = await autotune(slowFirst, gpu.report, sites, { mode: 'on', budgetSeconds: 60 });
+  assert.is(outcomes.length, 2);
+  for (const o of outcomes) for (const [variant, ms] of Object.entries(o.ms)) assert.ok(ms < 250, `${o.key}: ${variant} recorded ${ms.toFixed(1)} ms, its compile included`);
+});
+
 test('the cache file: a recorded choice is kept unless replaced on purpose; concurrent writers merge; a damaged file is one line naming it', async () => {
   const path = join(root, 'merge', 'autotune.json');
   const choice = (variant: string): TunedChoice => ({ variant, ms: { [variant]: 1 }, heuristic: 'subgroup', at: '2026-12-07T00:00:00Z' });
