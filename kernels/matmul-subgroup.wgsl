@@ -46,13 +46,17 @@
 // loads, not FMAs, are what a matmul costs there (docs/benchmarks.md). Each 8-deep k-slice is
 // two 4-deep halves that unpack to exactly the values and FMA order of matmul_subgroup, so the
 // two give bit-identical results.
-// Overrides: TRANS_A, TRANS_B, HAS_BIAS, ACCUMULATE, STORE_PRE (bools); EPILOGUE: 0 none, 1 gelu (erf),
+// Overrides: TRANS_A, TRANS_B, HAS_BIAS, ACCUMULATE, STORE_PRE, K_ALIGNED (bools); EPILOGUE: 0 none, 1 gelu (erf),
 //   2 gelu (tanh), 3 relu, 4 tanh; WG: invocations per workgroup (64, or a smaller multiple
 //   of the largest subgroup size when M is short: matmulSubgroupWorkgroup).
 // Launch: workgroups enumerate (row tile, column tile) linearly, column tile fastest, spread
 // over x and y (grid1d); batch in z. Accumulation is f32.
 
 // #include matmul-common.wgsl
+
+// K a multiple of 4 (every k-slice whole): the loads skip clamping k and zeroing past K, which
+// costs lavapipe 5-20% at the dW shapes (docs/benchmarks.md). Only the subgroup entry points.
+override K_ALIGNED: bool = false;
 
 const R: u32 = 4u;    // rows of C per invocation
 const CN: u32 = 16u;  // columns of C per workgroup (= per invocation)
@@ -191,7 +195,11 @@ fn product(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, lane: u32) -> Tile {
       var t: array<vec4<f32>, 4>;
       for (var kk = 0u; kk < 4u; kk++) {
         let kc = k + kk;
-        t[kk] = select(vec4<f32>(0.0), vec4<f32>(a[abase + min(kc, K - 1u) * (M / 4u)]), kc < K);
+        if (K_ALIGNED) {
+          t[kk] = vec4<f32>(a[abase + kc * (M / 4u)]);
+        } else {
+          t[kk] = select(vec4<f32>(0.0), vec4<f32>(a[abase + min(kc, K - 1u) * (M / 4u)]), kc < K);
+        }
       }
       for (var r = 0u; r < R; r++) { av[r] = vec4<f32>(t[0][r], t[1][r], t[2][r], t[3][r]); }
     } else {
@@ -203,8 +211,13 @@ fn product(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, lane: u32) -> Tile {
       mine0 = vec4<f32>(b[bcol0 + k / 4u]);
       mine1 = vec4<f32>(b[bcol1 + k / 4u]);
     } else {
-      mine0 = vec4<f32>(b[brow_col + min(k + brow_kk, K - 1u) * (N / 4u)]);
-      mine1 = vec4<f32>(b[brow_col + min(k + 2u + brow_kk, K - 1u) * (N / 4u)]);
+      if (K_ALIGNED) {
+        mine0 = vec4<f32>(b[brow_col + (k + brow_kk) * (N / 4u)]);
+        mine1 = vec4<f32>(b[brow_col + (k + 2u + brow_kk) * (N / 4u)]);
+      } else {
+        mine0 = vec4<f32>(b[brow_col + min(k + brow_kk, K - 1u) * (N / 4u)]);
+        mine1 = vec4<f32>(b[brow_col + min(k + 2u + brow_kk, K - 1u) * (N / 4u)]);
+      }
     }
     var bv: array<vec4<f32>, 16>;
     bv[0] = subgroupBroadcast(mine0, 0u);

@@ -203,6 +203,10 @@ test('matmul: usable variants and the heuristic', () => {
   assert.is(matmulSubgroupWorkgroup(4096, cpu), 64);
   assert.is(matmulSubgroupWorkgroup(32, gpu), 32);
   assert.is(matmulLaunch({ M: 32, N: 768, K: 768 }, cpu, 'subgroup').pipeline.overrides.WG, 8);
+  // Whole 4-deep k-slices let the subgroup kernel skip clamping k (K_ALIGNED); the shapes above
+  // with K = 7 or 31 and transA run the clamped loads on the device.
+  assert.is(matmulLaunch({ M: 512, N: 128, K: 1024, transA: true }, cpu, 'subgroup').pipeline.overrides.K_ALIGNED, 1);
+  assert.is(matmulLaunch({ M: 12, N: 8, K: 7, transA: true }, cpu, 'subgroup').pipeline.overrides.K_ALIGNED, 0);
   // STORE_PRE: an override, and one more M×N write in the traffic.
   const stored = matmulLaunch({ M: 32, N: 64, K: 16, epilogue: 'gelu', storePre: true }, cpu, 'blocked');
   assert.is(stored.pipeline.overrides.STORE_PRE, 1);

@@ -229,6 +229,8 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
   };
   // tiled's workgroup size is a const in WGSL (its workgroup arrays are sized by it).
   if (variant !== 'tiled') overrides.WG = g.wg;
+  // The subgroup kernel skips clamping k when every 4-deep slice is whole.
+  if (variant === 'subgroup') overrides.K_ALIGNED = K % 4 === 0 ? 1 : 0;
   return {
     pipeline: { kernel: g.kernel, entry: matmulEntry(variant, shape), dtype, ...otherTypes(dtype, { TC: shape.cDtype }), features, overrides },
     uniforms: [M, N, K, batch, shape.strideA ?? M * K, shape.strideB ?? K * N, shape.strideC ?? M * N, f32Bits(shape.alpha ?? 1)],
