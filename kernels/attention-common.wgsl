@@ -29,6 +29,7 @@ const MASK_BIAS: f32 = -10000.0;
 @group(0) @binding(2) var<storage, read> mask: array<i32>;
 @group(0) @binding(2) var<storage, read> probs: array<T>;
 @group(0) @binding(2) var<storage, read_write> probs_rw2: array<T>;
+@group(0) @binding(2) var<storage, read> probs_v4: array<vec4<T>>;
 // Binding 3
 @group(0) @binding(3) var<storage, read_write> probs_rw3: array<T>;
 @group(0) @binding(3) var<storage, read> step_state: StepState;

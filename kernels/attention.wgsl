@@ -4,6 +4,8 @@
 // (attention_grad_v, then attention_grad_scores, then attention_grad_qk), in that order.
 // attention_scores_vec4 / attention_grad_scores_vec4 are drop-in replacements (same bindings,
 // same results) that load 4 head dims per load; they need D % 4 == 0 and 16-byte-aligned offsets.
+// attention_context_vec4 / attention_grad_v_vec4 likewise take 4 sequence steps at a time, the
+// head dims as vec4s (seq_tile4); they also need T % 4 == 0.
 // Dims: B batch, T sequence, H hidden, NH heads, D = H / NH; all sizes are uniforms.
 //   qkv  (B, T, 3H): each token row is [q (H) | k (H) | v (H)], head h = columns h·D..(h+1)·D of each
 //   mask (B, T) i32: 0 = padding key, anything else = real token
@@ -19,8 +21,8 @@
 // Bindings (group 0), per entry point (each uses exactly these, numbered densely from 1):
 //   0 params uniform Params {B, T, H, NH, D, stream, p (f32), scale (f32)} (shared by all entries)
 //   attention_scores[_vec4]: 1 qkv (read)  2 mask i32 (read)  3 probs (read_write, `=` P)
-//   attention_context:     1 qkv (read)  2 probs (read)  3 step_state (read)  4 out (read_write, `=`)
-//   attention_grad_v:      1 d_out (read)  2 probs (read)  3 step_state (read)
+//   attention_context[_vec4]: 1 qkv (read)  2 probs (read)  3 step_state (read)  4 out (read_write, `=`)
+//   attention_grad_v[_vec4]:  1 d_out (read)  2 probs (read)  3 step_state (read)
 //                          4 d_qkv (read_write; `=` its v columns only)
 //   attention_grad_scores[_vec4]: 1 d_out (read)  2 probs (read_write: P in, dS·scale out, `=`)
 //                          3 step_state (read)  4 qkv (read)  5 out (read; the forward's output)
@@ -282,6 +284,67 @@ fn seq_tile(o: SeqOperands, bv: ptr<storage, array<T>, read>, dc: vec2<u32>) -> 
   return acc;
 }
 
+// seq_tile 4 steps at a time (T % 4 == 0, D % 4 == 0, `b` and `b_stride` multiples of 4): the
+// 16 columns of rows u..u+3 are 16 vec4s, lane l loading row u + l/4 and u + 2 + l/4, vec4 column
+// l % 4, shared by broadcast. The same products in the same order as seq_tile, so the same
+// results. seq_tile4_rows reads the rows' values as one vec4 each (a_stride 1: context); the
+// others read them one by one (an entry point may use only one view of `probs`).
+struct SeqCols4 {
+  b0: u32,  // vec4 index of this lane's first load at u = 0; the second is b0 + b_stride / 2
+  step: u32,  // vec4s per 4 rows
+}
+
+fn seq_cols4(o: SeqOperands, c0: u32, lane: u32) -> SeqCols4 {
+  let col = min(c0 / 4u + lane % 4u, params.D / 4u - 1u);
+  return SeqCols4((o.b + (lane / 4u) * o.b_stride) / 4u + col, o.b_stride);
+}
+
+// Rows u..u+3 (a0, a1: the two rows' values) times the 16 columns lanes loaded (mine0: rows u,
+// u+1; mine1: rows u+2, u+3), dropout applied first when the operands say so.
+fn seq_step4(acc: ptr<function, array<vec4<f32>, 8>>, o: SeqOperands, u: u32, a0in: vec4<f32>, a1in: vec4<f32>, mine0: vec4<f32>, mine1: vec4<f32>) {
+  var a0 = a0in;
+  var a1 = a1in;
+  if (o.dropped) {
+    let ia = o.a.x + u * o.a_stride;
+    let ib = o.a.y + u * o.a_stride;
+    for (var kk = 0u; kk < 4u; kk++) {
+      a0[kk] *= drop_factor(o.site, ia + kk * o.a_stride);
+      a1[kk] *= drop_factor(o.site, ib + kk * o.a_stride);
+    }
+  }
+  fma_tile(acc, a0.x, a1.x, array<vec4<f32>, 4>(subgroupBroadcast(mine0, 0u), subgroupBroadcast(mine0, 1u), subgroupBroadcast(mine0, 2u), subgroupBroadcast(mine0, 3u)));
+  fma_tile(acc, a0.y, a1.y, array<vec4<f32>, 4>(subgroupBroadcast(mine0, 4u), subgroupBroadcast(mine0, 5u), subgroupBroadcast(mine0, 6u), subgroupBroadcast(mine0, 7u)));
+  fma_tile(acc, a0.z, a1.z, array<vec4<f32>, 4>(subgroupBroadcast(mine1, 0u), subgroupBroadcast(mine1, 1u), subgroupBroadcast(mine1, 2u), subgroupBroadcast(mine1, 3u)));
+  fma_tile(acc, a0.w, a1.w, array<vec4<f32>, 4>(subgroupBroadcast(mine1, 4u), subgroupBroadcast(mine1, 5u), subgroupBroadcast(mine1, 6u), subgroupBroadcast(mine1, 7u)));
+}
+
+fn seq_tile4(o: SeqOperands, bv4: ptr<storage, array<vec4<T>>, read>, c0: u32, lane: u32) -> array<vec4<f32>, 8> {
+  var acc = array<vec4<f32>, 8>();
+  let bc = seq_cols4(o, c0, lane);
+  let s = o.a_stride;
+  for (var u = 0u; u < params.T; u += 4u) {
+    let at = bc.b0 + u / 4u * bc.step;
+    let ia = o.a.x + u * s;
+    let ib = o.a.y + u * s;
+    let a0 = vec4<f32>(f32(probs[ia]), f32(probs[ia + s]), f32(probs[ia + 2u * s]), f32(probs[ia + 3u * s]));
+    let a1 = vec4<f32>(f32(probs[ib]), f32(probs[ib + s]), f32(probs[ib + 2u * s]), f32(probs[ib + 3u * s]));
+    seq_step4(&acc, o, u, a0, a1, vec4<f32>((*bv4)[at]), vec4<f32>((*bv4)[at + bc.step / 2u]));
+  }
+  return acc;
+}
+
+fn seq_tile4_rows(o: SeqOperands, bv4: ptr<storage, array<vec4<T>>, read>, c0: u32, lane: u32) -> array<vec4<f32>, 8> {
+  var acc = array<vec4<f32>, 8>();
+  let bc = seq_cols4(o, c0, lane);
+  for (var u = 0u; u < params.T; u += 4u) {
+    let at = bc.b0 + u / 4u * bc.step;
+    let a0 = vec4<f32>(probs_v4[(o.a.x + u) / 4u]);
+    let a1 = vec4<f32>(probs_v4[(o.a.y + u) / 4u]);
+    seq_step4(&acc, o, u, a0, a1, vec4<f32>((*bv4)[at]), vec4<f32>((*bv4)[at + bc.step / 2u]));
+  }
+  return acc;
+}
+
 fn dropout_site() -> u32 { return drop_site(step_state.seed, step_state.micro_step); }
 
 // The tile's rows at `row0 + r·stride` for its two rows r (out, dV, dQ, dK stores).
@@ -306,6 +369,21 @@ fn attention_context(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   store_rows(&acc, &out_rw, rt, tile_rows(rt, params.H, rt.h * params.D));
 }
 
+@compute @workgroup_size(WG)
+fn attention_context_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                          @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
+  let col_tiles = (params.D + 15u) / 16u;
+  let tile = grid_tile(wid, nwg);
+  if (tile >= tile_count(col_tiles)) { return; }
+  let rt = row_tile(tile, col_tiles, lid);
+  let L = params.T;
+  let row3 = 3u * params.H;
+  let p = (vec2<u32>(rt.bh * L) + vec2<u32>(rt.ra, rt.rb)) * L;
+  let vcol = rt.b * L * row3 + 2u * params.H + rt.h * params.D;
+  var acc = seq_tile4_rows(SeqOperands(p, 1u, true, dropout_site(), vcol, row3), &qkv_v4, rt.c0, sid % 8u);
+  store_rows(&acc, &out_rw, rt, tile_rows(rt, params.H, rt.h * params.D));
+}
+
 // ---------------------------------------------------------------------------------------------
 // attention_grad_v: dV[b, j, h·D + d] = Σ_i Pd[b, h, i, j]·dO[b, i, h·D + d]; rows are keys j.
 @compute @workgroup_size(WG)
@@ -320,6 +398,21 @@ fn attention_grad_v(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   let p = vec2<u32>(rt.bh * L * L) + vec2<u32>(rt.ra, rt.rb);
   let ocol = rt.b * L * H + rt.h * params.D;
   var acc = seq_tile(SeqOperands(p, L, true, dropout_site(), ocol, H), &d_out, lane_cols(rt.c0, params.D, sid % 8u));
+  store_rows(&acc, &d_qkv4, rt, tile_rows(rt, 3u * H, 2u * H + rt.h * params.D));
+}
+
+@compute @workgroup_size(WG)
+fn attention_grad_v_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                         @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
+  let col_tiles = (params.D + 15u) / 16u;
+  let tile = grid_tile(wid, nwg);
+  if (tile >= tile_count(col_tiles)) { return; }
+  let rt = row_tile(tile, col_tiles, lid);
+  let L = params.T;
+  let H = params.H;
+  let p = vec2<u32>(rt.bh * L * L) + vec2<u32>(rt.ra, rt.rb);
+  let ocol = rt.b * L * H + rt.h * params.D;
+  var acc = seq_tile4(SeqOperands(p, L, true, dropout_site(), ocol, H), &d_out_v4, rt.c0, sid % 8u);
   store_rows(&acc, &d_qkv4, rt, tile_rows(rt, 3u * H, 2u * H + rt.h * params.D));
 }
 

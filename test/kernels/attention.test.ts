@@ -54,12 +54,15 @@ const SHAPES: AttentionShape[] = [
   { B: 1, T: 130, H: 6, heads: 2 },
 ];
 
-// D a multiple of 4, so the vec4 variants run them too.
+// D a multiple of 4, so the vec4 variants run them too; with T a multiple of 4 as well,
+// subgroup_vec4 also runs its 4-step entries for context, grad_v and grad_qk.
 const SHAPES_D4: AttentionShape[] = [
   { B: 1, T: 1, H: 4, heads: 1 },
   { B: 2, T: 7, H: 8, heads: 2 },
   { B: 1, T: 19, H: 40, heads: 2 },
   { B: 1, T: 130, H: 8, heads: 2 },
+  { B: 2, T: 8, H: 8, heads: 2 },
+  { B: 1, T: 132, H: 40, heads: 2 },
 ];
 
 test('attention: the vec4 variants are usable exactly when D % 4 == 0; plain ones always', async () => {
@@ -72,6 +75,15 @@ test('attention: the vec4 variants are usable exactly when D % 4 == 0; plain one
   const none = { ...gpu.limits, features: [] };
   assert.equal(usableAttentionVariants(odd, none), ['plain']);
   assert.equal(usableAttentionVariants(even, none), ['plain', 'plain_vec4']);
+});
+
+test('attention: subgroup_vec4 takes 4 sequence steps at a time in context and grad_v exactly when T % 4 == 0 (grad_qk one at a time)', async () => {
+  const { gpu } = await testGpu();
+  for (const stage of ['context', 'grad_v'] as const) {
+    assert.ok(attentionLaunch({ B: 1, T: 12, H: 8, heads: 2 }, gpu.limits, stage, 'subgroup_vec4').pipeline.entry.endsWith('_vec4'), stage);
+    assert.not.ok(attentionLaunch({ B: 1, T: 13, H: 8, heads: 2 }, gpu.limits, stage, 'subgroup_vec4').pipeline.entry.endsWith('_vec4'), stage);
+  }
+  assert.is(attentionLaunch({ B: 1, T: 12, H: 8, heads: 2 }, gpu.limits, 'grad_qk', 'subgroup_vec4').pipeline.entry, 'attention_grad_qk');
 });
 
 test('attention: the heuristic keeps subgroups when usable, else plain; a forced variant (recipe or BERT_VARIANT_ATTENTION via the CLI) wins', async () => {
@@ -120,6 +132,7 @@ for (const variant of ATTENTION_VARIANTS) {
 
   test(`attention ${variant}: attention-probs dropout (regenerated in backward)`, async () => {
     await check({ B: 2, T: 7, H: 8, heads: 2, dropout: 0.25, stream: 5 }, variant, 30);
+    await check({ B: 2, T: 12, H: 24, heads: 2, dropout: 0.25, stream: 9 }, variant, 32);
     await check({ B: 1, T: 19, H: 36, heads: 3, dropout: 0.1, stream: 77 }, variant, 31);
   });
 

@@ -52,7 +52,8 @@ export const ATTENTION_BINDINGS: Record<AttentionStage, readonly AttentionBindin
 /**
  * subgroup: scalar loads, any D. subgroup_vec4: scores and grad_scores load q, k, v, dO and out 4
  * head dims at a time (4× fewer loads in their inner loops; needs D % 4 == 0 and 16-byte-aligned
- * binding offsets, which minStorageBufferOffsetAlignment guarantees); the other stages are shared.
+ * binding offsets, which minStorageBufferOffsetAlignment guarantees), and context and grad_v take 4
+ * sequence steps at a time when T % 4 == 0; grad_qk is shared.
  * plain: no subgroups, no workgroup memory; each invocation loads all its operands itself (4 rows ×
  * 8 columns per invocation), scalar loads, any D. plain_vec4: the same with vec4 loads along the
  * head dims in all five stages (D % 4 == 0).
@@ -148,8 +149,11 @@ export function attentionLaunch(
     grad_scores: { flops: matmul + 5 * probs + 2 * act, bytes: el * (4 * act + 2 * probs) },
     grad_qk: { flops: 2 * matmul, bytes: el * (4 * act + 2 * probs) },
   };
-  // subgroup_vec4 has _vec4 entries for scores and grad_scores only; plain_vec4 for every stage.
-  const vec4Entry = variant === 'plain_vec4' || (variant === 'subgroup_vec4' && (stage === 'scores' || stage === 'grad_scores'));
+  // plain_vec4 has _vec4 entries for every stage. subgroup_vec4 for scores and grad_scores, and for
+  // context and grad_v when T % 4 == 0: they take 4 sequence steps at a time (kernels/attention.wgsl
+  // seq_tile4; 1.1-1.3x on lavapipe at tiny.yaml's shape). grad_qk stays one step at a time: its
+  // 4-step form measured 0.84-0.91x in f32.
+  const vec4Entry = variant === 'plain_vec4' || (variant === 'subgroup_vec4' && (stage === 'scores' || stage === 'grad_scores' || ((stage === 'context' || stage === 'grad_v') && T % 4 === 0)));
   const features: ShaderFeature[] = dtype === 'f16' ? ['shader-f16'] : [];
   return {
     pipeline: {
