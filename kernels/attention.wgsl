@@ -353,7 +353,14 @@ fn tile_rows(rt: RowTile, stride: u32, col: u32) -> vec2<u32> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// attention_context: out[b, i, h·D + d] = Σ_j Pd[b, h, i, j]·v[b, j, h·D + d].
+// attention_context[_vec4]: out[b, i, h·D + d] = Σ_j Pd[b, h, i, j]·v[b, j, h·D + d].
+fn context_operands(rt: RowTile) -> SeqOperands {
+  let L = params.T;
+  let row3 = 3u * params.H;
+  let p = (vec2<u32>(rt.bh * L) + vec2<u32>(rt.ra, rt.rb)) * L;
+  return SeqOperands(p, 1u, true, dropout_site(), rt.b * L * row3 + 2u * params.H + rt.h * params.D, row3);
+}
+
 @compute @workgroup_size(WG)
 fn attention_context(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                      @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
@@ -361,11 +368,7 @@ fn attention_context(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   let tile = grid_tile(wid, nwg);
   if (tile >= tile_count(col_tiles)) { return; }
   let rt = row_tile(tile, col_tiles, lid);
-  let L = params.T;
-  let row3 = 3u * params.H;
-  let p = (vec2<u32>(rt.bh * L) + vec2<u32>(rt.ra, rt.rb)) * L;
-  let vcol = rt.b * L * row3 + 2u * params.H + rt.h * params.D;
-  var acc = seq_tile(SeqOperands(p, 1u, true, dropout_site(), vcol, row3), &qkv, lane_cols(rt.c0, params.D, sid % 8u));
+  var acc = seq_tile(context_operands(rt), &qkv, lane_cols(rt.c0, params.D, sid % 8u));
   store_rows(&acc, &out_rw, rt, tile_rows(rt, params.H, rt.h * params.D));
 }
 
@@ -376,16 +379,18 @@ fn attention_context_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
   let tile = grid_tile(wid, nwg);
   if (tile >= tile_count(col_tiles)) { return; }
   let rt = row_tile(tile, col_tiles, lid);
-  let L = params.T;
-  let row3 = 3u * params.H;
-  let p = (vec2<u32>(rt.bh * L) + vec2<u32>(rt.ra, rt.rb)) * L;
-  let vcol = rt.b * L * row3 + 2u * params.H + rt.h * params.D;
-  var acc = seq_tile4_rows(SeqOperands(p, 1u, true, dropout_site(), vcol, row3), &qkv_v4, rt.c0, sid % 8u);
+  var acc = seq_tile4_rows(context_operands(rt), &qkv_v4, rt.c0, sid % 8u);
   store_rows(&acc, &out_rw, rt, tile_rows(rt, params.H, rt.h * params.D));
 }
 
 // ---------------------------------------------------------------------------------------------
 // attention_grad_v: dV[b, j, h·D + d] = Σ_i Pd[b, h, i, j]·dO[b, i, h·D + d]; rows are keys j.
+fn grad_v_operands(rt: RowTile) -> SeqOperands {
+  let L = params.T;
+  let p = vec2<u32>(rt.bh * L * L) + vec2<u32>(rt.ra, rt.rb);
+  return SeqOperands(p, L, true, dropout_site(), rt.b * L * params.H + rt.h * params.D, params.H);
+}
+
 @compute @workgroup_size(WG)
 fn attention_grad_v(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                     @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
@@ -393,12 +398,8 @@ fn attention_grad_v(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   let tile = grid_tile(wid, nwg);
   if (tile >= tile_count(col_tiles)) { return; }
   let rt = row_tile(tile, col_tiles, lid);
-  let L = params.T;
-  let H = params.H;
-  let p = vec2<u32>(rt.bh * L * L) + vec2<u32>(rt.ra, rt.rb);
-  let ocol = rt.b * L * H + rt.h * params.D;
-  var acc = seq_tile(SeqOperands(p, L, true, dropout_site(), ocol, H), &d_out, lane_cols(rt.c0, params.D, sid % 8u));
-  store_rows(&acc, &d_qkv4, rt, tile_rows(rt, 3u * H, 2u * H + rt.h * params.D));
+  var acc = seq_tile(grad_v_operands(rt), &d_out, lane_cols(rt.c0, params.D, sid % 8u));
+  store_rows(&acc, &d_qkv4, rt, tile_rows(rt, 3u * params.H, 2u * params.H + rt.h * params.D));
 }
 
 @compute @workgroup_size(WG)
@@ -408,12 +409,8 @@ fn attention_grad_v_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
   let tile = grid_tile(wid, nwg);
   if (tile >= tile_count(col_tiles)) { return; }
   let rt = row_tile(tile, col_tiles, lid);
-  let L = params.T;
-  let H = params.H;
-  let p = vec2<u32>(rt.bh * L * L) + vec2<u32>(rt.ra, rt.rb);
-  let ocol = rt.b * L * H + rt.h * params.D;
-  var acc = seq_tile4(SeqOperands(p, L, true, dropout_site(), ocol, H), &d_out_v4, rt.c0, sid % 8u);
-  store_rows(&acc, &d_qkv4, rt, tile_rows(rt, 3u * H, 2u * H + rt.h * params.D));
+  var acc = seq_tile4(grad_v_operands(rt), &d_out_v4, rt.c0, sid % 8u);
+  store_rows(&acc, &d_qkv4, rt, tile_rows(rt, 3u * params.H, 2u * params.H + rt.h * params.D));
 }
 
 // ---------------------------------------------------------------------------------------------
