@@ -9,6 +9,10 @@
 #
 # Then add the numbers to docs/benchmarks.md with the adapter name and the command.
 set -euo pipefail
+case "${1:-}" in
+  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -*) echo "gpu-check: unknown option $1 (usage: bash bench/gpu-check.sh [out-dir])" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 out="${1:-bench-results}"
 mkdir -p "$out"
