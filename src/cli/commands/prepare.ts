@@ -22,7 +22,8 @@ export const prepareCommand: Command = {
   --json      progress and the summary as JSON lines on stdout
   Builds what training would (a trained WordPiece vocabulary, the token cache, the instances of
   every sequence-length phase) in data.cache_dir with data.workers threads; a second run finds
-  them and returns at once.`,
+  them and returns at once. Killed (kill -9 included) while counting words, tokenizing or building
+  segment pairs, a rerun continues from that stage's last checkpoint (one every 5 s).`,
   async run(argv) {
     const { flags, positionals } = parseArgs(argv, { set: 'list', json: 'boolean' }, 'prepare');
     if (positionals.length !== 1) throw new UserError('prepare: expected exactly one recipe file (see bert-run prepare --help)', 'bad_args', 2);
