@@ -5,5 +5,7 @@ import { stepSuite } from './step.js';
 import { dataSuite } from './data.js';
 import { matmulSuite } from './matmul.js';
 import { autotuneSuite } from './autotune.js';
+import { abSuite } from './ab.js';
 
-export const suites: readonly BenchSuite[] = [kernelSuite, stepSuite, dataSuite, matmulSuite, autotuneSuite];
+// ab needs a --variant to compare, so a bare `bert-bench` does not run it.
+export const suites: readonly BenchSuite[] = [kernelSuite, stepSuite, dataSuite, matmulSuite, autotuneSuite, abSuite];

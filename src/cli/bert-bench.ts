@@ -12,7 +12,7 @@ const USAGE = `usage: bert-bench [suite...] [--recipe r.yaml] [--micro-batch N] 
 suites:
 ${suites.map((s) => `  ${s.name.padEnd(10)} ${s.summary}`).join('\n')}
 
-With no suite, all run. --recipe sizes the kernels and step suites (default recipes/base.yaml; step
+With no suite, all but ab run. --recipe sizes the kernels and step suites (default recipes/base.yaml; step
 on a CPU adapter or with --quick: recipes/tiny.yaml), at the recipe's own micro-batch unless
 --micro-batch says otherwise. Device peaks (FMA GFLOP/s, copy GB/s) are measured first; every
 kernel row shows its % of the peak that bounds it. Each suite finishes in a few minutes on a
@@ -31,7 +31,7 @@ export async function bertBench(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const chosen = positionals.length === 0 ? [...suites] : positionals.map((name) => {
+  const chosen = positionals.length === 0 ? suites.filter((s) => s.name !== 'ab') : positionals.map((name) => {
     const suite = suites.find((s) => s.name === name);
     if (!suite) {
       const near = nearest(name, suites.map((s) => s.name));

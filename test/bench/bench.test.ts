@@ -85,4 +85,26 @@ test('bert-bench kernels step --quick --json: every row parses with positive fin
   assert.ok(Math.abs(share - 100) < 0.5, `family shares sum to ${share}`);
 });
 
+test('bert-bench ab: the challenger and the heuristic pick timed in turn at each tune site where both are candidates; without --variant one line, exit 2', () => {
+  const bench = join(root, 'bin/bert-bench.js');
+  const bare = spawnSync(process.execPath, [bench, 'ab', '--quick'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  assert.is(bare.status, 2);
+  assert.is(bare.stderr.trim().split('\n').filter((l) => !/^Warning:/.test(l)).length, 1, bare.stderr);
+  assert.match(bare.stderr, /ab: name one challenger with --variant kernel=name/);
+  const run = spawnSync(process.execPath, [bench, 'ab', '--quick', '--json', '--variant', 'attention=subgroup'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  assert.is(run.status, 0, run.stderr);
+  const rows = run.stdout.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as BenchRow);
+  // tiny.yaml's step has two attention sites (forward, backward), each with subgroup_vec4 as the heuristic's pick.
+  assert.is(rows.length, 4, run.stdout);
+  for (let i = 0; i < rows.length; i += 2) {
+    const [base, challenger] = [rows[i]!, rows[i + 1]!];
+    assert.is(base.variant, base.extra?.heuristic);
+    assert.is(challenger.variant, 'subgroup');
+    assert.is(base.shape, challenger.shape);
+    assert.is(base.vs_baseline, 1);
+    assert.ok(positive(challenger.vs_baseline) && Math.abs(challenger.vs_baseline! - base.median_ms / challenger.median_ms) < 1e-9, 'ratio of the medians');
+    for (const r of [base, challenger]) assert.ok(positive(r.median_ms) && r.min_ms <= r.median_ms && r.median_ms <= r.max_ms && positive(r.gflops), JSON.stringify(r));
+  }
+});
+
 test.run();
