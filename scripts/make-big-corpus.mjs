@@ -17,10 +17,17 @@ import { once } from 'node:events';
 import { parquetWriteFile } from 'hyparquet-writer';
 
 const args = process.argv.slice(2);
-const out = args.find((a) => !a.startsWith('--'));
+// The one argument that is neither a flag nor a flag's value.
+const out = args.find((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--')));
 const flag = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
+  if (i < 0) return dflt;
+  const v = Number(args[i + 1]);
+  if (!Number.isFinite(v) || v < 0) {
+    console.error(`make-big-corpus: --${name} wants a non-negative number (got ${JSON.stringify(args[i + 1] ?? '')})`);
+    process.exit(2);
+  }
+  return v;
 };
 if (!out) {
   console.error('usage: node scripts/make-big-corpus.mjs <out-dir> [--mb 1024] [--shards 12] [--seed 1] [--rare 0]');

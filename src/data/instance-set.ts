@@ -188,7 +188,10 @@ function readCheckpoint(path: string, key: string): InstanceCheckpoint | undefin
   } catch {
     return undefined;
   }
-  if (c.key !== key || !existsSync(`${path}.partial`) || statSync(`${path}.partial`).size < HEADER_BYTES + c.at.bodyBytes) return undefined;
+  const count = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+  // A damaged checkpoint means building from the start, never wrong totals in the header.
+  if (c.key !== key || !count(c.jobs) || !count(c.at?.bodyBytes) || !count(c.at?.crc) || !['count', 'randomNext', 'tokens', 'predictions'].every((k) => count((c.counts as Record<string, unknown> | undefined)?.[k]))) return undefined;
+  if (!existsSync(`${path}.partial`) || statSync(`${path}.partial`).size < HEADER_BYTES + c.at.bodyBytes) return undefined;
   return c;
 }
 

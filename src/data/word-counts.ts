@@ -40,7 +40,13 @@ interface CountCheckpoint {
 function readCheckpoint(path: string, byFiles: boolean): CountCheckpoint | undefined {
   try {
     const c = JSON.parse(readFileSync(path, 'utf8')) as CountCheckpoint;
-    return c.v === 1 && c.byFiles === byFiles && c.words.length === c.counts.length ? c : undefined;
+    const count = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+    // Anything off (a damaged or foreign file) means counting from the start, never wrong counts.
+    const ok =
+      c.v === 1 && c.byFiles === byFiles && count(c.documents) && count(c.files) && Array.isArray(c.words) && Array.isArray(c.counts) &&
+      c.words.length === c.counts.length && c.words.every((w) => typeof w === 'string') && c.counts.every((n) => count(n) && n > 0) &&
+      count(c.pruned?.prunes) && count(c.pruned?.maxDroppedCount);
+    return ok ? c : undefined;
   } catch {
     return undefined;
   }

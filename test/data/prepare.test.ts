@@ -195,6 +195,18 @@ test('killed while counting words (by batches of one file, and by files on two t
     assert.ok(!readdirSync(dir).some((f) => f.includes('.partial')), `${name}: no partial files left`);
     assert.equal(digests(dir), digests(straight), name);
   }
+  // A damaged checkpoint (a negative count) is not continued: counting starts over, same result.
+  const dir = join(root, 'count-damaged');
+  const opts = JSON.stringify({ ...options(dir, [big], 1), shardMinBytes: Infinity, checkpointMs: 0 });
+  await killAtCheckpoint(dir, opts, /^tokenizer-.*\.counts\.partial\.json$/);
+  const file = join(dir, readdirSync(dir).find((f) => f.endsWith('.counts.partial.json'))!);
+  const c = JSON.parse(readFileSync(file, 'utf8')) as { counts: number[] };
+  c.counts[0] = -5;
+  writeFileSync(file, JSON.stringify(c));
+  const rerun = spawnSync(process.execPath, [prepareScript(), opts], { encoding: 'utf8' });
+  assert.is(rerun.status, 0, rerun.stderr);
+  assert.not.match(rerun.stdout, /continuing the word counts/);
+  assert.equal(digests(dir), digests(join(root, 'count-straight-batches')), 'damaged checkpoint: counted from the start');
 });
 
 test('killed while building segment pairs: the rerun continues at the next document range and ends byte-identical', async () => {
