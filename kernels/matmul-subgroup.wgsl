@@ -153,13 +153,19 @@ fn start_tile(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, lane: u32) -> Tile {
   return out;
 }
 
-// One 4-deep k-slice: av[r] = A[m0+r, k .. k+3], bv[kk·4 + v] = B[k+kk, n0 + 4v .. +3].
-fn accumulate(t: ptr<function, Tile>, av: array<vec4<f32>, 4>, bv: array<vec4<f32>, 16>) {
+// One 4-deep k-slice for the 4 columns n0 + 4v .. +3: av[r] = A[m0+r, k .. k+3], bj = B[k+j,
+// those columns]. A k-slice is four calls, one per column group, each with its B values fresh
+// from the broadcasts: all 16 vec4s at once (64 registers, with 64 accumulators and 16 A
+// values) spilled more, 5-15% slower on lavapipe (docs/benchmarks.md). Same sums, same order.
+fn accumulate_rows(t: ptr<function, Tile>, av: array<vec4<f32>, 4>, v: u32, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) {
   for (var r = 0u; r < R; r++) {
-    for (var v = 0u; v < CV; v++) {
-      (*t).acc[r * CV + v] += av[r].x * bv[v] + av[r].y * bv[CV + v] + av[r].z * bv[2u * CV + v] + av[r].w * bv[3u * CV + v];
-    }
+    (*t).acc[r * CV + v] += av[r].x * b0 + av[r].y * b1 + av[r].z * b2 + av[r].w * b3;
   }
+}
+
+// The same from the 4 columns' k-slices: ci = B[k .. k+3, n0 + 4v + i].
+fn accumulate_cols(t: ptr<function, Tile>, av: array<vec4<f32>, 4>, v: u32, c0: vec4<f32>, c1: vec4<f32>, c2: vec4<f32>, c3: vec4<f32>) {
+  accumulate_rows(t, av, v, vec4<f32>(c0.x, c1.x, c2.x, c3.x), vec4<f32>(c0.y, c1.y, c2.y, c3.y), vec4<f32>(c0.z, c1.z, c2.z, c3.z), vec4<f32>(c0.w, c1.w, c2.w, c3.w));
 }
 
 fn product(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, lane: u32) -> Tile {
@@ -219,34 +225,19 @@ fn product(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, lane: u32) -> Tile {
         mine1 = vec4<f32>(b[brow_col + min(k + 2u + brow_kk, K - 1u) * (N / 4u)]);
       }
     }
-    var bv: array<vec4<f32>, 16>;
-    bv[0] = subgroupBroadcast(mine0, 0u);
-    bv[1] = subgroupBroadcast(mine0, 1u);
-    bv[2] = subgroupBroadcast(mine0, 2u);
-    bv[3] = subgroupBroadcast(mine0, 3u);
-    bv[4] = subgroupBroadcast(mine0, 4u);
-    bv[5] = subgroupBroadcast(mine0, 5u);
-    bv[6] = subgroupBroadcast(mine0, 6u);
-    bv[7] = subgroupBroadcast(mine0, 7u);
-    bv[8] = subgroupBroadcast(mine1, 0u);
-    bv[9] = subgroupBroadcast(mine1, 1u);
-    bv[10] = subgroupBroadcast(mine1, 2u);
-    bv[11] = subgroupBroadcast(mine1, 3u);
-    bv[12] = subgroupBroadcast(mine1, 4u);
-    bv[13] = subgroupBroadcast(mine1, 5u);
-    bv[14] = subgroupBroadcast(mine1, 6u);
-    bv[15] = subgroupBroadcast(mine1, 7u);
     if (TRANS_B) {
-      // bv[cc] = B[k .. k+3, n0+cc]; regroup (free: registers) into the layout below.
-      var cv = bv;
-      for (var kk = 0u; kk < 4u; kk++) {
-        for (var v = 0u; v < CV; v++) {
-          bv[kk * CV + v] = vec4<f32>(cv[4u * v][kk], cv[4u * v + 1u][kk], cv[4u * v + 2u][kk], cv[4u * v + 3u][kk]);
-        }
-      }
+      // Lane l of mine0 (mine1) holds B[k .. k+3, n0 + l (8 + l)] (rows past K meet a zero A).
+      accumulate_cols(&out, av, 0u, subgroupBroadcast(mine0, 0u), subgroupBroadcast(mine0, 1u), subgroupBroadcast(mine0, 2u), subgroupBroadcast(mine0, 3u));
+      accumulate_cols(&out, av, 1u, subgroupBroadcast(mine0, 4u), subgroupBroadcast(mine0, 5u), subgroupBroadcast(mine0, 6u), subgroupBroadcast(mine0, 7u));
+      accumulate_cols(&out, av, 2u, subgroupBroadcast(mine1, 0u), subgroupBroadcast(mine1, 1u), subgroupBroadcast(mine1, 2u), subgroupBroadcast(mine1, 3u));
+      accumulate_cols(&out, av, 3u, subgroupBroadcast(mine1, 4u), subgroupBroadcast(mine1, 5u), subgroupBroadcast(mine1, 6u), subgroupBroadcast(mine1, 7u));
+    } else {
+      // Lane kk·4 + v of mine0 holds B[k+kk, n0 + 4v .. +3], of mine1 B[k+2+kk, ...].
+      accumulate_rows(&out, av, 0u, subgroupBroadcast(mine0, 0u), subgroupBroadcast(mine0, 4u), subgroupBroadcast(mine1, 0u), subgroupBroadcast(mine1, 4u));
+      accumulate_rows(&out, av, 1u, subgroupBroadcast(mine0, 1u), subgroupBroadcast(mine0, 5u), subgroupBroadcast(mine1, 1u), subgroupBroadcast(mine1, 5u));
+      accumulate_rows(&out, av, 2u, subgroupBroadcast(mine0, 2u), subgroupBroadcast(mine0, 6u), subgroupBroadcast(mine1, 2u), subgroupBroadcast(mine1, 6u));
+      accumulate_rows(&out, av, 3u, subgroupBroadcast(mine0, 3u), subgroupBroadcast(mine0, 7u), subgroupBroadcast(mine1, 3u), subgroupBroadcast(mine1, 7u));
     }
-    // bv[kk·4 + v] = B[k+kk, n0 + 4v .. +3] (rows past K multiply a zero A value).
-    accumulate(&out, av, bv);
   }
   return out;
 }
@@ -257,39 +248,41 @@ fn unpack4(p: vec2<u32>) -> vec4<f32> {
 
 // A 4-deep half of a packed 8-deep k-slice. a4[r]: this lane's A (row m0+r, 4 halves); bq: this
 // lane's share of B (TRANS_B: .xy column n0+j, .zw column n0+8+j, 4 halves each; otherwise one
-// row, 8 columns: lane l holds row l/2, columns n0 + 8(l%2) .. +7).
+// row, 8 columns: lane l holds row l/2, columns n0 + 8(l%2) .. +7). Broadcast per column group
+// as in product().
 fn packed_half(t: ptr<function, Tile>, a4: array<vec2<u32>, 4>, bq: vec4<u32>) {
   var av: array<vec4<f32>, 4>;
   for (var r = 0u; r < R; r++) { av[r] = unpack4(a4[r]); }
-  var s: array<vec4<u32>, 8>;
-  s[0] = subgroupBroadcast(bq, 0u);
-  s[1] = subgroupBroadcast(bq, 1u);
-  s[2] = subgroupBroadcast(bq, 2u);
-  s[3] = subgroupBroadcast(bq, 3u);
-  s[4] = subgroupBroadcast(bq, 4u);
-  s[5] = subgroupBroadcast(bq, 5u);
-  s[6] = subgroupBroadcast(bq, 6u);
-  s[7] = subgroupBroadcast(bq, 7u);
-  var bv: array<vec4<f32>, 16>;
   if (TRANS_B) {
-    var cv: array<vec4<f32>, 16>;  // cv[cc] = B[k .. k+3, n0+cc]
-    for (var l = 0u; l < 8u; l++) {
-      cv[l] = unpack4(s[l].xy);
-      cv[8u + l] = unpack4(s[l].zw);
-    }
-    for (var kk = 0u; kk < 4u; kk++) {
-      for (var v = 0u; v < CV; v++) {
-        bv[kk * CV + v] = vec4<f32>(cv[4u * v][kk], cv[4u * v + 1u][kk], cv[4u * v + 2u][kk], cv[4u * v + 3u][kk]);
-      }
-    }
+    // Lanes 0..3: columns n0 + 0..3 (.xy) and n0 + 8..11 (.zw); lanes 4..7 the next four.
+    let s0 = subgroupBroadcast(bq, 0u);
+    let s1 = subgroupBroadcast(bq, 1u);
+    let s2 = subgroupBroadcast(bq, 2u);
+    let s3 = subgroupBroadcast(bq, 3u);
+    accumulate_cols(t, av, 0u, unpack4(s0.xy), unpack4(s1.xy), unpack4(s2.xy), unpack4(s3.xy));
+    accumulate_cols(t, av, 2u, unpack4(s0.zw), unpack4(s1.zw), unpack4(s2.zw), unpack4(s3.zw));
+    let s4 = subgroupBroadcast(bq, 4u);
+    let s5 = subgroupBroadcast(bq, 5u);
+    let s6 = subgroupBroadcast(bq, 6u);
+    let s7 = subgroupBroadcast(bq, 7u);
+    accumulate_cols(t, av, 1u, unpack4(s4.xy), unpack4(s5.xy), unpack4(s6.xy), unpack4(s7.xy));
+    accumulate_cols(t, av, 3u, unpack4(s4.zw), unpack4(s5.zw), unpack4(s6.zw), unpack4(s7.zw));
   } else {
-    for (var l = 0u; l < 8u; l++) {
-      let at = (l / 2u) * CV + 2u * (l % 2u);
-      bv[at] = unpack4(s[l].xy);
-      bv[at + 1u] = unpack4(s[l].zw);
-    }
+    // Even lanes: rows k .. k+3, columns n0 .. +7 (.xy n0 .. +3, .zw n0+4 .. +7); odd lanes
+    // the columns n0 + 8 .. +15.
+    let e0 = subgroupBroadcast(bq, 0u);
+    let e1 = subgroupBroadcast(bq, 2u);
+    let e2 = subgroupBroadcast(bq, 4u);
+    let e3 = subgroupBroadcast(bq, 6u);
+    accumulate_rows(t, av, 0u, unpack4(e0.xy), unpack4(e1.xy), unpack4(e2.xy), unpack4(e3.xy));
+    accumulate_rows(t, av, 1u, unpack4(e0.zw), unpack4(e1.zw), unpack4(e2.zw), unpack4(e3.zw));
+    let o0 = subgroupBroadcast(bq, 1u);
+    let o1 = subgroupBroadcast(bq, 3u);
+    let o2 = subgroupBroadcast(bq, 5u);
+    let o3 = subgroupBroadcast(bq, 7u);
+    accumulate_rows(t, av, 2u, unpack4(o0.xy), unpack4(o1.xy), unpack4(o2.xy), unpack4(o3.xy));
+    accumulate_rows(t, av, 3u, unpack4(o0.zw), unpack4(o1.zw), unpack4(o2.zw), unpack4(o3.zw));
   }
-  accumulate(t, av, bv);
 }
 
 fn product_packed(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, lane: u32) -> Tile {
