@@ -2,7 +2,7 @@
 // sample, at every tune site of the recipe's training step where both are candidates (each matmul
 // shape, each attention op). Timing the two alternately in one process is what makes a 5-20%
 // difference visible on a machine whose back-to-back runs differ by 5%. The challenger is the
-// --variant kernel=name flag: `bert-bench ab --recipe r.yaml --variant matmul=subgroup_packed`.
+// --variant kernel=name flag: `bert-bench ab --recipe r.yaml --variant matmul=vec4`.
 import { compile, forcedVariants } from '../src/compiler/compile.js';
 import { openGpu } from '../src/runtime/device.js';
 import { Runtime, type PreparedDispatch } from '../src/runtime/runtime.js';

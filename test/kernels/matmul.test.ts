@@ -105,9 +105,7 @@ async function runs(variant: MatmulVariant): Promise<boolean> {
   return false;
 }
 
-// subgroup_packed reads f16 operands only: test/kernels/f16.test.ts checks it against the
-// reference and bit for bit against subgroup.
-for (const variant of MATMUL_VARIANTS.filter((v) => v !== 'subgroup_packed')) {
+for (const variant of MATMUL_VARIANTS) {
   test(`matmul ${variant}: odd shapes, transposes, batches`, async () => {
     if (!(await runs(variant))) return;
     let seed = 10;
@@ -149,7 +147,7 @@ for (const variant of MATMUL_VARIANTS.filter((v) => v !== 'subgroup_packed')) {
 
   test(`matmul ${variant}: grid folded over y when tiles exceed the per-dimension limit`, async () => {
     if (!(await runs(variant))) return;
-    // Enough tiles for a fold in every variant (the subgroup tile is 256 × 16).
+    // Enough tiles for a fold in every variant (the subgroup tile is 256 × 32).
     const shape = { M: 300, N: 76, K: 8 };
     const { gpu } = await testGpu();
     const [x, y] = matmulLaunch(shape, gpu.limits, variant).workgroups;
@@ -172,20 +170,14 @@ test('matmul: usable variants and the heuristic', () => {
   const gpu: DeviceLimits = { ...cpu, subgroupMinSize: 32, subgroupMaxSize: 32, adapter: { vendor: 'nvidia', architecture: '', description: '', isCpu: false } };
   const aligned: MatmulShape = { M: 4096, N: 768, K: 768, transB: true };
   const odd: MatmulShape = { M: 4096, N: 30522, K: 30522 };
-  assert.equal(usableMatmulVariants(aligned, cpu), MATMUL_VARIANTS.filter((v) => v !== 'subgroup_packed'));
-  // f16 operands with 8-aligned K and contiguous dims also get the packed kernel, first on a CPU;
-  // not with transA, an odd K, or 4- but not 8-aligned N.
+  assert.equal(usableMatmulVariants(aligned, cpu), [...MATMUL_VARIANTS]);
+  // f16 operands take the same kernels.
   const half: MatmulShape = { ...aligned, dtype: 'f16' };
   assert.equal(usableMatmulVariants(half, cpu), [...MATMUL_VARIANTS]);
-  assert.is(pickMatmulVariant(half, cpu, {}), 'subgroup_packed');
+  assert.is(pickMatmulVariant(half, cpu, {}), 'subgroup');
   assert.is(pickMatmulVariant(half, gpu, {}), 'tiled');
-  assert.not.ok(usableMatmulVariants({ ...half, transA: true }, cpu).includes('subgroup_packed'));
-  assert.not.ok(usableMatmulVariants({ ...half, K: 764 }, cpu).includes('subgroup_packed'));
-  assert.not.ok(usableMatmulVariants({ M: 64, N: 12, K: 16, dtype: 'f16' }, cpu).includes('subgroup_packed'));
-  assert.ok(usableMatmulVariants({ M: 64, N: 12, K: 16, transB: true, dtype: 'f16' }, cpu).includes('subgroup_packed'));
-  assert.is(matmulLaunch(half, cpu, 'subgroup_packed').pipeline.entry, 'matmul_subgroup_packed_c4');
-  assert.is(matmulLaunch({ M: 37, N: 13, K: 24, transB: true, dtype: 'f16' }, cpu, 'subgroup_packed').pipeline.entry, 'matmul_subgroup_packed');
-  assert.throws(() => matmulLaunch({ M: 8, N: 8, K: 8 }, cpu, 'subgroup_packed'), /f16 operands/);
+  assert.is(matmulLaunch(half, cpu, 'subgroup').pipeline.entry, 'matmul_subgroup_c4');
+  assert.is(matmulLaunch({ M: 37, N: 13, K: 24, transB: true, dtype: 'f16' }, cpu, 'subgroup').pipeline.entry, 'matmul_subgroup');
   assert.equal(usableMatmulVariants(odd, cpu), ['naive', 'blocked', 'tiled']);
   assert.is(pickMatmulVariant(aligned, cpu, {}), 'subgroup');
   assert.is(pickMatmulVariant(aligned, { ...cpu, features: [] }, {}), 'vec4');
@@ -212,10 +204,10 @@ test('matmul: usable variants and the heuristic', () => {
   assert.is(stored.pipeline.overrides.STORE_PRE, 1);
   assert.is(stored.bytes, 4 * (32 * 16 + 16 * 64 + 2 * 32 * 64));
   assert.is(matmulLaunch({ M: 32, N: 64, K: 16 }, cpu, 'blocked').pipeline.overrides.STORE_PRE, 0);
-  // The subgroup tile is 4 rows per invocation × 16 columns; C is stored as vec4s when every
+  // The subgroup tile is 4 rows per invocation × 32 columns; C is stored as vec4s when every
   // row and batch of C starts on a vec4 (the odd-N and odd-stride shapes above run the scalar
   // stores on the device).
-  assert.equal(matmulLaunch({ M: 1024, N: 128, K: 128, transB: true }, cpu, 'subgroup').workgroups, [4 * 8, 1, 1]);
+  assert.equal(matmulLaunch({ M: 1024, N: 128, K: 128, transB: true }, cpu, 'subgroup').workgroups, [4 * 4, 1, 1]);
   assert.is(matmulLaunch({ M: 1024, N: 128, K: 128, transB: true }, cpu, 'subgroup').pipeline.entry, 'matmul_subgroup_c4');
   assert.is(matmulLaunch({ M: 37, N: 13, K: 24, transB: true }, cpu, 'subgroup').pipeline.entry, 'matmul_subgroup');
   assert.is(matmulLaunch({ M: 8, N: 12, K: 8, batch: 2, strideC: 98 }, cpu, 'subgroup').pipeline.entry, 'matmul_subgroup');

@@ -42,12 +42,11 @@ export interface MatmulShape {
 
 /**
  * naive: one invocation per element (the baseline). blocked: 4×4 per invocation, scalar loads,
- * any shape. vec4: 4×8 per invocation with vec4 loads (aligned shapes). subgroup: 4×16 per
- * lane, B shared by subgroupBroadcast (the lavapipe winner). subgroup_packed: the same for f16
- * operands read 8 halves per load (bit-identical to subgroup, half its loads). tiled: 64×64
+ * any shape. vec4: 4×8 per invocation with vec4 loads (aligned shapes). subgroup: 4×32 per
+ * lane, B shared by subgroupBroadcast (the lavapipe winner). tiled: 64×64
  * workgroup-memory tiles (real GPUs).
  */
-export const MATMUL_VARIANTS = ['naive', 'blocked', 'vec4', 'subgroup', 'subgroup_packed', 'tiled'] as const;
+export const MATMUL_VARIANTS = ['naive', 'blocked', 'vec4', 'subgroup', 'tiled'] as const;
 export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
 export const MATMUL_BINDINGS = ['a', 'b', 'bias', 'c', 'pre'] as const;
 
@@ -70,20 +69,6 @@ export function matmulVec4Aligned(shape: MatmulShape): boolean {
 }
 
 /**
- * subgroup_packed reads f16 operands as array<vec4<u32>> (8 halves a load): f16, A row-major
- * (no transA), and K, B's contiguous dim (K with transB, else N) and both batch strides
- * multiples of 8.
- */
-export function matmulPackedAligned(shape: MatmulShape): boolean {
-  const { M, N, K } = shape;
-  if ((shape.dtype ?? 'f32') !== 'f16' || shape.transA) return false;
-  const bContig = shape.transB ? K : N;
-  const strideA = shape.strideA ?? M * K;
-  const strideB = shape.strideB ?? K * N;
-  return K % 8 === 0 && bContig % 8 === 0 && strideA % 8 === 0 && strideB % 8 === 0;
-}
-
-/**
  * The subgroup kernel shares 8 vec4s per k-slice from lanes 0..7 and needs full subgroups:
  * every subgroup size the device may use must be ≥ 8 and divide the workgroup (64).
  */
@@ -101,7 +86,6 @@ export function usableMatmulVariants(shape: MatmulShape, limits: DeviceLimits): 
   return MATMUL_VARIANTS.filter((v) => {
     if (v === 'vec4') return aligned;
     if (v === 'subgroup') return aligned && matmulSubgroupsFit(limits);
-    if (v === 'subgroup_packed') return matmulPackedAligned(shape) && matmulSubgroupsFit(limits);
     if (v === 'tiled') return limits.maxComputeInvocationsPerWorkgroup >= TILED_WG && limits.maxComputeWorkgroupSizeX >= TILED_WG;
     return true;
   });
@@ -141,9 +125,8 @@ export function pickMatmulVariant(shape: MatmulShape, limits: DeviceLimits, forc
   } else if (limits.adapter?.isCpu) {
     // CPU rasterizers (lavapipe): the cost is storage loads per FLOP and workgroup memory plus
     // barriers cost more than they save (DESIGN.md); sharing loads by subgroup broadcast is
-    // the fastest (≈2× vec4), with f16 operands packed 8 to a load faster still, then vec4
-    // loads, then the scalar 4×4 block.
-    heuristic = usable.includes('subgroup_packed') ? 'subgroup_packed' : usable.includes('subgroup') ? 'subgroup' : usable.includes('vec4') ? 'vec4' : 'blocked';
+    // the fastest (≈2× vec4), then vec4 loads, then the scalar 4×4 block.
+    heuristic = usable.includes('subgroup') ? 'subgroup' : usable.includes('vec4') ? 'vec4' : 'blocked';
   } else {
     // Real GPUs: workgroup-memory tiling is what makes a matmul fast there (coalesced loads,
     // reuse from on-chip memory); fall back to register blocking if 256 invocations won't fit.
@@ -177,7 +160,7 @@ export function matmulSubgroupWorkgroup(M: number, limits: DeviceLimits): number
  */
 export function matmulEntry(variant: MatmulVariant, shape: MatmulShape): string {
   const c4 = shape.N % 4 === 0 && (shape.strideC ?? shape.M * shape.N) % 4 === 0;
-  if ((variant === 'subgroup' || variant === 'subgroup_packed') && c4) return `matmul_${variant}_c4`;
+  if (variant === 'subgroup' && c4) return `matmul_${variant}_c4`;
   return `matmul_${variant}`;
 }
 
@@ -190,11 +173,10 @@ function geometry(variant: MatmulVariant, M: number, limits: DeviceLimits): Vari
     case 'vec4':
       // 4 rows × 8 columns per invocation, 8 invocations across a 64-column strip.
       return { kernel: 'matmul', features: [], wg: WG, rows: (WG / 8) * 4, cols: 64 };
-    case 'subgroup':
-    case 'subgroup_packed': {
-      // 4 rows per invocation, all invocations on the same 16 columns (kernels/matmul-subgroup.wgsl).
+    case 'subgroup': {
+      // 4 rows per invocation, all invocations on the same 32 columns (kernels/matmul-subgroup.wgsl).
       const wg = matmulSubgroupWorkgroup(M, limits);
-      return { kernel: 'matmul-subgroup', features: ['subgroups'], wg, rows: wg * 4, cols: 16 };
+      return { kernel: 'matmul-subgroup', features: ['subgroups'], wg, rows: wg * 4, cols: 32 };
     }
     case 'tiled':
       return { kernel: 'matmul', features: [], wg: TILED_WG, rows: 64, cols: 64 };
@@ -206,9 +188,6 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
   if (!(M >= 1 && N >= 1 && K >= 1)) throw new Error(`matmul needs M, N, K ≥ 1 (got ${M}×${N}×${K})`);
   if ((variant === 'vec4' || variant === 'subgroup') && !matmulVec4Aligned(shape)) {
     throw new Error(`matmul ${variant} needs 4-aligned contiguous dims and batch strides (got ${JSON.stringify(shape)})`);
-  }
-  if (variant === 'subgroup_packed' && !matmulPackedAligned(shape)) {
-    throw new Error(`matmul subgroup_packed needs f16 operands, no transA and 8-aligned K, contiguous dims and batch strides (got ${JSON.stringify(shape)})`);
   }
   const batch = shape.batch ?? 1;
   const g = geometry(variant, M, limits);
