@@ -10,8 +10,10 @@ import * as assert from 'uvu/assert';
 import {
   matmulLaunch,
   matmulSubgroupWorkgroup,
+  matmulBAligned,
   matmulVec4Aligned,
   pickMatmulVariant,
+  tunableMatmulVariants,
   usableMatmulVariants,
   MATMUL_VARIANTS,
   type MatmulShape,
@@ -90,7 +92,18 @@ const LAYOUTS: MatmulShape[] = [
   { M: 36, N: 44, K: 70, transA: true, accumulate: true },
 ];
 
+/** A not vec4-aligned (K, M with transA, or its batch stride), B aligned: subgroup_scalar_a's case. */
+const UNALIGNED_A_SHAPES: MatmulShape[] = [
+  { M: 37, N: 20, K: 30 },
+  { M: 30, N: 12, K: 9, transA: true },
+  { M: 18, N: 8, K: 262 },
+  { M: 262, N: 36, K: 17, transA: true, accumulate: true },
+  { M: 5, N: 8, K: 7, batch: 2, strideA: 37 },
+  { M: 9, N: 44, K: 12, batch: 2, strideA: 110, bias: true, epilogue: 'gelu' },
+];
+
 function shapesFor(variant: MatmulVariant, shapes: MatmulShape[]): MatmulShape[] {
+  if (variant === 'subgroup_scalar_a') return shapes.filter(matmulBAligned);
   return ALIGNED_ONLY.includes(variant) ? shapes.filter(matmulVec4Aligned) : shapes;
 }
 
@@ -109,7 +122,7 @@ for (const variant of MATMUL_VARIANTS) {
   test(`matmul ${variant}: odd shapes, transposes, batches`, async () => {
     if (!(await runs(variant))) return;
     let seed = 10;
-    const shapes = ALIGNED_ONLY.includes(variant) ? ALIGNED_SHAPES : SHAPES;
+    const shapes = variant === 'subgroup_scalar_a' ? shapesFor(variant, [...UNALIGNED_A_SHAPES, ...ALIGNED_SHAPES, ...SHAPES]) : ALIGNED_ONLY.includes(variant) ? ALIGNED_SHAPES : SHAPES;
     for (const shape of shapes) await check(shape, variant, seed++);
   });
 
@@ -159,6 +172,25 @@ for (const variant of MATMUL_VARIANTS) {
   });
 }
 
+test('matmul subgroup_scalar_a: bit-identical to subgroup where both run', async () => {
+  const { gpu } = await testGpu();
+  let seed = 900;
+  for (const shape of [...LAYOUTS, { M: 70, N: 36, K: 44, transB: true, bias: true, epilogue: 'gelu', storePre: true }, { M: 9, N: 12, K: 16, batch: 3 }] as MatmulShape[]) {
+    const batch = shape.batch ?? 1;
+    const { M, N, K } = shape;
+    const a = randomF32(batch * M * K, seed++);
+    const b = randomF32(batch * K * N, seed++);
+    const bias = randomF32(N, seed++);
+    const c0 = randomF32(batch * M * N, seed++);
+    const run = (variant: MatmulVariant) =>
+      runLaunch(matmulLaunch(shape, gpu.limits, variant), [{ data: a }, { data: b }, { data: bias }, { data: shape.accumulate ? c0 : batch * M * N, read: 'f32' }, shape.storePre ? { data: batch * M * N, read: 'f32' } : { data: 4 }]);
+    const plain = await run('subgroup');
+    const scalar = await run('subgroup_scalar_a');
+    assert.equal(Array.from(scalar.get(3)!), Array.from(plain.get(3)!), `C of ${JSON.stringify(shape)}`);
+    if (shape.storePre) assert.equal(Array.from(scalar.get(4)!), Array.from(plain.get(4)!), `PRE of ${JSON.stringify(shape)}`);
+  }
+});
+
 test('matmul: usable variants and the heuristic', () => {
   const cpu: DeviceLimits = {
     ...DEFAULT_LIMITS,
@@ -179,6 +211,19 @@ test('matmul: usable variants and the heuristic', () => {
   assert.is(matmulLaunch(half, cpu, 'subgroup').pipeline.entry, 'matmul_subgroup_c4');
   assert.is(matmulLaunch({ M: 37, N: 13, K: 24, transB: true, dtype: 'f16' }, cpu, 'subgroup').pipeline.entry, 'matmul_subgroup');
   assert.equal(usableMatmulVariants(odd, cpu), ['naive', 'blocked', 'tiled']);
+  // BERT's decoder gradients: A's contiguous dim is the 30,522-word vocabulary, B is aligned.
+  const decoderDx: MatmulShape = { M: 640, N: 768, K: 30522 };
+  const decoderDw: MatmulShape = { M: 30522, N: 768, K: 640, transA: true, accumulate: true };
+  for (const shape of [decoderDx, decoderDw]) {
+    assert.equal(usableMatmulVariants(shape, cpu), ['naive', 'blocked', 'subgroup_scalar_a', 'tiled']);
+    assert.is(pickMatmulVariant(shape, cpu, {}), 'subgroup_scalar_a');
+    assert.is(pickMatmulVariant(shape, gpu, {}), 'tiled');
+  }
+  assert.is(matmulLaunch(decoderDx, cpu, 'subgroup_scalar_a').pipeline.entry, 'matmul_subgroup_scalar_a_c4');
+  assert.throws(() => matmulLaunch(odd, cpu, 'subgroup_scalar_a'), /B's contiguous dim/);
+  // Where subgroup runs, the scalar-A form is not worth timing.
+  assert.not.ok(tunableMatmulVariants(aligned, cpu).includes('subgroup_scalar_a'));
+  assert.ok(tunableMatmulVariants(decoderDx, cpu).includes('subgroup_scalar_a'));
   assert.is(pickMatmulVariant(aligned, cpu, {}), 'subgroup');
   assert.is(pickMatmulVariant(aligned, { ...cpu, features: [] }, {}), 'vec4');
   assert.is(pickMatmulVariant(odd, cpu, {}), 'blocked');

@@ -43,10 +43,11 @@ export interface MatmulShape {
 /**
  * naive: one invocation per element (the baseline). blocked: 4×4 per invocation, scalar loads,
  * any shape. vec4: 4×8 per invocation with vec4 loads (aligned shapes). subgroup: 4×32 per
- * lane, B shared by subgroupBroadcast (the lavapipe winner). tiled: 64×64
- * workgroup-memory tiles (real GPUs).
+ * lane, B shared by subgroupBroadcast (the lavapipe winner). subgroup_scalar_a: the same with A
+ * read one element at a time, for shapes whose A is not vec4-aligned (BERT's 30,522-word
+ * decoder gradients). tiled: 64×64 workgroup-memory tiles (real GPUs).
  */
-export const MATMUL_VARIANTS = ['naive', 'blocked', 'vec4', 'subgroup', 'tiled'] as const;
+export const MATMUL_VARIANTS = ['naive', 'blocked', 'vec4', 'subgroup', 'subgroup_scalar_a', 'tiled'] as const;
 export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
 export const MATMUL_BINDINGS = ['a', 'b', 'bias', 'c', 'pre'] as const;
 
@@ -68,6 +69,14 @@ export function matmulVec4Aligned(shape: MatmulShape): boolean {
   return aContig % 4 === 0 && bContig % 4 === 0 && strideA % 4 === 0 && strideB % 4 === 0;
 }
 
+/** subgroup_scalar_a binds only B as vec4s: B's contiguous dim and batch stride multiples of 4. */
+export function matmulBAligned(shape: MatmulShape): boolean {
+  const { N, K } = shape;
+  const bContig = shape.transB ? K : N;
+  const strideB = shape.strideB ?? K * N;
+  return bContig % 4 === 0 && strideB % 4 === 0;
+}
+
 /**
  * The subgroup kernel shares 8 vec4s per k-slice from lanes 0..7 and needs full subgroups:
  * every subgroup size the device may use must be ≥ 8 and divide the workgroup (64).
@@ -86,6 +95,7 @@ export function usableMatmulVariants(shape: MatmulShape, limits: DeviceLimits): 
   return MATMUL_VARIANTS.filter((v) => {
     if (v === 'vec4') return aligned;
     if (v === 'subgroup') return aligned && matmulSubgroupsFit(limits);
+    if (v === 'subgroup_scalar_a') return matmulBAligned(shape) && matmulSubgroupsFit(limits);
     if (v === 'tiled') return limits.maxComputeInvocationsPerWorkgroup >= TILED_WG && limits.maxComputeWorkgroupSizeX >= TILED_WG;
     return true;
   });
@@ -97,7 +107,9 @@ export function usableMatmulVariants(shape: MatmulShape, limits: DeviceLimits): 
  */
 export function tunableMatmulVariants(shape: MatmulShape, limits: DeviceLimits): MatmulVariant[] {
   const usable = usableMatmulVariants(shape, limits);
-  return shape.M < 4 || shape.N < 4 ? usable : usable.filter((v) => v !== 'naive');
+  // subgroup_scalar_a is subgroup with 4× the A loads: only where subgroup cannot run.
+  const worth = usable.includes('subgroup') ? usable.filter((v) => v !== 'subgroup_scalar_a') : usable;
+  return shape.M < 4 || shape.N < 4 ? worth : worth.filter((v) => v !== 'naive');
 }
 
 /** The tune-site key of a shape: everything that changes the work or the code that does it. */
@@ -125,8 +137,9 @@ export function pickMatmulVariant(shape: MatmulShape, limits: DeviceLimits, forc
   } else if (limits.adapter?.isCpu) {
     // CPU rasterizers (lavapipe): the cost is storage loads per FLOP and workgroup memory plus
     // barriers cost more than they save (DESIGN.md); sharing loads by subgroup broadcast is
-    // the fastest (≈2× vec4), then vec4 loads, then the scalar 4×4 block.
-    heuristic = usable.includes('subgroup') ? 'subgroup' : usable.includes('vec4') ? 'vec4' : 'blocked';
+    // the fastest (≈2× vec4), also with A read as scalars (an unaligned A: 2× blocked), then
+    // vec4 loads, then the scalar 4×4 block.
+    heuristic = usable.includes('subgroup') ? 'subgroup' : usable.includes('subgroup_scalar_a') ? 'subgroup_scalar_a' : usable.includes('vec4') ? 'vec4' : 'blocked';
   } else {
     // Real GPUs: workgroup-memory tiling is what makes a matmul fast there (coalesced loads,
     // reuse from on-chip memory); fall back to register blocking if 256 invocations won't fit.
@@ -160,7 +173,7 @@ export function matmulSubgroupWorkgroup(M: number, limits: DeviceLimits): number
  */
 export function matmulEntry(variant: MatmulVariant, shape: MatmulShape): string {
   const c4 = shape.N % 4 === 0 && (shape.strideC ?? shape.M * shape.N) % 4 === 0;
-  if (variant === 'subgroup' && c4) return `matmul_${variant}_c4`;
+  if ((variant === 'subgroup' || variant === 'subgroup_scalar_a') && c4) return `matmul_${variant}_c4`;
   return `matmul_${variant}`;
 }
 
@@ -173,7 +186,8 @@ function geometry(variant: MatmulVariant, M: number, limits: DeviceLimits): Vari
     case 'vec4':
       // 4 rows × 8 columns per invocation, 8 invocations across a 64-column strip.
       return { kernel: 'matmul', features: [], wg: WG, rows: (WG / 8) * 4, cols: 64 };
-    case 'subgroup': {
+    case 'subgroup':
+    case 'subgroup_scalar_a': {
       // 4 rows per invocation, all invocations on the same 32 columns (kernels/matmul-subgroup.wgsl).
       const wg = matmulSubgroupWorkgroup(M, limits);
       return { kernel: 'matmul-subgroup', features: ['subgroups'], wg, rows: wg * 4, cols: 32 };
@@ -188,6 +202,9 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
   if (!(M >= 1 && N >= 1 && K >= 1)) throw new Error(`matmul needs M, N, K ≥ 1 (got ${M}×${N}×${K})`);
   if ((variant === 'vec4' || variant === 'subgroup') && !matmulVec4Aligned(shape)) {
     throw new Error(`matmul ${variant} needs 4-aligned contiguous dims and batch strides (got ${JSON.stringify(shape)})`);
+  }
+  if (variant === 'subgroup_scalar_a' && !matmulBAligned(shape)) {
+    throw new Error(`matmul subgroup_scalar_a needs B's contiguous dim and batch stride 4-aligned (got ${JSON.stringify(shape)})`);
   }
   const batch = shape.batch ?? 1;
   const g = geometry(variant, M, limits);
@@ -209,7 +226,7 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
   // tiled's workgroup size is a const in WGSL (its workgroup arrays are sized by it).
   if (variant !== 'tiled') overrides.WG = g.wg;
   // The subgroup kernel skips clamping k when every 4-deep slice is whole.
-  if (variant === 'subgroup') overrides.K_ALIGNED = K % 4 === 0 ? 1 : 0;
+  if (variant === 'subgroup' || variant === 'subgroup_scalar_a') overrides.K_ALIGNED = K % 4 === 0 ? 1 : 0;
   return {
     pipeline: { kernel: g.kernel, entry: matmulEntry(variant, shape), dtype, ...otherTypes(dtype, { TC: shape.cDtype }), features, overrides },
     uniforms: [M, N, K, batch, shape.strideA ?? M * K, shape.strideB ?? K * N, shape.strideC ?? M * N, f32Bits(shape.alpha ?? 1)],
