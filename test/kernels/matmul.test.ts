@@ -220,6 +220,8 @@ test('matmul: usable variants and the heuristic', () => {
     assert.is(pickMatmulVariant(shape, gpu, {}), 'tiled');
   }
   assert.is(matmulLaunch(decoderDx, cpu, 'subgroup_scalar_a').pipeline.entry, 'matmul_subgroup_scalar_a_c4');
+  // Not for a K of a few slices (the NSP head's gradient, K = 2).
+  assert.is(pickMatmulVariant({ M: 16, N: 128, K: 2 }, cpu, {}), 'blocked');
   assert.throws(() => matmulLaunch(odd, cpu, 'subgroup_scalar_a'), /B's contiguous dim/);
   // Where subgroup runs, the scalar-A form is not worth timing.
   assert.not.ok(tunableMatmulVariants(aligned, cpu).includes('subgroup_scalar_a'));

@@ -137,9 +137,11 @@ export function pickMatmulVariant(shape: MatmulShape, limits: DeviceLimits, forc
   } else if (limits.adapter?.isCpu) {
     // CPU rasterizers (lavapipe): the cost is storage loads per FLOP and workgroup memory plus
     // barriers cost more than they save (DESIGN.md); sharing loads by subgroup broadcast is
-    // the fastest (≈2× vec4), also with A read as scalars (an unaligned A: 2× blocked), then
-    // vec4 loads, then the scalar 4×4 block.
-    heuristic = usable.includes('subgroup') ? 'subgroup' : usable.includes('subgroup_scalar_a') ? 'subgroup_scalar_a' : usable.includes('vec4') ? 'vec4' : 'blocked';
+    // the fastest (≈2× vec4), also with A read as scalars (an unaligned A: 2.5-3.3× blocked at
+    // BERT's decoder; not for a K of a few k-slices, e.g. the NSP head's K = 2, where blocked
+    // is 2.4× faster), then vec4 loads, then the scalar 4×4 block.
+    const scalarA = usable.includes('subgroup_scalar_a') && shape.K >= 16;
+    heuristic = usable.includes('subgroup') ? 'subgroup' : scalarA ? 'subgroup_scalar_a' : usable.includes('vec4') ? 'vec4' : 'blocked';
   } else {
     // Real GPUs: workgroup-memory tiling is what makes a matmul fast there (coalesced loads,
     // reuse from on-chip memory); fall back to register blocking if 256 invocations won't fit.
