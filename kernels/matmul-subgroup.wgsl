@@ -181,6 +181,15 @@ fn accumulate_cols(t: ptr<function, Tile>, av: array<vec4<f32>, 4>, v: u32, c0: 
   accumulate_rows(t, av, v, vec4<f32>(c0.x, c1.x, c2.x, c3.x), vec4<f32>(c0.y, c1.y, c2.y, c3.y), vec4<f32>(c0.z, c1.z, c2.z, c3.z), vec4<f32>(c0.w, c1.w, c2.w, c3.w));
 }
 
+// accumulate_cols with the k-slices lanes 0..3 (4..7) of m hold.
+fn columns_0123(t: ptr<function, Tile>, av: array<vec4<f32>, 4>, v: u32, m: vec4<f32>) {
+  accumulate_cols(t, av, v, subgroupBroadcast(m, 0u), subgroupBroadcast(m, 1u), subgroupBroadcast(m, 2u), subgroupBroadcast(m, 3u));
+}
+
+fn columns_4567(t: ptr<function, Tile>, av: array<vec4<f32>, 4>, v: u32, m: vec4<f32>) {
+  accumulate_cols(t, av, v, subgroupBroadcast(m, 4u), subgroupBroadcast(m, 5u), subgroupBroadcast(m, 6u), subgroupBroadcast(m, 7u));
+}
+
 // Where this lane's share of B lies (in vec4s): with TRANS_B the k-slices of columns
 // n0 + 8i + j (i = 0..3) start at bcol[i]; without, the j-th vec4 of B's row k (the columns
 // n0 + 4j .. +3) is at the returned index + k·N/4. j = lane % 8.
@@ -216,14 +225,14 @@ fn b_slice(t: ptr<function, Tile>, av: array<vec4<f32>, 4>, k: u32, bcol: array<
   let m3v = mine[3];
   if (TRANS_B) {
     // Lane l of miv holds B[k .. k+3, n0 + 8i + l].
-    accumulate_cols(t, av, 0u, subgroupBroadcast(m0v, 0u), subgroupBroadcast(m0v, 1u), subgroupBroadcast(m0v, 2u), subgroupBroadcast(m0v, 3u));
-    accumulate_cols(t, av, 1u, subgroupBroadcast(m0v, 4u), subgroupBroadcast(m0v, 5u), subgroupBroadcast(m0v, 6u), subgroupBroadcast(m0v, 7u));
-    accumulate_cols(t, av, 2u, subgroupBroadcast(m1v, 0u), subgroupBroadcast(m1v, 1u), subgroupBroadcast(m1v, 2u), subgroupBroadcast(m1v, 3u));
-    accumulate_cols(t, av, 3u, subgroupBroadcast(m1v, 4u), subgroupBroadcast(m1v, 5u), subgroupBroadcast(m1v, 6u), subgroupBroadcast(m1v, 7u));
-    accumulate_cols(t, av, 4u, subgroupBroadcast(m2v, 0u), subgroupBroadcast(m2v, 1u), subgroupBroadcast(m2v, 2u), subgroupBroadcast(m2v, 3u));
-    accumulate_cols(t, av, 5u, subgroupBroadcast(m2v, 4u), subgroupBroadcast(m2v, 5u), subgroupBroadcast(m2v, 6u), subgroupBroadcast(m2v, 7u));
-    accumulate_cols(t, av, 6u, subgroupBroadcast(m3v, 0u), subgroupBroadcast(m3v, 1u), subgroupBroadcast(m3v, 2u), subgroupBroadcast(m3v, 3u));
-    accumulate_cols(t, av, 7u, subgroupBroadcast(m3v, 4u), subgroupBroadcast(m3v, 5u), subgroupBroadcast(m3v, 6u), subgroupBroadcast(m3v, 7u));
+    columns_0123(t, av, 0u, m0v);
+    columns_4567(t, av, 1u, m0v);
+    columns_0123(t, av, 2u, m1v);
+    columns_4567(t, av, 3u, m1v);
+    columns_0123(t, av, 4u, m2v);
+    columns_4567(t, av, 5u, m2v);
+    columns_0123(t, av, 6u, m3v);
+    columns_4567(t, av, 7u, m3v);
   } else {
     // Lane v of mkk holds B[k+kk, n0 + 4v .. +3].
     accumulate_rows(t, av, 0u, subgroupBroadcast(m0v, 0u), subgroupBroadcast(m1v, 0u), subgroupBroadcast(m2v, 0u), subgroupBroadcast(m3v, 0u));
