@@ -14,7 +14,7 @@ import { embeddingGroups, embeddingLaunch, usableEmbeddingVariants } from '../..
 import { layernormChunks } from '../../src/compiler/kernels/layernorm.js';
 import { crossentropyLaunch } from '../../src/compiler/kernels/crossentropy.js';
 import { rowsLaunch, usableRowsVariants } from '../../src/compiler/kernels/rows.js';
-import { matmulLaunch, usableMatmulVariants, type MatmulShape } from '../../src/compiler/kernels/matmul.js';
+import { matmulBAligned, matmulLaunch, matmulSubgroupsFit, usableMatmulVariants, type MatmulShape } from '../../src/compiler/kernels/matmul.js';
 import { layernormLaunch, usableLayernormVariants } from '../../src/compiler/kernels/layernorm.js';
 import { attentionLaunch, usableAttentionVariants, type AttentionShape, type AttentionStage } from '../../src/compiler/kernels/attention.js';
 import { activationBackwardReference, activationForwardReference, addReference, dropoutReference, gegluBackwardReference, gegluForwardReference } from '../../src/graph/ops/elementwise.js';
@@ -84,6 +84,9 @@ test('f16 matmul: every usable variant, odd and aligned shapes, transposes, bias
     { M: 33, N: 40, K: 24, transB: true, bias: true, epilogue: 'gelu' },
     { M: 64, N: 48, K: 72, transA: true },
     { M: 32, N: 64, K: 128 },
+    // A not vec4-aligned, B aligned: subgroup_scalar_a's shapes.
+    { M: 19, N: 24, K: 30 },
+    { M: 30, N: 8, K: 12, transA: true, bias: true, epilogue: 'relu' },
   ];
   for (const base of shapes) {
     const shape: MatmulShape = { ...base, dtype: 'f16' };
@@ -91,7 +94,9 @@ test('f16 matmul: every usable variant, odd and aligned shapes, transposes, bias
     const a = half(M * K, M + K, 1);
     const b = half(K * N, N + K, 1);
     const bias = half(N, N);
-    for (const variant of usableMatmulVariants(shape, gpu.limits)) {
+    const usable = usableMatmulVariants(shape, gpu.limits);
+    if (matmulSubgroupsFit(gpu.limits) && matmulBAligned(shape)) assert.ok(usable.includes('subgroup_scalar_a'), `subgroup_scalar_a runs ${JSON.stringify(base)}`);
+    for (const variant of usable) {
       const launch = matmulLaunch(shape, gpu.limits, variant);
       const out = await runLaunch(launch, [{ data: a, f16: true }, { data: b, f16: true }, { data: bias, f16: true }, { data: M * N, f16: true, read: 'f16' }, { data: 8, f16: true }]);
       const ref = matmulReference(a, b, { ...shape, epilogue: shape.epilogue }, shape.bias ? bias : undefined);
