@@ -85,6 +85,18 @@ test('bert-bench kernels step --quick --json: every row parses with positive fin
   assert.ok(Math.abs(share - 100) < 0.5, `family shares sum to ${share}`);
 });
 
+test('bert-bench matmul --quick --json: the FMA peak first, every variant row against it', () => {
+  const run = spawnSync(process.execPath, [join(root, 'bin/bert-bench.js'), 'matmul', '--quick', '--json'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  assert.is(run.status, 0, `bert-bench exited ${run.status}: ${run.stderr}`);
+  const rows = run.stdout.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as BenchRow);
+  assert.is(rows[0]?.name, 'peak_fma', 'the peak is measured first');
+  const matmuls = rows.filter((r) => r.suite === 'matmul');
+  assert.ok(new Set(matmuls.map((r) => r.variant)).has('subgroup'), 'a subgroup row');
+  for (const r of matmuls) {
+    assert.ok(positive(r.pct_of_peak) && (r.peak === 'fma' || r.peak === 'copy'), `${r.variant} ${r.shape}: ${r.pct_of_peak} of ${r.peak}`);
+  }
+});
+
 test('bert-bench ab: the challenger and the heuristic pick timed in turn at each tune site where both are candidates; without --variant one line, exit 2', () => {
   const bench = join(root, 'bin/bert-bench.js');
   const bare = spawnSync(process.execPath, [bench, 'ab', '--quick'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
