@@ -337,7 +337,7 @@ fn store(t: Tile) {
   }
 }
 
-// N and stride_c multiples of 4: vec4 stores (a row's 16 columns are 4 whole vec4s or fewer).
+// N and stride_c multiples of 4: vec4 stores (a row's 32 columns are 8 whole vec4s or fewer).
 fn store_c4(t: Tile) {
   let M = params.M;
   let N = params.N;

@@ -78,7 +78,7 @@ export function matmulBAligned(shape: MatmulShape): boolean {
 }
 
 /**
- * The subgroup kernel shares 8 vec4s per k-slice from lanes 0..7 and needs full subgroups:
+ * The subgroup kernel shares a k-slice's B vec4s from lanes 0..7 (4 each) and needs full subgroups:
  * every subgroup size the device may use must be ≥ 8 and divide the workgroup (64).
  */
 export function matmulSubgroupsFit(limits: DeviceLimits): boolean {
