@@ -28,8 +28,9 @@
 //   params.alpha carries 1/(1 − p).
 // Overrides: ACT (act_*, geglu_*): 1 gelu (erf), 2 gelu (tanh), 3 relu, 4 tanh (matmul's codes);
 //   ACCUMULATE (bool): `+=` instead of `=` where marked (=|+=); WG: invocations per workgroup.
-// Launch: one invocation = one element (scalar) or one vec4 (vec4 entries); workgroups
-//   enumerate WG-element tiles linearly, spread over x/y (grid1d). GEGLU: one workgroup = one
+// Launch: grid-stride: invocation i handles element (scalar) or vec4 (vec4 entries) i, then
+//   i + grid_invocations, ... (gridStride: one pass on a GPU, a few looping workgroups per core
+//   on a CPU adapter); workgroups enumerate WG-element tiles linearly over x/y (grid1d). GEGLU: one workgroup = one
 //   row, invocations stride over its F outputs (vec4s; vec4 needs F % 4 == 0), so nothing
 //   divides by F per element (lavapipe: integer division is per lane).
 
@@ -131,51 +132,51 @@ fn store_sum4(dst: ptr<storage, array<vec4<T>>, read_write>, i: u32, v: vec4<f32
 
 @compute @workgroup_size(WG)
 fn copy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n) { return; }
-  out2[i] = in1[i];
+  for (var i = linear_id(wid, nwg, lid); i < params.n; i += grid_invocations(nwg)) {
+    out2[i] = in1[i];
+  }
 }
 
 @compute @workgroup_size(WG)
 fn fill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n) { return; }
-  out1[i] = T(params.alpha);
+  for (var i = linear_id(wid, nwg, lid); i < params.n; i += grid_invocations(nwg)) {
+    out1[i] = T(params.alpha);
+  }
 }
 
 @compute @workgroup_size(WG)
 fn add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n) { return; }
-  store_sum(&out3, i, f32(in1[i]) + f32(in2[i]));
+  for (var i = linear_id(wid, nwg, lid); i < params.n; i += grid_invocations(nwg)) {
+    store_sum(&out3, i, f32(in1[i]) + f32(in2[i]));
+  }
 }
 
 @compute @workgroup_size(WG)
 fn scale(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n) { return; }
-  store_sum(&out2, i, params.alpha * f32(in1[i]));
+  for (var i = linear_id(wid, nwg, lid); i < params.n; i += grid_invocations(nwg)) {
+    store_sum(&out2, i, params.alpha * f32(in1[i]));
+  }
 }
 
 @compute @workgroup_size(WG)
 fn scale_inplace(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n) { return; }
-  out1[i] = T(params.alpha * f32(out1[i]));
+  for (var i = linear_id(wid, nwg, lid); i < params.n; i += grid_invocations(nwg)) {
+    out1[i] = T(params.alpha * f32(out1[i]));
+  }
 }
 
 @compute @workgroup_size(WG)
 fn act_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n) { return; }
-  store_sum(&out2, i, act(vec4<f32>(f32(in1[i]))).x);
+  for (var i = linear_id(wid, nwg, lid); i < params.n; i += grid_invocations(nwg)) {
+    store_sum(&out2, i, act(vec4<f32>(f32(in1[i]))).x);
+  }
 }
 
 @compute @workgroup_size(WG)
 fn act_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n) { return; }
-  store_sum(&out3, i, f32(in1[i]) * act_grad(vec4<f32>(f32(in2[i]))).x);
+  for (var i = linear_id(wid, nwg, lid); i < params.n; i += grid_invocations(nwg)) {
+    store_sum(&out3, i, f32(in1[i]) * act_grad(vec4<f32>(f32(in2[i]))).x);
+  }
 }
 
 @compute @workgroup_size(WG)
@@ -214,74 +215,74 @@ fn geglu_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
 
 @compute @workgroup_size(WG)
 fn dropout_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n) { return; }
-  store_sum(&out3, i, f32(in2[i]) * dropout_mul(i));
+  for (var i = linear_id(wid, nwg, lid); i < params.n; i += grid_invocations(nwg)) {
+    store_sum(&out3, i, f32(in2[i]) * dropout_mul(i));
+  }
 }
 
 @compute @workgroup_size(WG)
 fn dropout_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n) { return; }
-  store_sum(&out3, i, f32(in2[i]) * dropout_mul(i));
+  for (var i = linear_id(wid, nwg, lid); i < params.n; i += grid_invocations(nwg)) {
+    store_sum(&out3, i, f32(in2[i]) * dropout_mul(i));
+  }
 }
 
 @compute @workgroup_size(WG)
 fn convert(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n) { return; }
-  out2[i] = T(clamp(f32(in_cast[i]), -F16_MAX, F16_MAX));
+  for (var i = linear_id(wid, nwg, lid); i < params.n; i += grid_invocations(nwg)) {
+    out2[i] = T(clamp(f32(in_cast[i]), -F16_MAX, F16_MAX));
+  }
 }
 
 // ---- vec4 entries: one invocation = 4 consecutive elements (n % 4 == 0) ----
 
 @compute @workgroup_size(WG)
 fn copy_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n / 4u) { return; }
-  out2v[i] = in1v[i];
+  for (var i = linear_id(wid, nwg, lid); i < params.n / 4u; i += grid_invocations(nwg)) {
+    out2v[i] = in1v[i];
+  }
 }
 
 @compute @workgroup_size(WG)
 fn fill_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n / 4u) { return; }
-  out1v[i] = vec4<T>(T(params.alpha));
+  for (var i = linear_id(wid, nwg, lid); i < params.n / 4u; i += grid_invocations(nwg)) {
+    out1v[i] = vec4<T>(T(params.alpha));
+  }
 }
 
 @compute @workgroup_size(WG)
 fn add_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n / 4u) { return; }
-  store_sum4(&out3v, i, vec4<f32>(in1v[i]) + vec4<f32>(in2v[i]));
+  for (var i = linear_id(wid, nwg, lid); i < params.n / 4u; i += grid_invocations(nwg)) {
+    store_sum4(&out3v, i, vec4<f32>(in1v[i]) + vec4<f32>(in2v[i]));
+  }
 }
 
 @compute @workgroup_size(WG)
 fn scale_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n / 4u) { return; }
-  store_sum4(&out2v, i, params.alpha * vec4<f32>(in1v[i]));
+  for (var i = linear_id(wid, nwg, lid); i < params.n / 4u; i += grid_invocations(nwg)) {
+    store_sum4(&out2v, i, params.alpha * vec4<f32>(in1v[i]));
+  }
 }
 
 @compute @workgroup_size(WG)
 fn scale_inplace_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n / 4u) { return; }
-  out1v[i] = vec4<T>(params.alpha * vec4<f32>(out1v[i]));
+  for (var i = linear_id(wid, nwg, lid); i < params.n / 4u; i += grid_invocations(nwg)) {
+    out1v[i] = vec4<T>(params.alpha * vec4<f32>(out1v[i]));
+  }
 }
 
 @compute @workgroup_size(WG)
 fn act_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n / 4u) { return; }
-  store_sum4(&out2v, i, act(vec4<f32>(in1v[i])));
+  for (var i = linear_id(wid, nwg, lid); i < params.n / 4u; i += grid_invocations(nwg)) {
+    store_sum4(&out2v, i, act(vec4<f32>(in1v[i])));
+  }
 }
 
 @compute @workgroup_size(WG)
 fn act_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n / 4u) { return; }
-  store_sum4(&out3v, i, vec4<f32>(in1v[i]) * act_grad(vec4<f32>(in2v[i])));
+  for (var i = linear_id(wid, nwg, lid); i < params.n / 4u; i += grid_invocations(nwg)) {
+    store_sum4(&out3v, i, vec4<f32>(in1v[i]) * act_grad(vec4<f32>(in2v[i])));
+  }
 }
 
 @compute @workgroup_size(WG)
@@ -320,21 +321,21 @@ fn geglu_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workg
 
 @compute @workgroup_size(WG)
 fn dropout_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n / 4u) { return; }
-  store_sum4(&out3v, i, vec4<f32>(in2v[i]) * dropout_mul4(i * 4u));
+  for (var i = linear_id(wid, nwg, lid); i < params.n / 4u; i += grid_invocations(nwg)) {
+    store_sum4(&out3v, i, vec4<f32>(in2v[i]) * dropout_mul4(i * 4u));
+  }
 }
 
 @compute @workgroup_size(WG)
 fn dropout_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n / 4u) { return; }
-  store_sum4(&out3v, i, vec4<f32>(in2v[i]) * dropout_mul4(i * 4u));
+  for (var i = linear_id(wid, nwg, lid); i < params.n / 4u; i += grid_invocations(nwg)) {
+    store_sum4(&out3v, i, vec4<f32>(in2v[i]) * dropout_mul4(i * 4u));
+  }
 }
 
 @compute @workgroup_size(WG)
 fn convert_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let i = linear_id(wid, nwg, lid);
-  if (i >= params.n / 4u) { return; }
-  out2v[i] = vec4<T>(clamp(vec4<f32>(in_castv[i]), vec4<f32>(-F16_MAX), vec4<f32>(F16_MAX)));
+  for (var i = linear_id(wid, nwg, lid); i < params.n / 4u; i += grid_invocations(nwg)) {
+    out2v[i] = vec4<T>(clamp(vec4<f32>(in_castv[i]), vec4<f32>(-F16_MAX), vec4<f32>(F16_MAX)));
+  }
 }

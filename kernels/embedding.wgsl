@@ -18,9 +18,11 @@
 // entries), row-major; index buffers are array<i32>. Ids and types are clamped into their
 // tables in both directions (an out-of-range id reads and writes a valid row, never past it).
 // Overrides: WG invocations per workgroup.
-// Launch: embedding_forward and embedding_backward_word: one workgroup = one output row (token
-//   n; group u), its invocations stride over the columns (vec4s), so ids load once per row and
-//   no invocation divides by H (lavapipe: integer division is per lane). Position and type
+// Launch: embedding_forward and embedding_backward_word: a workgroup takes output rows (token
+//   n; group u) w, w + workgroups, ... (gridStride: one row each on a GPU, a few looping
+//   workgroups per core on a CPU adapter); its invocations stride over the row's columns (vec4s),
+//   so ids load once per row and no invocation divides by H (lavapipe: integer division is per
+//   lane). Position and type
 //   gradients: one invocation = one (row, column or vec4) of d_pos / d_type, looping tokens.
 //   Each output element is written by exactly one invocation, whose sum runs in a fixed order:
 //   bitwise deterministic. Workgroups enumerate linearly over x/y (grid1d).
@@ -77,61 +79,61 @@ fn clamp_row(v: i32, rows: u32) -> u32 {
 
 @compute @workgroup_size(WG)
 fn embedding_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let n = wid.x + wid.y * nwg.x;
-  if (n >= params.N) { return; }
-  let H = params.H;
-  let w = clamp_row(f_ids[n], params.V) * H;
-  let t = min(n % params.seq, params.P - 1u) * H;
-  let k = clamp_row(f_types[n], params.TV) * H;
-  for (var c = lid; c < H; c += WG) {
-    f_out[n * H + c] = T(f32(f_word[w + c]) + f32(f_pos[t + c]) + f32(f_type[k + c]));
+  for (var n = wid.x + wid.y * nwg.x; n < params.N; n += nwg.x * nwg.y) {
+    let H = params.H;
+    let w = clamp_row(f_ids[n], params.V) * H;
+    let t = min(n % params.seq, params.P - 1u) * H;
+    let k = clamp_row(f_types[n], params.TV) * H;
+    for (var c = lid; c < H; c += WG) {
+      f_out[n * H + c] = T(f32(f_word[w + c]) + f32(f_pos[t + c]) + f32(f_type[k + c]));
+    }
   }
 }
 
 @compute @workgroup_size(WG)
 fn embedding_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let n = wid.x + wid.y * nwg.x;
-  if (n >= params.N) { return; }
-  let h4 = params.H / 4u;
-  let w = clamp_row(f_ids[n], params.V) * h4;
-  let t = min(n % params.seq, params.P - 1u) * h4;
-  let k = clamp_row(f_types[n], params.TV) * h4;
-  for (var c = lid; c < h4; c += WG) {
-    f_out4[n * h4 + c] = vec4<T>(vec4<f32>(f_word4[w + c]) + vec4<f32>(f_pos4[t + c]) + vec4<f32>(f_type4[k + c]));
+  for (var n = wid.x + wid.y * nwg.x; n < params.N; n += nwg.x * nwg.y) {
+    let h4 = params.H / 4u;
+    let w = clamp_row(f_ids[n], params.V) * h4;
+    let t = min(n % params.seq, params.P - 1u) * h4;
+    let k = clamp_row(f_types[n], params.TV) * h4;
+    for (var c = lid; c < h4; c += WG) {
+      f_out4[n * h4 + c] = vec4<T>(vec4<f32>(f_word4[w + c]) + vec4<f32>(f_pos4[t + c]) + vec4<f32>(f_type4[k + c]));
+    }
   }
 }
 
 @compute @workgroup_size(WG)
 fn embedding_backward_word(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let u = wid.x + wid.y * nwg.x;
-  if (u >= params.groups) { return; }
-  let H = params.H;
-  let k0 = w_offsets[u];
-  let k1 = w_offsets[u + 1u];
-  let id = w_unique[u];
-  if (k1 <= k0 || id < 0) { return; }
-  let dst = clamp_row(id, params.V) * H;
-  for (var c = lid; c < H; c += WG) {
-    var acc = 0.0;
-    for (var k = k0; k < k1; k++) { acc += f32(d_out[u32(w_rows[k]) * H + c]); }
-    w_dword[dst + c] = TG(f32(w_dword[dst + c]) + acc);
+  for (var u = wid.x + wid.y * nwg.x; u < params.groups; u += nwg.x * nwg.y) {
+    let H = params.H;
+    let k0 = w_offsets[u];
+    let k1 = w_offsets[u + 1u];
+    let id = w_unique[u];
+    if (k1 <= k0 || id < 0) { continue; }
+    let dst = clamp_row(id, params.V) * H;
+    for (var c = lid; c < H; c += WG) {
+      var acc = 0.0;
+      for (var k = k0; k < k1; k++) { acc += f32(d_out[u32(w_rows[k]) * H + c]); }
+      w_dword[dst + c] = TG(f32(w_dword[dst + c]) + acc);
+    }
   }
 }
 
 @compute @workgroup_size(WG)
 fn embedding_backward_word_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let u = wid.x + wid.y * nwg.x;
-  if (u >= params.groups) { return; }
-  let h4 = params.H / 4u;
-  let k0 = w_offsets[u];
-  let k1 = w_offsets[u + 1u];
-  let id = w_unique[u];
-  if (k1 <= k0 || id < 0) { return; }
-  let dst = clamp_row(id, params.V) * h4;
-  for (var c = lid; c < h4; c += WG) {
-    var acc = vec4<f32>(0.0);
-    for (var k = k0; k < k1; k++) { acc += vec4<f32>(d_out4[u32(w_rows[k]) * h4 + c]); }
-    w_dword4[dst + c] = vec4<TG>(vec4<f32>(w_dword4[dst + c]) + acc);
+  for (var u = wid.x + wid.y * nwg.x; u < params.groups; u += nwg.x * nwg.y) {
+    let h4 = params.H / 4u;
+    let k0 = w_offsets[u];
+    let k1 = w_offsets[u + 1u];
+    let id = w_unique[u];
+    if (k1 <= k0 || id < 0) { continue; }
+    let dst = clamp_row(id, params.V) * h4;
+    for (var c = lid; c < h4; c += WG) {
+      var acc = vec4<f32>(0.0);
+      for (var k = k0; k < k1; k++) { acc += vec4<f32>(d_out4[u32(w_rows[k]) * h4 + c]); }
+      w_dword4[dst + c] = vec4<TG>(vec4<f32>(w_dword4[dst + c]) + acc);
+    }
   }
 }
 

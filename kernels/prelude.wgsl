@@ -6,7 +6,7 @@
 // them. rng_hash / dropout_keep: the counter-based dropout RNG, bit-exact with
 // src/graph/ops/rng.ts, so a mask is a pure function of (seed, stream, micro_step, index) and
 // the backward regenerates it instead of storing it. linear_id: grid1d's element index;
-// slot_scale: a loss kernel's scale from the step state.
+// grid_invocations: a grid-stride loop's step; slot_scale: a loss kernel's scale from the step state.
 
 struct StepState {
   step: u32,
@@ -62,6 +62,12 @@ fn keep4(key: u32, index: vec4<u32>, p: f32) -> vec4<bool> {
 // (grid1d): invocation lid of workgroup wid.x + wid.y·nwg.x. (Every kernel module declares WG.)
 fn linear_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
   return (wid.x + wid.y * nwg.x) * WG + lid;
+}
+
+// The invocations of a grid1d launch: a grid-stride loop's step. A launch sized by gridStride
+// (src/plan/types.ts) may hold fewer invocations than elements, so each one loops.
+fn grid_invocations(nwg: vec3<u32>) -> u32 {
+  return nwg.x * nwg.y * WG;
 }
 
 // A loss kernel's scale by its params.scale_slot: 0 → mlm_scale, 1 → nsp_scale (the step

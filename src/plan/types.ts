@@ -128,6 +128,20 @@ export function grid1d(count: number, limits: Pick<DeviceLimits, 'maxComputeWork
   return [Math.ceil(count / y), y, 1];
 }
 
+/**
+ * Workgroups for a grid-stride launch (kernels that loop `i += grid_invocations(nwg)`) that
+ * needs `count` to give every invocation one item. A GPU gets them all; a CPU adapter gets at
+ * most CPU_GRID_STRIDE_WORKGROUPS, because lavapipe pays a fixed cost per workgroup (about
+ * 1.3 µs here, more than copying its 64 vec4s): a few workgroups per core, each looping, ran
+ * copies of 0.5–2 MB 1.5–2.9× faster than one vec4 per invocation (docs/benchmarks.md).
+ */
+export function gridStride(count: number, limits: Pick<DeviceLimits, 'maxComputeWorkgroupsPerDimension' | 'adapter'>): [number, number, number] {
+  return grid1d(limits.adapter?.isCpu ? Math.min(count, CPU_GRID_STRIDE_WORKGROUPS) : count, limits);
+}
+
+/** Enough for a 16-thread lavapipe; 4–16 measured alike on 2 cores. */
+export const CPU_GRID_STRIDE_WORKGROUPS = 16;
+
 export function ceilDiv(a: number, b: number): number {
   return Math.ceil(a / b);
 }

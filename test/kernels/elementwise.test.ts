@@ -6,6 +6,8 @@ import { elementwiseLaunch, usableElementwiseVariants, ELEMENTWISE_VARIANTS, typ
 import { addReference, scaleReference, activationForwardReference, activationBackwardReference, gegluForwardReference, gegluBackwardReference, dropoutReference } from '../../src/graph/ops/elementwise.js';
 import type { ActivationName } from '../../src/graph/ops/activation.js';
 import { encodeStepState } from '../../src/plan/step-state.js';
+import { CPU_GRID_STRIDE_WORKGROUPS, type DeviceLimits } from '../../src/plan/types.js';
+import type { KernelLaunch } from '../../src/compiler/kernels/kernel.js';
 import { testGpu } from '../support/gpu.js';
 import { assertClose, runLaunch } from '../support/harness.js';
 import { randomF32 } from '../support/random.js';
@@ -14,9 +16,9 @@ const TOL = { atol: 1e-5, rtol: 1e-5 };
 const ACT_TOL = { atol: 2e-6, rtol: 2e-5 }; // erf polynomial (1.5e-7) and f32 exp/tanh
 const STEP = { step: 1, lr: 0, seed: 1234, microStep: 7, mlmScale: 1, nspScale: 1 };
 
-async function check(shape: ElementwiseShape, variant: ElementwiseVariant, seed: number): Promise<void> {
+async function check(shape: ElementwiseShape, variant: ElementwiseVariant, seed: number, limits?: DeviceLimits): Promise<KernelLaunch> {
   const { gpu } = await testGpu();
-  const launch = elementwiseLaunch(shape, gpu.limits, variant);
+  const launch = elementwiseLaunch(shape, limits ?? gpu.limits, variant);
   const n = shape.n;
   const acc = shape.accumulate ?? false;
   const x = randomF32(n, seed, 3);
@@ -86,6 +88,7 @@ async function check(shape: ElementwiseShape, variant: ElementwiseVariant, seed:
       break;
     }
   }
+  return launch;
 }
 
 const SIZES = [1, 3, 4, 37, 260, 1000];
@@ -139,6 +142,30 @@ for (const variant of ELEMENTWISE_VARIANTS) {
     }
   });
 }
+
+test('elementwise: grid-stride launches cover every element, looping on a CPU adapter and once per invocation on a GPU', async () => {
+  const { gpu } = await testGpu();
+  const asAdapter = (isCpu: boolean): DeviceLimits => ({ ...gpu.limits, adapter: { vendor: 'test', architecture: '', description: '', isCpu } });
+  // 2.5 passes of the CPU grid in vec4s, plus a tail that is not a whole workgroup.
+  const n = CPU_GRID_STRIDE_WORKGROUPS * 64 * 4 * 2 + 4 * 37 + 4;
+  let seed = 400;
+  for (const isCpu of [true, false]) {
+    for (const variant of ELEMENTWISE_VARIANTS) {
+      const workgroups = (launch: KernelLaunch) => launch.workgroups[0] * launch.workgroups[1];
+      const perInvocation = variant === 'vec4' ? 4 : 1;
+      const shapes: ElementwiseShape[] = [
+        { op: 'copy', n }, { op: 'add', n, accumulate: true }, { op: 'scale_inplace', n, alpha: 0.5 },
+        { op: 'act_forward', n, activation: 'gelu' }, { op: 'act_backward', n, activation: 'tanh' },
+        { op: 'dropout_forward', n, p: 0.1, stream: 5 }, { op: 'dropout_backward', n, p: 0.2, stream: 5, accumulate: true },
+      ];
+      for (const shape of shapes) {
+        const launch = await check(shape, variant, seed++, asAdapter(isCpu));
+        const full = Math.ceil(n / perInvocation / 64);
+        assert.is(workgroups(launch), isCpu ? CPU_GRID_STRIDE_WORKGROUPS : full, `${shape.op} ${variant} isCpu=${isCpu}`);
+      }
+    }
+  }
+});
 
 test('elementwise: grid folds over y under a small per-dimension limit', async () => {
   const { gpu } = await testGpu();

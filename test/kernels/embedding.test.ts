@@ -18,6 +18,8 @@ interface Case {
   V: number;
   P: number;
   TV: number;
+  /** Distinct ids drawn (default 3: groups with many rows). */
+  distinct?: number;
 }
 
 const CASES: Case[] = [
@@ -25,6 +27,8 @@ const CASES: Case[] = [
   { B: 2, seq: 3, H: 5, V: 4, P: 5, TV: 2 },
   { B: 3, seq: 4, H: 8, V: 7, P: 6, TV: 2 },
   { B: 4, seq: 5, H: 12, V: 50, P: 8, TV: 3 },
+  // More rows and groups than a CPU adapter's grid-stride workgroups (16): each loops.
+  { B: 8, seq: 9, H: 8, V: 60, P: 9, TV: 2, distinct: 40 },
 ];
 
 async function check(c: Case, variant: EmbeddingVariant, seed: number): Promise<void> {
@@ -32,7 +36,7 @@ async function check(c: Case, variant: EmbeddingVariant, seed: number): Promise<
   const { B, seq, H, V, P, TV } = c;
   const N = B * seq;
   const shape = { N, H, seq, V, P, TV };
-  const ids = randomInt(N, seed, Math.min(V, 3)); // few distinct ids: groups with many rows
+  const ids = randomInt(N, seed, Math.min(V, c.distinct ?? 3));
   const types = randomInt(N, seed + 1, TV);
   const word = randomF32(V * H, seed + 2);
   const pos = randomF32(P * H, seed + 3);

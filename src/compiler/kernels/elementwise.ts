@@ -2,7 +2,7 @@
 // The lowering of the elementwise ops sits at the end of this file.
 // gradients, GEGLU and standalone dropout, each a flat map over n elements.
 // Bindings per op are listed in ELEMENTWISE_BINDINGS (WGSL binding order from 1).
-import { grid1d, f32Bits, ceilDiv } from '../../plan/types.js';
+import { grid1d, gridStride, f32Bits, ceilDiv } from '../../plan/types.js';
 import type { DType, DeviceLimits } from '../../plan/types.js';
 import type { ActivationName } from '../../graph/ops/activation.js';
 import type { KernelLaunch } from './kernel.js';
@@ -143,7 +143,7 @@ export function elementwiseLaunch(shape: ElementwiseShape, limits: DeviceLimits,
       overrides: { ACT: ACTIVATION_CODES[activation], ACCUMULATE: accumulate ? 1 : 0, WG: wg },
     },
     uniforms: [n, shape.cols ?? 0, f32Bits(alpha), f32Bits(p), (shape.stream ?? 0) >>> 0, 0, 0, 0],
-    workgroups: grid1d(op.startsWith('geglu') ? n / shape.cols! : ceilDiv(invocations, wg), limits),
+    workgroups: op.startsWith('geglu') ? grid1d(n / shape.cols!, limits) : gridStride(ceilDiv(invocations, wg), limits),
     flops: n * flopsPerElement(op, activation),
     bytes: n * elementBytes * elementsMoved(op, accumulate) + (op.startsWith('dropout') ? 32 : 0),
   };

@@ -2,7 +2,7 @@
 // The lowering of the embedding ops sits at the end of this file.
 // deterministic table gradients (word by CSR groups of rows, position, token type).
 // Bindings per op are listed in EMBEDDING_BINDINGS (WGSL binding order from 1).
-import { grid1d, ceilDiv } from '../../plan/types.js';
+import { grid1d, gridStride, ceilDiv } from '../../plan/types.js';
 import type { DType, DeviceLimits } from '../../plan/types.js';
 import type { KernelLaunch } from './kernel.js';
 import { chooseVariant, otherTypes } from './kernel.js';
@@ -90,7 +90,7 @@ export function embeddingLaunch(shape: EmbeddingShape, limits: DeviceLimits, var
     pipeline: { kernel: 'embedding', entry: variant === 'vec4' ? `${op}_vec4` : op, dtype, ...otherTypes(dtype, { TG: op === 'embedding_forward' ? undefined : shape.gradDtype }), features: dtype === 'f16' ? ['shader-f16'] : [], overrides: { WG } },
     uniforms: [N, H, seq, V, P, TV, groups, 0],
     // Forward and word gradient: a workgroup per row; position/type: an invocation per element.
-    workgroups: grid1d(op === 'embedding_forward' || op === 'embedding_backward_word' ? rows : ceilDiv(rows * cols, WG), limits),
+    workgroups: op === 'embedding_forward' || op === 'embedding_backward_word' ? gridStride(rows, limits) : grid1d(ceilDiv(rows * cols, WG), limits),
     flops: (op === 'embedding_forward' ? 2 : 1) * N * H,
     bytes,
   };
