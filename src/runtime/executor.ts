@@ -180,7 +180,7 @@ export class PlanExecutor {
     if (metricsBuffer) encoder.copyBufferToBuffer(this.pool.get(metricsBuffer), 0, staging, 0, metricsBytes);
     if (norm) encoder.copyBufferToBuffer(this.pool.get(norm.buffer), norm.offset, staging, metricsBytes, normBytes);
     device.queue.submit([encoder.finish()]);
-    return staging.mapAsync(0x1).then(() => {
+    return this.runtime.wait(() => staging.mapAsync(0x1)).then(() => {
       const data = new Float32Array(staging.getMappedRange().slice(0));
       staging.destroy();
       const metrics: Record<string, number> = {};

@@ -9,6 +9,7 @@ import { pipelineKey } from '../plan/types.js';
 import type { Gpu } from './device.js';
 import { shaderSource, sourceLocation } from './shader-source.js';
 import { debugLog } from '../debug.js';
+import { deviceWait } from './gpu-wait.js';
 
 export class GpuError extends Error {
   constructor(
@@ -40,9 +41,15 @@ export class Runtime {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private lostReason: string | undefined;
   private uncaptured: string | undefined;
+  /**
+   * Whether waits for the device poll Dawn's events paced (gpu-wait.ts): on a CPU adapter, whose
+   * kernels run on the cores the polling would take. BERT_SPIN_WAITS=1 keeps Dawn's own polling.
+   */
+  readonly paceWaits: boolean;
 
   constructor(readonly gpu: Gpu) {
     this.device = gpu.device;
+    this.paceWaits = gpu.report.isCpu && process.env.BERT_SPIN_WAITS !== '1';
     void this.device.lost.then((info) => {
       if (info.reason !== 'destroyed') this.lostReason = info.message || String(info.reason);
     });
@@ -113,7 +120,7 @@ export class Runtime {
         encoder.copyBufferToBuffer(buffer, byteOffset, staging, 0, size);
         this.device.queue.submit([encoder.finish()]);
       });
-      await staging.mapAsync(0x1);
+      await this.wait(() => staging.mapAsync(0x1));
       this.checkAlive(label);
       return staging.getMappedRange().slice(0, bytes);
     } finally {
@@ -196,9 +203,14 @@ export class Runtime {
     });
   }
 
+  /** Starts a Dawn operation (mapAsync, onSubmittedWorkDone) and waits for it, paced on a CPU adapter. */
+  wait<T>(start: () => Promise<T>): Promise<T> {
+    return deviceWait(this.paceWaits, start);
+  }
+
   /** Resolves when all submitted work is done; surfaces device loss. */
   async finish(label = 'finish'): Promise<void> {
-    await this.device.queue.onSubmittedWorkDone();
+    await this.wait(() => this.device.queue.onSubmittedWorkDone());
     this.checkAlive(label);
   }
 
@@ -239,7 +251,7 @@ export class Runtime {
         encoder.copyBufferToBuffer(resolveBuffer, 0, readBuffer, 0, count * 8);
         this.device.queue.submit([encoder.finish()]);
       });
-      await readBuffer.mapAsync(0x1);
+      await this.wait(() => readBuffer.mapAsync(0x1));
       const stamps = new BigInt64Array(readBuffer.getMappedRange().slice(0));
       return steps.map((_, i) => Math.max(0, Number(stamps[2 * i + 1]! - stamps[2 * i]!)));
     } finally {
