@@ -24,7 +24,13 @@ function fill(bytes: number, seed: number, intMax?: number): ArrayBufferView {
 
 /** Milliseconds one sample should last at least (launches are repeated up to MAX_REPS to get there). */
 const SAMPLE_TARGET_MS = { quick: 0.5, full: 5 };
-const MAX_REPS = 256;
+/**
+ * Where the runtime paces its waits (a CPU adapter, src/runtime/gpu-wait.ts) a wait past 2 ms
+ * learns of the end up to a 1 ms timer tick late, so samples last 10× longer there: the tick
+ * stays within about 2% of a sample.
+ */
+const PACED_SAMPLE_SCALE = 10;
+const MAX_REPS = 1024;
 /** A launch slower than this gets fewer samples (2, or 3 with --full) and no extra warm-up: lavapipe at BERT shapes. */
 const SLOW_MS = 1000;
 const VERY_SLOW_MS = 3000;
@@ -49,7 +55,7 @@ export async function timeDispatch(runtime: Runtime, prepared: PreparedDispatch,
   // A launch of several seconds (the blocked and vec4 matmuls at BERT-base shapes on lavapipe) has
   // no warm-up effect left to wait out: its first launch is the sample, unless --full.
   if ((once && first > SLOW_MS) || (!full && first > VERY_SLOW_MS)) return { median_ms: first, min_ms: first, max_ms: first, reps: 1 };
-  const target = quick ? SAMPLE_TARGET_MS.quick : SAMPLE_TARGET_MS.full;
+  const target = (quick ? SAMPLE_TARGET_MS.quick : SAMPLE_TARGET_MS.full) * (runtime.paceWaits ? PACED_SAMPLE_SCALE : 1);
   const reps = first >= target ? 1 : Math.min(MAX_REPS, Math.ceil(target / Math.max(first, 0.005)));
   const slow = first > SLOW_MS;
   // A slow launch (lavapipe at BERT-base shapes) gets 2 samples after its first, 3 with --full.
