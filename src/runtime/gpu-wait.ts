@@ -15,6 +15,8 @@
 // users in the process meanwhile get their callbacks up to a tick later, which setImmediate
 // allows. Nothing is paced on a GPU adapter, whose kernels do not run on the CPU.
 
+import { promisify } from 'node:util';
+
 /** How long a wait polls at once before polling once per timer tick. */
 export const SPIN_MS = 2;
 
@@ -27,6 +29,8 @@ let pending = 0;
 let since = 0;
 const paced: Immediate = (callback, ...args) =>
   performance.now() - since < SPIN_MS ? immediate(callback, ...args) : setTimeout(callback, 1, ...args);
+// util.promisify(setImmediate) called during a wait still gets Node's own promise form.
+Object.defineProperty(paced, promisify.custom, { value: (immediate as unknown as Record<symbol, unknown>)[promisify.custom] });
 
 /** Whether a paced wait is pending (the paced setImmediate is installed). */
 export function pacingActive(): boolean {

@@ -5,6 +5,7 @@
 // this CPU adapter, with the work done.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { promisify } from 'node:util';
 import { deviceWait, pacingActive, SPIN_MS } from '../../src/runtime/gpu-wait.js';
 import { Runtime } from '../../src/runtime/runtime.js';
 import { elementwiseLaunch } from '../../src/compiler/kernels/elementwise.js';
@@ -25,8 +26,9 @@ test('a paced wait serves setImmediate at once, then by timer, and restores it',
     await sleep(SPIN_MS + 3);
     const late = globalThis.setImmediate(() => {});
     seen.push(kind(late));
-    // A callback queued late still runs.
+    // A callback queued late still runs, and the promise form is Node's own.
     await new Promise<void>((resolve) => globalThis.setImmediate(resolve));
+    assert.is(await promisify(globalThis.setImmediate)('value'), 'value');
   });
   assert.equal(seen, ['Immediate', 'Timeout']);
   assert.is(globalThis.setImmediate, original);
