@@ -79,8 +79,8 @@ fn clamp_row(v: i32, rows: u32) -> u32 {
 
 @compute @workgroup_size(WG)
 fn embedding_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let H = params.H;
   for (var n = wid.x + wid.y * nwg.x; n < params.N; n += nwg.x * nwg.y) {
-    let H = params.H;
     let w = clamp_row(f_ids[n], params.V) * H;
     let t = min(n % params.seq, params.P - 1u) * H;
     let k = clamp_row(f_types[n], params.TV) * H;
@@ -92,8 +92,8 @@ fn embedding_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
 
 @compute @workgroup_size(WG)
 fn embedding_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h4 = params.H / 4u;
   for (var n = wid.x + wid.y * nwg.x; n < params.N; n += nwg.x * nwg.y) {
-    let h4 = params.H / 4u;
     let w = clamp_row(f_ids[n], params.V) * h4;
     let t = min(n % params.seq, params.P - 1u) * h4;
     let k = clamp_row(f_types[n], params.TV) * h4;
@@ -105,8 +105,8 @@ fn embedding_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
 
 @compute @workgroup_size(WG)
 fn embedding_backward_word(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let H = params.H;
   for (var u = wid.x + wid.y * nwg.x; u < params.groups; u += nwg.x * nwg.y) {
-    let H = params.H;
     let k0 = w_offsets[u];
     let k1 = w_offsets[u + 1u];
     let id = w_unique[u];
@@ -122,8 +122,8 @@ fn embedding_backward_word(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_w
 
 @compute @workgroup_size(WG)
 fn embedding_backward_word_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h4 = params.H / 4u;
   for (var u = wid.x + wid.y * nwg.x; u < params.groups; u += nwg.x * nwg.y) {
-    let h4 = params.H / 4u;
     let k0 = w_offsets[u];
     let k1 = w_offsets[u + 1u];
     let id = w_unique[u];

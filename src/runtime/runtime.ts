@@ -10,6 +10,7 @@ import type { Gpu } from './device.js';
 import { shaderSource, sourceLocation } from './shader-source.js';
 import { debugLog } from '../debug.js';
 import { deviceWait } from './gpu-wait.js';
+import { UserError } from '../errors.js';
 
 export class GpuError extends Error {
   constructor(
@@ -49,7 +50,11 @@ export class Runtime {
 
   constructor(readonly gpu: Gpu) {
     this.device = gpu.device;
-    this.paceWaits = gpu.report.isCpu && process.env.BERT_SPIN_WAITS !== '1';
+    const spin = process.env.BERT_SPIN_WAITS;
+    if (spin !== undefined && spin !== '' && spin !== '0' && spin !== '1') {
+      throw new UserError(`BERT_SPIN_WAITS must be 0 or 1 (got ${JSON.stringify(spin)})`, 'bad_env', 2);
+    }
+    this.paceWaits = gpu.report.isCpu && spin !== '1';
     void this.device.lost.then((info) => {
       if (info.reason !== 'destroyed') this.lostReason = info.message || String(info.reason);
     });

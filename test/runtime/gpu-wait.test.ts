@@ -67,6 +67,10 @@ test('runtime waits are paced on a CPU adapter unless BERT_SPIN_WAITS=1, and sti
   process.env.BERT_SPIN_WAITS = '1';
   try {
     assert.not.ok(new Runtime(gpu).paceWaits);
+    process.env.BERT_SPIN_WAITS = 'yes';
+    assert.throws(() => new Runtime(gpu), /^BERT_SPIN_WAITS must be 0 or 1 \(got "yes"\)$/);
+    process.env.BERT_SPIN_WAITS = '0';
+    assert.is(new Runtime(gpu).paceWaits, gpu.report.isCpu);
   } finally {
     if (saved === undefined) delete process.env.BERT_SPIN_WAITS;
     else process.env.BERT_SPIN_WAITS = saved;

@@ -89,7 +89,7 @@ export function embeddingLaunch(shape: EmbeddingShape, limits: DeviceLimits, var
   return {
     pipeline: { kernel: 'embedding', entry: variant === 'vec4' ? `${op}_vec4` : op, dtype, ...otherTypes(dtype, { TG: op === 'embedding_forward' ? undefined : shape.gradDtype }), features: dtype === 'f16' ? ['shader-f16'] : [], overrides: { WG } },
     uniforms: [N, H, seq, V, P, TV, groups, 0],
-    // Forward and word gradient: a workgroup per row; position/type: an invocation per element.
+    // Forward and word gradient: workgroups stride over the rows (gridStride); position/type: an invocation per element.
     workgroups: op === 'embedding_forward' || op === 'embedding_backward_word' ? gridStride(rows, limits) : grid1d(ceilDiv(rows * cols, WG), limits),
     flops: (op === 'embedding_forward' ? 2 : 1) * N * H,
     bytes,
