@@ -69,7 +69,7 @@ const SHAPES: MatmulShape[] = [
 ];
 
 // Contiguous dims multiples of 4 (A: K, or M with transA; B: N, or K with transB); the
-// others odd or 1. 260 rows cross the subgroup variant's 256-row workgroup tile.
+// others odd or 1. 260 rows take two row tiles of the subgroup variant (of 160 rows: 40 invocations × 4).
 const ALIGNED_SHAPES: MatmulShape[] = [
   { M: 1, N: 4, K: 4 },
   { M: 1, N: 1, K: 8, transB: true },
@@ -240,6 +240,14 @@ test('matmul: usable variants and the heuristic', () => {
   assert.is(matmulSubgroupWorkgroup(32, cpu), 8);
   assert.is(matmulSubgroupWorkgroup(33, cpu), 16);
   assert.is(matmulSubgroupWorkgroup(4096, cpu), 64);
+  // Longer ones split into as few 256-row tiles as before, each just wide enough: 384 rows in
+  // two tiles of 48 invocations (not 512 rows), 640 in three of 56 (672 rows, not 768).
+  assert.is(matmulSubgroupWorkgroup(384, cpu), 48);
+  assert.is(matmulSubgroupWorkgroup(640, cpu), 56);
+  assert.is(matmulSubgroupWorkgroup(257, cpu), 40);
+  assert.is(matmulSubgroupWorkgroup(30522, cpu), 64);
+  assert.equal(matmulLaunch({ M: 384, N: 128, K: 1024, transA: true }, cpu, 'subgroup').workgroups, [2 * 4, 1, 1]);
+  assert.is(matmulSubgroupWorkgroup(384, gpu), 64);
   assert.is(matmulSubgroupWorkgroup(32, gpu), 32);
   assert.is(matmulLaunch({ M: 32, N: 768, K: 768 }, cpu, 'subgroup').pipeline.overrides.WG, 8);
   // Whole 4-deep k-slices let the subgroup kernel skip clamping k (K_ALIGNED); the shapes above

@@ -160,13 +160,19 @@ interface VariantGeometry {
 }
 
 /**
- * Workgroup size of the subgroup variant: 64, or fewer for short matrices (each invocation owns
- * 4 rows, so a 64-wide workgroup covers 256 rows and a 32-row matmul such as BERT's pooler
- * would compute 7/8 clamped duplicates); always a multiple of the largest subgroup size.
+ * Workgroup size of the subgroup variant: the fewest invocations, a multiple of the largest
+ * subgroup size and at most 64, that cover M in as many row tiles as 64 would. Each invocation
+ * owns 4 rows, so a 64-wide workgroup covers 256 rows: a 32-row matmul such as BERT's pooler
+ * would compute 7/8 clamped duplicates, and M = 384 (BERT-tiny's QKV gradient) or 640 (BERT-base's
+ * masked rows) would pay for 512 or 768 rows; with 48 or 56 invocations the row tiles fit M
+ * (384 or 672 rows). Each output element is the same sum whatever the tile, so results do not
+ * change.
  */
 export function matmulSubgroupWorkgroup(M: number, limits: DeviceLimits): number {
   const sg = limits.subgroupMaxSize ?? WG;
-  return Math.min(WG, Math.max(sg, ceilDiv(ceilDiv(M, 4), sg) * sg));
+  const quads = ceilDiv(M, 4);
+  const rowTiles = ceilDiv(quads, WG);
+  return Math.min(WG, Math.max(sg, ceilDiv(ceilDiv(quads, rowTiles), sg) * sg));
 }
 
 /**
