@@ -7,7 +7,8 @@
 //
 // Bindings (group 0), entry points matmul_subgroup and matmul_subgroup_c4 (and
 // matmul_subgroup_scalar_a, matmul_subgroup_scalar_a_c4, which read A as scalars, below):
-//   0 params  uniform  Params (M, N, K, batch, stride_a, stride_b, stride_c: u32; alpha: f32)
+//   0 params  uniform  Params (M, N, K, batch, stride_a, stride_b, stride_c: u32; alpha: f32;
+//                      k_begin, k_end: u32, the k range this launch sums: 0 and K, or a chunk)
 //   1 a       storage  array<vec4<T>>  op(A) (batch, M, K); stored (M, K), or (K, M) when TRANS_A
 //   2 b       storage  array<vec4<T>>  op(B) (batch, K, N); stored (K, N), or (N, K) when TRANS_B
 //   3 bias    storage  array<T>        (N); read only when HAS_BIAS (bind any buffer otherwise)
@@ -18,6 +19,10 @@
 //   5 pre     storage  array<T>        (batch, M, N) like c (matmul_subgroup_c4: vec4s);
 //                                      `=` (never accumulated), only when STORE_PRE; statically
 //                                      used, so always bound (a spare writable buffer otherwise)
+//   6 partial storage array<vec4<f32>> the accumulators of a K chunk (PARTIAL_IN / PARTIAL_OUT):
+//                                      R·CV vec4s per invocation, invocation-major, (batch, tile,
+//                                      invocation); statically used, so always bound (a spare
+//                                      writable buffer, not pre's, when K is not split)
 // vec4 bindings: the contiguous dim of A (K, or M with TRANS_A) and of B (N, or K with
 // TRANS_B) and the batch strides stride_a, stride_b must be multiples of 4, and the bound
 // slices 16-byte aligned (the launch only offers this variant then). The scalar_a entry points
@@ -50,12 +55,23 @@
 //   of the largest subgroup size when M is short: matmulSubgroupWorkgroup).
 // Launch: workgroups enumerate (row tile, column tile) linearly, column tile fastest, spread
 // over x and y (grid1d); batch in z. Accumulation is f32.
+// K chunks: a long K runs as several launches over consecutive k ranges (params.k_begin ..
+// k_end, multiples of 4 but the last end): the first with PARTIAL_OUT, the middle ones with
+// both, the last with PARTIAL_IN. PARTIAL_OUT stores the raw accumulators to `partial` instead
+// of C; PARTIAL_IN starts from them instead of zero. Every element is the same sum, added in
+// the same order, as one launch over all of K: the results are bit-identical. Why: on a CPU a
+// subgroup streams its 32 rows of A and the tile's 32 columns of B over all of K before the next
+// subgroup re-reads the same B; at K = 4,096 that is 1 MiB, more than a core's L2, and the
+// products ran 1.2–1.4× slower per FLOP than at K = 1,024 (docs/benchmarks.md).
 
 // #include matmul-common.wgsl
 
 // K a multiple of 4 (every k-slice whole): the loads skip clamping k and zeroing past K, which
 // costs lavapipe 5-20% at the dW shapes (docs/benchmarks.md). Only the subgroup entry points.
 override K_ALIGNED: bool = false;
+// K chunks (above): start from / store to the partial accumulators instead of zero / C.
+override PARTIAL_IN: bool = false;
+override PARTIAL_OUT: bool = false;
 
 const R: u32 = 4u;    // rows of C per invocation
 const CN: u32 = 32u;  // columns of C per workgroup (= per invocation)
@@ -73,6 +89,7 @@ const CV: u32 = 8u;   // vec4s per row of the tile (CN / 4)
 @group(0) @binding(5) var<storage, read_write> pre4: array<vec4<T>>;
 // Binding 1 seen as scalars, for the scalar_a entry points only.
 @group(0) @binding(1) var<storage, read> a1: array<T>;
+@group(0) @binding(6) var<storage, read_write> partial: array<vec4<f32>>;
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 
@@ -110,6 +127,7 @@ struct Tile {
   m0: u32,                          // first row
   n0: u32,                          // first column
   base_c: u32,                      // batch offset of C, elements
+  slot: u32,                        // first vec4 of this invocation's accumulators in `partial`
   acc: array<vec4<f32>, 32>,        // acc[r·CV + v] = row m0+r, columns n0 + 4v .. +3
   bias: array<vec4<f32>, 8>,        // bias[v] = bias of columns n0 + 4v .. +3 (clamped)
 }
@@ -147,6 +165,11 @@ fn start_tile(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, lane: u32) -> Tile {
   out.m0 = m0;
   out.n0 = n0;
   out.base_c = batch * params.stride_c;
+  let tiles = ((M + WG * R - 1u) / (WG * R)) * tiles_n;
+  out.slot = ((batch * tiles + tile) * WG + lid) * (R * CV);
+  if (PARTIAL_IN) {
+    for (var i = 0u; i < R * CV; i++) { out.acc[i] = partial[out.slot + i]; }
+  }
   let j = lane & 7u;
   if (HAS_BIAS) {
     // Lane j loads the bias of columns n0 + 8i + j (i = 0..3); broadcasts share all 32.
@@ -265,7 +288,7 @@ fn product(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, lane: u32) -> Tile {
   var bcol: array<u32, 4>;
   let brow = b_addresses(&bcol, n0, batch, lane);
 
-  for (var k = 0u; k < K; k += 4u) {
+  for (var k = params.k_begin; k < params.k_end; k += 4u) {
     // This lane's A: av[r] = A[m0+r, k .. k+3].
     var av: array<vec4<f32>, 4>;
     if (TRANS_A) {
@@ -298,7 +321,7 @@ fn product_scalar_a(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, lane: u32) -> Tile
   let base_a = wid.z * params.stride_a;
   var bcol: array<u32, 4>;
   let brow = b_addresses(&bcol, out.n0, wid.z, lane);
-  for (var k = 0u; k < K; k += 4u) {
+  for (var k = params.k_begin; k < params.k_end; k += 4u) {
     var av: array<vec4<f32>, 4>;
     for (var r = 0u; r < R; r++) {
       // Rows past M repeat the last one (never stored); k past K reads zero.
@@ -314,6 +337,11 @@ fn product_scalar_a(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, lane: u32) -> Tile
     b_slice(&out, av, k, bcol, brow);
   }
   return out;
+}
+
+// A K chunk's accumulators, raw (no alpha, bias or epilogue: the last chunk applies them).
+fn store_partial(t: Tile) {
+  for (var i = 0u; i < R * CV; i++) { partial[t.slot + i] = t.acc[i]; }
 }
 
 // Any N: scalar stores.
@@ -361,7 +389,7 @@ fn matmul_subgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
                    @builtin(local_invocation_index) lid: u32,
                    @builtin(subgroup_invocation_id) lane: u32) {
   let t = product(wid, nwg, lid, lane);
-  if (t.live) { store(t); }
+  if (t.live) { if (PARTIAL_OUT) { store_partial(t); } else { store(t); } }
 }
 
 @compute @workgroup_size(WG)
@@ -369,7 +397,7 @@ fn matmul_subgroup_c4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
                       @builtin(local_invocation_index) lid: u32,
                       @builtin(subgroup_invocation_id) lane: u32) {
   let t = product(wid, nwg, lid, lane);
-  if (t.live) { store_c4(t); }
+  if (t.live) { if (PARTIAL_OUT) { store_partial(t); } else { store_c4(t); } }
 }
 
 @compute @workgroup_size(WG)
@@ -377,7 +405,7 @@ fn matmul_subgroup_scalar_a(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_
                             @builtin(local_invocation_index) lid: u32,
                             @builtin(subgroup_invocation_id) lane: u32) {
   let t = product_scalar_a(wid, nwg, lid, lane);
-  if (t.live) { store(t); }
+  if (t.live) { if (PARTIAL_OUT) { store_partial(t); } else { store(t); } }
 }
 
 @compute @workgroup_size(WG)
@@ -385,5 +413,5 @@ fn matmul_subgroup_scalar_a_c4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(n
                                @builtin(local_invocation_index) lid: u32,
                                @builtin(subgroup_invocation_id) lane: u32) {
   let t = product_scalar_a(wid, nwg, lid, lane);
-  if (t.live) { store_c4(t); }
+  if (t.live) { if (PARTIAL_OUT) { store_partial(t); } else { store_c4(t); } }
 }

@@ -2,8 +2,9 @@
 // PRE = alpha · op(A) · op(B) + bias (the pre-activation a fused activation's backward needs).
 //
 // Ops: matmul_forward and the transposed forms backward needs (dX = dY·W, dW = dYᵀ·X).
-// Bindings (group 0), the same for every entry point (and for kernels/matmul-subgroup.wgsl):
-//   0 params  uniform  Params (M, N, K, batch, stride_a, stride_b, stride_c: u32; alpha: f32)
+// Bindings (group 0), the same for every entry point (kernels/matmul-subgroup.wgsl adds a 6th):
+//   0 params  uniform  Params (M, N, K, batch, stride_a, stride_b, stride_c: u32; alpha: f32;
+//                      k_begin, k_end: u32, which these entry points ignore: they sum all of K)
 //   1 a       storage  array<T>  op(A) is (batch, M, K); stored (M, K), or (K, M) when TRANS_A
 //   2 b       storage  array<T>  op(B) is (batch, K, N); stored (K, N), or (N, K) when TRANS_B
 //   3 bias    storage  array<T>  (N); read only when HAS_BIAS (bind any buffer otherwise)

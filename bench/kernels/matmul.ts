@@ -1,6 +1,6 @@
 // matmul benchmark cases: every usable variant at 1024³ and at BERT-base's training shapes, in
 // f32 and, where the device has shader-f16, in f16 (mixed precision's operands; withF16).
-import { matmulLaunch, usableMatmulVariants, type MatmulShape } from '../../src/compiler/kernels/matmul.js';
+import { matmulBindings, matmulLaunch, usableMatmulVariants, type MatmulShape } from '../../src/compiler/kernels/matmul.js';
 import { withF16, type KernelCase, type KernelCaseFactory } from '../kernel-case.js';
 
 export function matmulCases(shapes: { label: string; shape: MatmulShape }[], limits: Parameters<KernelCaseFactory>[1], skipTiledAbove = Infinity): KernelCase[] {
@@ -15,8 +15,10 @@ export function matmulCases(shapes: { label: string; shape: MatmulShape }[], lim
         variant,
         shape: label,
         launch: matmulLaunch(shape, limits, variant),
-        // a, b, bias, c, pre (a spare 16 bytes unless storePre).
-        bindingBytes: [batch * shape.M * shape.K * e, batch * shape.K * shape.N * e, shape.N * e, batch * shape.M * shape.N * e, shape.storePre ? batch * shape.M * shape.N * e : 16],
+        // a, b, bias, c, pre (a spare 16 bytes unless storePre), and for the subgroup variants
+        // the partial accumulators (16 bytes: one launch over all of K; bench/matmul suite
+        // shapes are below the K a CPU splits).
+        bindingBytes: [batch * shape.M * shape.K * e, batch * shape.K * shape.N * e, shape.N * e, batch * shape.M * shape.N * e, shape.storePre ? batch * shape.M * shape.N * e : 16, ...(matmulBindings(variant).length > 5 ? [16] : [])],
         baseline: variant === 'naive',
       });
     }

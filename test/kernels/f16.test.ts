@@ -14,7 +14,7 @@ import { embeddingGroups, embeddingLaunch, usableEmbeddingVariants } from '../..
 import { layernormChunks } from '../../src/compiler/kernels/layernorm.js';
 import { crossentropyLaunch } from '../../src/compiler/kernels/crossentropy.js';
 import { rowsLaunch, usableRowsVariants } from '../../src/compiler/kernels/rows.js';
-import { matmulBAligned, matmulLaunch, matmulSubgroupsFit, usableMatmulVariants, type MatmulShape } from '../../src/compiler/kernels/matmul.js';
+import { matmulBAligned, matmulBindings, matmulLaunch, matmulLaunches, matmulPartialBytes, matmulSubgroupsFit, usableMatmulVariants, type MatmulShape, type MatmulVariant } from '../../src/compiler/kernels/matmul.js';
 import { layernormLaunch, usableLayernormVariants } from '../../src/compiler/kernels/layernorm.js';
 import { attentionLaunch, usableAttentionVariants, type AttentionShape, type AttentionStage } from '../../src/compiler/kernels/attention.js';
 import { activationBackwardReference, activationForwardReference, addReference, dropoutReference, gegluBackwardReference, gegluForwardReference } from '../../src/graph/ops/elementwise.js';
@@ -98,7 +98,7 @@ test('f16 matmul: every usable variant, odd and aligned shapes, transposes, bias
     if (matmulSubgroupsFit(gpu.limits) && matmulBAligned(shape)) assert.ok(usable.includes('subgroup_scalar_a'), `subgroup_scalar_a runs ${JSON.stringify(base)}`);
     for (const variant of usable) {
       const launch = matmulLaunch(shape, gpu.limits, variant);
-      const out = await runLaunch(launch, [{ data: a, f16: true }, { data: b, f16: true }, { data: bias, f16: true }, { data: M * N, f16: true, read: 'f16' }, { data: 8, f16: true }]);
+      const out = await runLaunch(launch, [{ data: a, f16: true }, { data: b, f16: true }, { data: bias, f16: true }, { data: M * N, f16: true, read: 'f16' }, { data: 8, f16: true }, ...spareParts(variant)]);
       const ref = matmulReference(a, b, { ...shape, epilogue: shape.epilogue }, shape.bias ? bias : undefined);
       assertClose(out.get(3)!, ref, matmulTol(K), `f16 matmul ${variant} ${JSON.stringify(base)}`);
     }
@@ -137,6 +137,7 @@ test('f16 matmul subgroup: within tolerance of the reference at edge tiles, both
       { data: bias, f16: true },
       shape.accumulate ? { data: c0, f16: cDtype === 'f16', read: cDtype } : { data: sizeC, f16: cDtype === 'f16', read: cDtype },
       shape.storePre ? { data: sizeC, f16: true, read: 'f16' } : { data: 8, f16: true },
+      { data: 4 },
     ]);
     assert.ok(usableMatmulVariants(shape, gpu.limits).includes('subgroup'), `subgroup usable for ${JSON.stringify(base)}`);
     const ctx = `f16 matmul subgroup ${JSON.stringify(base)}`;
@@ -276,18 +277,25 @@ test('convert: f32 master weights to f16 copies, exactly the rounded values, bot
   }
 });
 
+/** The subgroup variants' partial-accumulator binding, a spare one where K is whole. */
+function spareParts(variant: MatmulVariant): { data: number }[] {
+  return matmulBindings(variant).length > 5 ? [{ data: 4 }] : [];
+}
+
 test('mixed: f16 inputs accumulated into f32 parameter gradients (matmul dW as TC, bias, LayerNorm, embedding as TG)', async () => {
   const { gpu } = await testGpu();
   // dW (out, in) += dYᵀ (out, rows) · X (rows, in): f16 operands, f32 C accumulated in place.
-  for (const [rows, out, inF] of [[13, 7, 9], [64, 32, 48]] as const) {
+  // 4,101 rows: past CPU_SPLIT_K_ABOVE, so a CPU adapter's subgroup kernels run K in chunks.
+  for (const [rows, out, inF] of [[13, 7, 9], [64, 32, 48], [4101, 12, 20]] as const) {
     const shape: MatmulShape = { M: out, N: inF, K: rows, transA: true, accumulate: true, dtype: 'f16', cDtype: 'f32' };
     const dy = half(rows * out, rows + 1);
     const x = half(rows * inF, rows + 2);
     const c0 = randomF32(out * inF, rows + 3);
     for (const variant of usableMatmulVariants(shape, gpu.limits)) {
-      const launch = matmulLaunch(shape, gpu.limits, variant);
-      assert.equal(launch.pipeline.types, { TC: 'f32' });
-      const got = await runLaunch(launch, [{ data: dy, f16: true }, { data: x, f16: true }, { data: 8, f16: true }, { data: c0, read: 'f32' }, { data: 8, f16: true }]);
+      const launches = matmulLaunches(shape, gpu.limits, variant);
+      assert.equal(launches[0]!.pipeline.types, { TC: 'f32' });
+      const partial = matmulBindings(variant).length > 5 ? [{ data: matmulPartialBytes(shape, gpu.limits, variant) / 4 }] : [];
+      const got = await runLaunch(launches, [{ data: dy, f16: true }, { data: x, f16: true }, { data: 8, f16: true }, { data: c0, read: 'f32' }, { data: 8, f16: true }, ...partial]);
       const ref = matmulReference(dy, x, shape, undefined, c0);
       // f32 output: only the f32 accumulation of exact f16 products remains.
       assertClose(got.get(3)!, ref, { atol: 1e-5 * Math.sqrt(rows), rtol: 1e-5 }, `f16→f32 matmul ${variant} ${rows}x${out}x${inF}`);

@@ -1,6 +1,7 @@
 // matmul: every variant against the float64 reference, on odd shapes, transposes, batches,
 // bias + epilogues, accumulation, the pre-activation output (STORE_PRE), and a grid folded over
-// y by a tiny workgroup limit. Every launch binds all five buffers (a, b, bias, c, pre).
+// y by a tiny workgroup limit. Every launch binds all five buffers (a, b, bias, c, pre), the
+// subgroup variants a sixth (the partial accumulators of a K split in chunks, tested below).
 // vec4 and subgroup need 4-aligned contiguous dims, so they get their own shape lists (still
 // non-multiples of every tile, with size-1 dims where the layout allows them). The subgroup
 // variant runs wherever the device fits it; on lavapipe (which has subgroups of 8) a device
@@ -9,6 +10,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   matmulLaunch,
+  matmulLaunches,
+  matmulKChunk,
+  matmulPartialBytes,
+  matmulBindings,
+  CPU_K_CHUNK,
+  CPU_SPLIT_K_ABOVE,
   matmulSubgroupWorkgroup,
   matmulBAligned,
   matmulVec4Aligned,
@@ -41,10 +48,10 @@ async function check(shape: MatmulShape, variant: MatmulVariant, seed: number, l
   const bias = randomF32(N, seed + 2);
   const c0 = randomF32(batch * M * N, seed + 3);
   const limits = { ...gpu.limits, ...limitsOverride };
-  const launch = matmulLaunch(shape, limits, variant);
+  const launches = matmulLaunches(shape, limits, variant);
   // pre: the full output when stored, else a spare 16-byte buffer (the binding is always used).
   const pre = shape.storePre ? { data: randomF32(batch * M * N, seed + 4), read: 'f32' as const } : { data: 4 };
-  const out = await runLaunch(launch, [{ data: a }, { data: b }, { data: bias }, { data: shape.accumulate ? c0 : batch * M * N, read: 'f32' }, pre]);
+  const out = await runLaunch(launches, [{ data: a }, { data: b }, { data: bias }, { data: shape.accumulate ? c0 : batch * M * N, read: 'f32' }, pre, ...partialBinding(shape, limits, variant)]);
   const ref = matmulReference(a, b, { ...shape, epilogue: shape.epilogue }, shape.bias ? bias : undefined, shape.accumulate ? c0 : undefined);
   const tol = { atol: TOL.atol * Math.sqrt(K), rtol: TOL.rtol };
   assertClose(out.get(3)!, ref, tol, `matmul ${variant} ${JSON.stringify(shape)}`);
@@ -53,6 +60,11 @@ async function check(shape: MatmulShape, variant: MatmulVariant, seed: number, l
     const preRef = matmulReference(a, b, { ...shape, epilogue: 'none' }, shape.bias ? bias : undefined);
     assertClose(out.get(4)!, preRef, tol, `matmul ${variant} pre ${JSON.stringify(shape)}`);
   }
+}
+
+/** The subgroup variants' sixth binding: the partial accumulators (16 bytes when K is whole). */
+function partialBinding(shape: MatmulShape, limits: DeviceLimits, variant: MatmulVariant): { data: number }[] {
+  return matmulBindings(variant).length > 5 ? [{ data: matmulPartialBytes(shape, limits, variant) / 4 }] : [];
 }
 
 const SHAPES: MatmulShape[] = [
@@ -183,11 +195,49 @@ test('matmul subgroup_scalar_a: bit-identical to subgroup where both run', async
     const bias = randomF32(N, seed++);
     const c0 = randomF32(batch * M * N, seed++);
     const run = (variant: MatmulVariant) =>
-      runLaunch(matmulLaunch(shape, gpu.limits, variant), [{ data: a }, { data: b }, { data: bias }, { data: shape.accumulate ? c0 : batch * M * N, read: 'f32' }, shape.storePre ? { data: batch * M * N, read: 'f32' } : { data: 4 }]);
+      runLaunch(matmulLaunch(shape, gpu.limits, variant), [{ data: a }, { data: b }, { data: bias }, { data: shape.accumulate ? c0 : batch * M * N, read: 'f32' }, shape.storePre ? { data: batch * M * N, read: 'f32' } : { data: 4 }, { data: 4 }]);
     const plain = await run('subgroup');
     const scalar = await run('subgroup_scalar_a');
     assert.equal(Array.from(scalar.get(3)!), Array.from(plain.get(3)!), `C of ${JSON.stringify(shape)}`);
     if (shape.storePre) assert.equal(Array.from(scalar.get(4)!), Array.from(plain.get(4)!), `PRE of ${JSON.stringify(shape)}`);
+  }
+});
+
+// A K past CPU_SPLIT_K_ABOVE runs in CPU_K_CHUNK chunks on a CPU adapter: chunk boundaries,
+// a K that is not a multiple of 4 (the last slice clamped), accumulation, bias + epilogue +
+// pre, batches, every layout and the scalar-A form. Each must match the reference and be
+// bit-identical to one launch over all of K (the same sums in the same order).
+test('matmul subgroup: a long K in chunks matches the reference and one launch, bit for bit', async () => {
+  const { gpu } = await testGpu();
+  if (!gpu.limits.adapter?.isCpu || !usableMatmulVariants({ M: 4, N: 4, K: 4 }, gpu.limits).includes('subgroup')) return;
+  const K = CPU_SPLIT_K_ABOVE + 2 * CPU_K_CHUNK + 8;
+  const shapes: [MatmulShape, MatmulVariant][] = [
+    [{ M: 36, N: 12, K: K - 4, batch: 2, strideB: 0, transA: true, accumulate: true }, 'subgroup'],
+    [{ M: 12, N: 40, K, transB: true, bias: true, epilogue: 'gelu', storePre: true }, 'subgroup'],
+    [{ M: 7, N: 44, K: K - 3, bias: true, epilogue: 'tanh', accumulate: true }, 'subgroup_scalar_a'],
+  ];
+  let seed = 1300;
+  for (const [shape, variant] of shapes) {
+    const chunks = matmulLaunches(shape, gpu.limits, variant);
+    assert.is(chunks.length, Math.ceil(shape.K / CPU_K_CHUNK), `chunks of ${JSON.stringify(shape)}`);
+    await check(shape, variant, seed);
+    const batch = shape.batch ?? 1;
+    const { M, N } = shape;
+    const sizeA = (batch - 1) * (shape.strideA ?? M * shape.K) + M * shape.K;
+    const sizeB = Math.max(1, (batch - 1) * (shape.strideB ?? shape.K * N) + shape.K * N);
+    const buffers = () => [
+      { data: randomF32(sizeA, seed) },
+      { data: randomF32(sizeB, seed + 1) },
+      { data: randomF32(N, seed + 2) },
+      { data: shape.accumulate ? randomF32(batch * M * N, seed + 3) : batch * M * N, read: 'f32' as const },
+      shape.storePre ? { data: batch * M * N, read: 'f32' as const } : { data: 4 },
+      { data: matmulPartialBytes(shape, gpu.limits, variant) / 4 },
+    ];
+    const split = await runLaunch(chunks, buffers());
+    const whole = await runLaunch(matmulLaunch(shape, gpu.limits, variant), buffers());
+    assert.equal(Array.from(split.get(3)!), Array.from(whole.get(3)!), `C of ${variant} ${JSON.stringify(shape)}`);
+    if (shape.storePre) assert.equal(Array.from(split.get(4)!), Array.from(whole.get(4)!), `PRE of ${JSON.stringify(shape)}`);
+    seed += 10;
   }
 });
 
@@ -248,6 +298,20 @@ test('matmul: usable variants and the heuristic', () => {
   assert.is(matmulSubgroupWorkgroup(30522, cpu), 64);
   assert.equal(matmulLaunch({ M: 384, N: 128, K: 1024, transA: true }, cpu, 'subgroup').workgroups, [2 * 4, 1, 1]);
   assert.is(matmulSubgroupWorkgroup(384, gpu), 64);
+  // A K past CPU_SPLIT_K_ABOVE is split for the subgroup variants on a CPU adapter only.
+  const dw = { M: 768, N: 768, K: 4096, transA: true, accumulate: true };
+  assert.is(matmulKChunk(dw, cpu, 'subgroup'), CPU_K_CHUNK);
+  assert.is(matmulKChunk({ ...dw, K: CPU_SPLIT_K_ABOVE }, cpu, 'subgroup'), CPU_SPLIT_K_ABOVE);
+  assert.is(matmulKChunk(dw, gpu, 'subgroup'), 4096);
+  assert.is(matmulKChunk(dw, cpu, 'vec4'), 4096);
+  const chunks = matmulLaunches(dw, cpu, 'subgroup');
+  assert.equal(chunks.map((l) => l.uniforms.slice(8)), [[0, 1024], [1024, 2048], [2048, 3072], [3072, 4096]]);
+  assert.equal(chunks.map((l) => [l.pipeline.overrides.PARTIAL_IN, l.pipeline.overrides.PARTIAL_OUT]), [[0, 1], [1, 1], [1, 1], [1, 0]]);
+  assert.is(chunks.reduce((s, l) => s + l.flops, 0), 2 * 768 * 768 * 4096);
+  assert.is(matmulPartialBytes(dw, cpu, 'subgroup'), 768 * 768 * 4);
+  assert.is(matmulPartialBytes({ ...dw, K: 1024 }, cpu, 'subgroup'), 16);
+  assert.throws(() => matmulLaunch(dw, cpu, 'subgroup', { begin: 2, end: 1024, partialIn: true, partialOut: true, partialBytes: 16 }), /multiples of 4/);
+  assert.throws(() => matmulLaunch(dw, cpu, 'vec4', { begin: 0, end: 1024, partialIn: false, partialOut: true, partialBytes: 16 }), /only the subgroup variants/);
   assert.is(matmulSubgroupWorkgroup(32, gpu), 32);
   assert.is(matmulLaunch({ M: 32, N: 768, K: 768 }, cpu, 'subgroup').pipeline.overrides.WG, 8);
   // Whole 4-deep k-slices let the subgroup kernel skip clamping k (K_ALIGNED); the shapes above

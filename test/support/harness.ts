@@ -57,7 +57,8 @@ function toHalves(data: Float32Array): Uint32Array {
 }
 
 /** Runs the launch with bindings in WGSL order (1..n) and returns the read-back arrays by index. */
-export async function runLaunch(launch: KernelLaunch, bindings: Binding[], label = launch.pipeline.entry): Promise<Map<number, HostArray>> {
+export async function runLaunch(launch: KernelLaunch | readonly KernelLaunch[], bindings: Binding[], label = (Array.isArray(launch) ? launch[0]! : (launch as KernelLaunch)).pipeline.entry): Promise<Map<number, HostArray>> {
+  const launches: readonly KernelLaunch[] = Array.isArray(launch) ? launch : [launch as KernelLaunch];
   const { runtime } = await testGpu();
   const buffers: GPUBuffer[] = [];
   try {
@@ -71,8 +72,10 @@ export async function runLaunch(launch: KernelLaunch, bindings: Binding[], label
       buffers.push(buffer);
       slices.push({ buffer: String(i), offset: 0, size: Math.max(4, bytes) });
     }
-    const prepared = await runtime.prepare({ label, ...launch, bindings: slices }, (id) => buffers[Number(id)]!);
-    await runtime.submit([prepared]);
+    // Several launches (a kernel in phases) run in order in one pass, on the same buffers.
+    const prepared = [];
+    for (const l of launches) prepared.push(await runtime.prepare({ label, ...l, bindings: slices }, (id) => buffers[Number(id)]!));
+    await runtime.submit(prepared);
     const out = new Map<number, HostArray>();
     for (let i = 0; i < bindings.length; i++) {
       const kind = bindings[i]!.read;

@@ -50,6 +50,16 @@ export interface MatmulShape {
 export const MATMUL_VARIANTS = ['naive', 'blocked', 'vec4', 'subgroup', 'subgroup_scalar_a', 'tiled'] as const;
 export type MatmulVariant = (typeof MATMUL_VARIANTS)[number];
 export const MATMUL_BINDINGS = ['a', 'b', 'bias', 'c', 'pre'] as const;
+/** The subgroup variants also bind the partial accumulators of a K chunk (matmulKChunk). */
+export const MATMUL_SUBGROUP_BINDINGS = [...MATMUL_BINDINGS, 'partial'] as const;
+
+export function matmulBindings(variant: MatmulVariant): readonly string[] {
+  return isSubgroupVariant(variant) ? MATMUL_SUBGROUP_BINDINGS : MATMUL_BINDINGS;
+}
+
+function isSubgroupVariant(variant: MatmulVariant): boolean {
+  return variant === 'subgroup' || variant === 'subgroup_scalar_a';
+}
 
 /** Invocations per workgroup of every variant except tiled (fixed 256 = 16×16). */
 const WG = 64;
@@ -205,7 +215,56 @@ function geometry(variant: MatmulVariant, M: number, limits: DeviceLimits): Vari
   }
 }
 
-export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: MatmulVariant = pickMatmulVariant(shape, limits)): KernelLaunch {
+/**
+ * K above which a CPU adapter's subgroup matmul runs in chunks of CPU_K_CHUNK (one launch each,
+ * accumulators carried between them in the partial buffer; the same sums in the same order):
+ * a subgroup streams its A rows and the tile's B columns over all of K before the next one
+ * re-reads B, and past a core's L2 that re-read comes from L3. BERT-base's dW products (K =
+ * 4,096) ran 1.2–1.4× slower per FLOP than at K = 1,024, its decoder dX (K = 30,522) 1.4×; K =
+ * 3,072 (the FFN's down projection) showed no loss, so it stays whole (docs/benchmarks.md).
+ */
+export const CPU_SPLIT_K_ABOVE = 3072;
+export const CPU_K_CHUNK = 1024;
+
+/** The k range one launch of this variant sums: K itself, or CPU_K_CHUNK for a long K on a CPU. */
+export function matmulKChunk(shape: MatmulShape, limits: DeviceLimits, variant: MatmulVariant): number {
+  const split = isSubgroupVariant(variant) && limits.adapter?.isCpu === true && shape.K > CPU_SPLIT_K_ABOVE;
+  return split ? CPU_K_CHUNK : shape.K;
+}
+
+/** Bytes of the partial-accumulator binding: the whole C in tiles (R·CV vec4s per invocation), or 16 when K is not split. */
+export function matmulPartialBytes(shape: MatmulShape, limits: DeviceLimits, variant: MatmulVariant): number {
+  if (matmulKChunk(shape, limits, variant) >= shape.K) return 16;
+  const wg = matmulSubgroupWorkgroup(shape.M, limits);
+  const tiles = ceilDiv(shape.M, wg * 4) * ceilDiv(shape.N, 32);
+  return (shape.batch ?? 1) * tiles * wg * 4 * 32 * 4;
+}
+
+/**
+ * The launches of one product: one, or one per K chunk (matmulKChunk) in k order, the first
+ * storing its accumulators to the partial binding, the last applying the epilogue to C.
+ */
+export function matmulLaunches(shape: MatmulShape, limits: DeviceLimits, variant: MatmulVariant = pickMatmulVariant(shape, limits)): KernelLaunch[] {
+  const chunk = matmulKChunk(shape, limits, variant);
+  if (chunk >= shape.K) return [matmulLaunch(shape, limits, variant)];
+  const launches: KernelLaunch[] = [];
+  const partialBytes = matmulPartialBytes(shape, limits, variant);
+  for (let begin = 0; begin < shape.K; begin += chunk) {
+    const end = Math.min(shape.K, begin + chunk);
+    launches.push(matmulLaunch(shape, limits, variant, { begin, end, partialIn: begin > 0, partialOut: end < shape.K, partialBytes }));
+  }
+  return launches;
+}
+
+interface KRange {
+  begin: number;
+  end: number;
+  partialIn: boolean;
+  partialOut: boolean;
+  partialBytes: number;
+}
+
+export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: MatmulVariant = pickMatmulVariant(shape, limits), range?: KRange): KernelLaunch {
   const { M, N, K } = shape;
   if (!(M >= 1 && N >= 1 && K >= 1)) throw new Error(`matmul needs M, N, K ≥ 1 (got ${M}×${N}×${K})`);
   if ((variant === 'vec4' || variant === 'subgroup') && !matmulVec4Aligned(shape)) {
@@ -234,13 +293,25 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
   // tiled's workgroup size is a const in WGSL (its workgroup arrays are sized by it).
   if (variant !== 'tiled') overrides.WG = g.wg;
   // The subgroup kernel skips clamping k when every 4-deep slice is whole.
-  if (variant === 'subgroup' || variant === 'subgroup_scalar_a') overrides.K_ALIGNED = K % 4 === 0 ? 1 : 0;
+  if (isSubgroupVariant(variant)) {
+    overrides.K_ALIGNED = K % 4 === 0 ? 1 : 0;
+    overrides.PARTIAL_IN = range?.partialIn ? 1 : 0;
+    overrides.PARTIAL_OUT = range?.partialOut ? 1 : 0;
+  } else if (range) {
+    throw new Error(`matmul ${variant} sums all of K: only the subgroup variants take a K chunk`);
+  }
+  const begin = range?.begin ?? 0;
+  const end = range?.end ?? K;
+  if (begin % 4 !== 0 || !(begin < end && end <= K) || (end < K && end % 4 !== 0)) throw new Error(`matmul K chunk ${begin}..${end} of ${K}: chunks start and end on multiples of 4`);
+  const depth = end - begin;
+  const partialTraffic = range ? (range.partialIn ? range.partialBytes : 0) + (range.partialOut ? range.partialBytes : 0) : 0;
+  const last = !range?.partialOut;
   return {
     pipeline: { kernel: g.kernel, entry: matmulEntry(variant, shape), dtype, ...otherTypes(dtype, { TC: shape.cDtype }), features, overrides },
-    uniforms: [M, N, K, batch, shape.strideA ?? M * K, shape.strideB ?? K * N, shape.strideC ?? M * N, f32Bits(shape.alpha ?? 1)],
+    uniforms: [M, N, K, batch, shape.strideA ?? M * K, shape.strideB ?? K * N, shape.strideC ?? M * N, f32Bits(shape.alpha ?? 1), begin, end],
     workgroups: [x, y, batch],
-    flops: 2 * batch * M * N * K,
-    bytes: elementBytes * batch * (M * K + K * N + M * N * ((shape.accumulate ? 2 : 1) + (shape.storePre ? 1 : 0))),
+    flops: 2 * batch * M * N * depth,
+    bytes: elementBytes * batch * (M * depth + depth * N + (last ? M * N * ((shape.accumulate ? 2 : 1) + (shape.storePre ? 1 : 0)) : 0)) + partialTraffic,
   };
 }
 
@@ -254,8 +325,9 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
 function dispatchMatmul(ctx: LowerContext, op: Op, a: number, b: number, c: number, transA: boolean, transB: boolean, accumulate: boolean, bias?: number, epilogue?: Epilogue, pre?: number): void {
   const { M, N, K } = matmulDims(ctx.g.get(a).shape, ctx.g.get(b).shape, transA, transB);
   const shape: MatmulShape = { M, N, K, transA, transB, accumulate, bias: bias !== undefined, epilogue, storePre: pre !== undefined, dtype: ctx.dtype(a), cDtype: ctx.dtype(c) };
-  // Bindings in MATMUL_BINDINGS order: a, b, bias, c, pre (always bound: statically used).
-  const bindings = [ctx.slice(a), ctx.slice(b), bias !== undefined ? ctx.slice(bias) : ctx.dummy(), ctx.slice(c), pre !== undefined ? ctx.slice(pre) : ctx.dummyOut()];
+  // Bindings in MATMUL_BINDINGS order: a, b, bias, c, pre (always bound: statically used), and
+  // for the subgroup variants the partial accumulators (a plan scratch buffer; 16 bytes unsplit).
+  const operands = [ctx.slice(a), ctx.slice(b), bias !== undefined ? ctx.slice(bias) : ctx.dummy(), ctx.slice(c), pre !== undefined ? ctx.slice(pre) : ctx.dummyOut()];
   let variant = pickMatmulVariant(shape, ctx.limits, ctx.variants);
   const forced = ctx.variants.matmul;
   if (forced === undefined || forced === 'auto' || !usableMatmulVariants(shape, ctx.limits).includes(forced as MatmulVariant)) {
@@ -266,14 +338,17 @@ function dispatchMatmul(ctx: LowerContext, op: Op, a: number, b: number, c: numb
     const tuned = ctx.tuned[key] as MatmulVariant | undefined;
     if (tuned !== undefined && candidates.includes(tuned)) variant = tuned;
     if (candidates.length > 1) {
-      const launches = candidates.map((v) => {
-        const l = matmulLaunch(shape, ctx.limits, v);
-        return { variant: v, launches: [{ pipeline: l.pipeline, uniforms: l.uniforms, workgroups: l.workgroups, bindings: [0, 1, 2, 3, 4] }] };
-      });
-      ctx.tuneSite({ key, kernel: 'matmul', heuristic, chosen: variant, candidates: launches, bufferBytes: bindings.map((b) => b.size), flops: 2 * M * N * K });
+      const launches = candidates.map((v) => ({
+        variant: v,
+        launches: matmulLaunches(shape, ctx.limits, v).map((l) => ({ pipeline: l.pipeline, uniforms: l.uniforms, workgroups: l.workgroups, bindings: matmulBindings(v).map((_, i) => i) })),
+      }));
+      const partialBytes = Math.max(...candidates.map((v) => matmulPartialBytes(shape, ctx.limits, v)));
+      ctx.tuneSite({ key, kernel: 'matmul', heuristic, chosen: variant, candidates: launches, bufferBytes: [...operands.map((b) => b.size), partialBytes], flops: 2 * M * N * K });
     }
   }
-  ctx.dispatch(op, matmulLaunch(shape, ctx.limits, variant), bindings);
+  const bindings = isSubgroupVariant(variant) ? [...operands, ctx.scratch('matmul_partials', matmulPartialBytes(shape, ctx.limits, variant))] : operands;
+  const launches = matmulLaunches(shape, ctx.limits, variant);
+  launches.forEach((launch, i) => ctx.dispatch(op, launch, bindings, launches.length > 1 ? `k${i}` : undefined));
 }
 
 export const MATMUL_LOWERING: LoweringTable<'linear' | 'matmul'> = {
