@@ -232,12 +232,16 @@ export function matmulKChunk(shape: MatmulShape, limits: DeviceLimits, variant: 
   return split ? CPU_K_CHUNK : shape.K;
 }
 
-/** Bytes of the partial-accumulator binding: the whole C in tiles (R·CV vec4s per invocation), or 16 when K is not split. */
-export function matmulPartialBytes(shape: MatmulShape, limits: DeviceLimits, variant: MatmulVariant): number {
-  if (matmulKChunk(shape, limits, variant) >= shape.K) return 16;
+/** Bytes of the subgroup kernel's accumulators over all its tiles (4 rows × 32 f32 per invocation): what K chunks carry. */
+export function matmulTileAccumulatorBytes(shape: MatmulShape, limits: DeviceLimits): number {
   const wg = matmulSubgroupWorkgroup(shape.M, limits);
   const tiles = ceilDiv(shape.M, wg * 4) * ceilDiv(shape.N, 32);
   return (shape.batch ?? 1) * tiles * wg * 4 * 32 * 4;
+}
+
+/** Bytes of the partial-accumulator binding: matmulTileAccumulatorBytes when K is split, else 16. */
+export function matmulPartialBytes(shape: MatmulShape, limits: DeviceLimits, variant: MatmulVariant): number {
+  return matmulKChunk(shape, limits, variant) >= shape.K ? 16 : matmulTileAccumulatorBytes(shape, limits);
 }
 
 /**
