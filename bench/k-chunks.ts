@@ -3,7 +3,8 @@
 // this machine's speed drifts between processes. A developer's measurement behind
 // docs/benchmarks.md ("K in chunks"), not a bert-bench suite:
 //   node dist/bench/k-chunks.js '{"M":640,"N":768,"K":30522}' [variant] [depth] [rounds]
-// depth overrides the chunk depth (a multiple of 4); rounds is how many whole/chunked pairs.
+// depth overrides the chunk depth (a multiple of 4; '' keeps the plan's); rounds is how many
+// whole/chunked pairs (3).
 import { openGpu } from '../src/runtime/device.js';
 import { Runtime, type PreparedDispatch } from '../src/runtime/runtime.js';
 import { matmulLaunch, matmulLaunches, matmulTileAccumulatorBytes, MATMUL_VARIANTS, type MatmulShape, type MatmulVariant } from '../src/compiler/kernels/matmul.js';
@@ -25,7 +26,7 @@ try {
 if ((shape.batch ?? 1) !== 1) fail('batch 1 only');
 if (!(MATMUL_VARIANTS as readonly string[]).includes(variantArg)) fail(`unknown variant ${variantArg} (${MATMUL_VARIANTS.join(', ')})`);
 const variant = variantArg as MatmulVariant;
-const depth = depthArg === undefined ? undefined : Number(depthArg);
+const depth = depthArg === undefined || depthArg === '' ? undefined : Number(depthArg);
 if (depth !== undefined && !(Number.isInteger(depth) && depth > 0 && depth % 4 === 0)) fail(`depth must be a positive multiple of 4 (got ${depthArg})`);
 const rounds = Number(roundsArg);
 if (!(Number.isInteger(rounds) && rounds >= 1)) fail(`rounds must be a positive integer (got ${roundsArg})`);
