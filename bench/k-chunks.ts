@@ -57,7 +57,10 @@ if (depth === undefined) {
   chunked = matmulLaunches(shape, gpu.limits, variant);
 } else {
   chunked = [];
-  for (let begin = 0; begin < K; begin += depth) chunked.push(matmulLaunch(shape, gpu.limits, variant, { begin, end: Math.min(K, begin + depth), partialBytes }));
+  for (let begin = 0; begin < K; begin += depth) {
+    const end = Math.min(K, begin + depth);
+    chunked.push(matmulLaunch(shape, gpu.limits, variant, { begin, end, partialIn: begin > 0, partialOut: end < K, partialBytes }));
+  }
 }
 const arms: [string, PreparedDispatch[]][] = [
   ['one launch', await prepare([matmulLaunch(shape, gpu.limits, variant)])],

@@ -12,9 +12,9 @@ struct Params {
   stride_b: u32,
   stride_c: u32,
   alpha: f32,
-  // The k range this launch sums, [k_begin, k_end): a chunk of K (kernels/matmul-subgroup.wgsl).
-  // Only the subgroup entry points read it; every other one sums all of K, and its launches
-  // pass 0 and K.
+  // The k range this launch sums, [k_begin, k_end): a chunk of K (kernels/matmul-subgroup.wgsl,
+  // PARTIAL_IN / PARTIAL_OUT). Only the subgroup entry points read it; every other one sums
+  // all of K, and its launches pass 0 and K.
   k_begin: u32,
   k_end: u32,
 }

@@ -19,7 +19,7 @@
 //   5 pre     storage  array<T>        (batch, M, N) like c (matmul_subgroup_c4: vec4s);
 //                                      `=` (never accumulated), only when STORE_PRE; statically
 //                                      used, so always bound (a spare writable buffer otherwise)
-//   6 partial storage array<vec4<f32>> the accumulators of a K chunk (below):
+//   6 partial storage array<vec4<f32>> the accumulators of a K chunk (PARTIAL_IN / PARTIAL_OUT):
 //                                      R·CV vec4s per invocation, invocation-major, (batch, tile,
 //                                      invocation); statically used, so always bound (a spare
 //                                      writable buffer, not pre's, when K is not split)
@@ -56,10 +56,9 @@
 // Launch: workgroups enumerate (row tile, column tile) linearly, column tile fastest, spread
 // over x and y (grid1d); batch in z. Accumulation is f32.
 // K chunks: a long K runs as several launches over consecutive k ranges (params.k_begin ..
-// k_end, multiples of 4 but the last end). A launch whose range does not start at 0 starts from
-// the raw accumulators in `partial` instead of zero; one whose range ends before K stores them
-// there instead of applying the epilogue to C. Uniform values, not overrides: one pipeline
-// serves every chunk (lavapipe takes seconds to compile this kernel). Every element is the same sum, added in
+// k_end, multiples of 4 but the last end): the first with PARTIAL_OUT, the middle ones with
+// both, the last with PARTIAL_IN. PARTIAL_OUT stores the raw accumulators to `partial` instead
+// of C; PARTIAL_IN starts from them instead of zero. Every element is the same sum, added in
 // the same order, as one launch over all of K: the results are bit-identical. Why: on a CPU a
 // subgroup streams its 32 rows of A and the tile's 32 columns of B over all of K before the next
 // subgroup re-reads the same B; at K = 4,096 that is 1 MiB, more than a core's L2, and the
@@ -70,6 +69,11 @@
 // K a multiple of 4 (every k-slice whole): the loads skip clamping k and zeroing past K, which
 // costs lavapipe 5-20% at the dW shapes (docs/benchmarks.md). Only the subgroup entry points.
 override K_ALIGNED: bool = false;
+// K chunks (above): start from / store to the partial accumulators instead of zero / C.
+// Overrides, not uniforms: an unchunked pipeline then compiles without either path (as
+// uniforms they tripled lavapipe's compile time of every matmul pipeline).
+override PARTIAL_IN: bool = false;
+override PARTIAL_OUT: bool = false;
 
 const R: u32 = 4u;    // rows of C per invocation
 const CN: u32 = 32u;  // columns of C per workgroup (= per invocation)
@@ -165,7 +169,7 @@ fn start_tile(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, lane: u32) -> Tile {
   out.base_c = batch * params.stride_c;
   let tiles = ((M + WG * R - 1u) / (WG * R)) * tiles_n;
   out.slot = ((batch * tiles + tile) * WG + lid) * (R * CV);
-  if (params.k_begin > 0u) {
+  if (PARTIAL_IN) {
     for (var i = 0u; i < R * CV; i++) { out.acc[i] = partial[out.slot + i]; }
   }
   let j = lane & 7u;
@@ -387,7 +391,7 @@ fn matmul_subgroup(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroup
                    @builtin(local_invocation_index) lid: u32,
                    @builtin(subgroup_invocation_id) lane: u32) {
   let t = product(wid, nwg, lid, lane);
-  if (t.live) { if (params.k_end < params.K) { store_partial(t); } else { store(t); } }
+  if (t.live) { if (PARTIAL_OUT) { store_partial(t); } else { store(t); } }
 }
 
 @compute @workgroup_size(WG)
@@ -395,7 +399,7 @@ fn matmul_subgroup_c4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
                       @builtin(local_invocation_index) lid: u32,
                       @builtin(subgroup_invocation_id) lane: u32) {
   let t = product(wid, nwg, lid, lane);
-  if (t.live) { if (params.k_end < params.K) { store_partial(t); } else { store_c4(t); } }
+  if (t.live) { if (PARTIAL_OUT) { store_partial(t); } else { store_c4(t); } }
 }
 
 @compute @workgroup_size(WG)
@@ -403,7 +407,7 @@ fn matmul_subgroup_scalar_a(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_
                             @builtin(local_invocation_index) lid: u32,
                             @builtin(subgroup_invocation_id) lane: u32) {
   let t = product_scalar_a(wid, nwg, lid, lane);
-  if (t.live) { if (params.k_end < params.K) { store_partial(t); } else { store(t); } }
+  if (t.live) { if (PARTIAL_OUT) { store_partial(t); } else { store(t); } }
 }
 
 @compute @workgroup_size(WG)
@@ -411,5 +415,5 @@ fn matmul_subgroup_scalar_a_c4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(n
                                @builtin(local_invocation_index) lid: u32,
                                @builtin(subgroup_invocation_id) lane: u32) {
   let t = product_scalar_a(wid, nwg, lid, lane);
-  if (t.live) { if (params.k_end < params.K) { store_partial(t); } else { store_c4(t); } }
+  if (t.live) { if (PARTIAL_OUT) { store_partial(t); } else { store_c4(t); } }
 }

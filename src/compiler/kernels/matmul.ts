@@ -255,15 +255,16 @@ export function matmulLaunches(shape: MatmulShape, limits: DeviceLimits, variant
   const partialBytes = matmulPartialBytes(shape, limits, variant);
   for (let begin = 0; begin < shape.K; begin += chunk) {
     const end = Math.min(shape.K, begin + chunk);
-    launches.push(matmulLaunch(shape, limits, variant, { begin, end, partialBytes }));
+    launches.push(matmulLaunch(shape, limits, variant, { begin, end, partialIn: begin > 0, partialOut: end < shape.K, partialBytes }));
   }
   return launches;
 }
 
-/** A K chunk: k in [begin, end); the kernel reads the partial accumulators when begin > 0 and writes them when end < K. */
 interface KRange {
   begin: number;
   end: number;
+  partialIn: boolean;
+  partialOut: boolean;
   partialBytes: number;
 }
 
@@ -298,6 +299,8 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
   // The subgroup kernel skips clamping k when every 4-deep slice is whole.
   if (isSubgroupVariant(variant)) {
     overrides.K_ALIGNED = K % 4 === 0 ? 1 : 0;
+    overrides.PARTIAL_IN = range?.partialIn ? 1 : 0;
+    overrides.PARTIAL_OUT = range?.partialOut ? 1 : 0;
   } else if (range) {
     throw new Error(`matmul ${variant} sums all of K: only the subgroup variants take a K chunk`);
   }
@@ -305,8 +308,8 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
   const end = range?.end ?? K;
   if (begin % 4 !== 0 || !(begin < end && end <= K) || (end < K && end % 4 !== 0)) throw new Error(`matmul K chunk ${begin}..${end} of ${K}: chunks start and end on multiples of 4`);
   const depth = end - begin;
-  const last = end === K;
-  const partialTraffic = range ? (begin > 0 ? range.partialBytes : 0) + (last ? 0 : range.partialBytes) : 0;
+  const partialTraffic = range ? (range.partialIn ? range.partialBytes : 0) + (range.partialOut ? range.partialBytes : 0) : 0;
+  const last = !range?.partialOut;
   return {
     pipeline: { kernel: g.kernel, entry: matmulEntry(variant, shape), dtype, ...otherTypes(dtype, { TC: shape.cDtype }), features, overrides },
     uniforms: [M, N, K, batch, shape.strideA ?? M * K, shape.strideB ?? K * N, shape.strideC ?? M * N, f32Bits(shape.alpha ?? 1), begin, end],
