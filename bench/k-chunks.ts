@@ -7,7 +7,7 @@
 // whole/chunked pairs (3).
 import { openGpu } from '../src/runtime/device.js';
 import { Runtime, type PreparedDispatch } from '../src/runtime/runtime.js';
-import { matmulLaunch, matmulLaunches, matmulTileAccumulatorBytes, MATMUL_VARIANTS, type MatmulShape, type MatmulVariant } from '../src/compiler/kernels/matmul.js';
+import { matmulLaunch, matmulLaunches, matmulTileAccumulatorBytes, usableMatmulVariants, MATMUL_VARIANTS, type MatmulShape, type MatmulVariant } from '../src/compiler/kernels/matmul.js';
 import type { KernelLaunch } from '../src/compiler/kernels/kernel.js';
 
 function fail(message: string): never {
@@ -23,15 +23,18 @@ try {
 } catch {
   fail(`the shape is not JSON: ${shapeArg}`);
 }
+if (typeof shape !== 'object' || shape === null || ![shape.M, shape.N, shape.K].every((d) => Number.isInteger(d) && d >= 1)) fail(`the shape needs positive integers M, N and K: ${shapeArg}`);
 if ((shape.batch ?? 1) !== 1) fail('batch 1 only');
 if (!(MATMUL_VARIANTS as readonly string[]).includes(variantArg)) fail(`unknown variant ${variantArg} (${MATMUL_VARIANTS.join(', ')})`);
 const variant = variantArg as MatmulVariant;
 const depth = depthArg === undefined || depthArg === '' ? undefined : Number(depthArg);
 if (depth !== undefined && !(Number.isInteger(depth) && depth > 0 && depth % 4 === 0)) fail(`depth must be a positive multiple of 4 (got ${depthArg})`);
+if (depth !== undefined && !variant.startsWith('subgroup')) fail(`only the subgroup variants run K in chunks (got ${variant} with depth ${depth})`);
 const rounds = Number(roundsArg);
 if (!(Number.isInteger(rounds) && rounds >= 1)) fail(`rounds must be a positive integer (got ${roundsArg})`);
 
 const gpu = await openGpu();
+if (!usableMatmulVariants(shape, gpu.limits).includes(variant)) fail(`${variant} cannot run ${shapeArg} on this device (usable: ${usableMatmulVariants(shape, gpu.limits).join(', ')})`);
 const runtime = new Runtime(gpu);
 const { M, N, K } = shape;
 const partialBytes = matmulTileAccumulatorBytes(shape, gpu.limits);

@@ -219,9 +219,9 @@ function geometry(variant: MatmulVariant, M: number, limits: DeviceLimits): Vari
  * K above which a CPU adapter's subgroup matmul runs in chunks of CPU_K_CHUNK (one launch each,
  * accumulators carried between them in the partial buffer; the same sums in the same order):
  * a subgroup streams its A rows and the tile's B columns over all of K before the next one
- * re-reads B, and past a core's L2 that re-read comes from L3. BERT-base's dW products (K =
- * 4,096) ran 1.2–1.4× slower per FLOP than at K = 1,024, its decoder dX (K = 30,522) 1.4×; K =
- * 3,072 (the FFN's down projection) showed no loss, so it stays whole (docs/benchmarks.md).
+ * re-reads B. Chunked, BERT-base's decoder dX (K = 30,522) ran 1.37–1.7× faster and its dW
+ * products (K = 4,096) 1.07–1.3×; at K = 3,072 (the FFN's down projection) chunks gained
+ * nothing beyond this machine's drift, so it stays whole (docs/benchmarks.md).
  */
 export const CPU_SPLIT_K_ABOVE = 3072;
 export const CPU_K_CHUNK = 1024;
