@@ -3,13 +3,14 @@
 // tune site in it (each matmul shape, each attention op; src/tune, mode on, in this process only:
 // the autotune cache is not touched) and reports per site the chosen variant, its time, its % of
 // the FMA peak measured in the same run (matmul sites are compute-bound) and its speed-up over the
-// heuristic's pick.
+// heuristic's pick. Samples last as long as the kernels suite's (50 ms on a CPU adapter).
 import { compile, forcedVariants } from '../src/compiler/compile.js';
 import { openGpu } from '../src/runtime/device.js';
 import { Runtime } from '../src/runtime/runtime.js';
 import { autotune } from '../src/tune/autotune.js';
 import { benchRecipe, defaultRecipePath } from './shapes.js';
 import { devicePeaks, takePeakRows } from './peaks.js';
+import { sampleTargetMs } from './kernel-runner.js';
 import type { BenchSuite } from './types.js';
 
 export const autotuneSuite: BenchSuite = {
@@ -26,7 +27,10 @@ export const autotuneSuite: BenchSuite = {
       const runtime = new Runtime(gpu);
       const peaks = await devicePeaks(runtime, gpu.limits, options.quick);
       for (const row of takePeakRows(peaks)) report(row);
-      const outcomes = await autotune(runtime, gpu.report, tuneSites, { mode: 'on', budgetSeconds: options.full ? 3600 : 600, log: options.log });
+      // Samples as long as the kernels suite's, not the tuner's shorter default: these rows are
+      // read as the kernels' speed (% of peak), where a 10 ms sample still carries a wait's ~2 ms.
+      const sampleMs = sampleTargetMs(runtime, Boolean(options.quick));
+      const outcomes = await autotune(runtime, gpu.report, tuneSites, { mode: 'on', budgetSeconds: options.full ? 3600 : 600, log: options.log, sampleMs });
       let heuristicMs = 0;
       let tunedMs = 0;
       for (const o of outcomes) {

@@ -35,6 +35,11 @@ const MAX_REPS = 1024;
 const SLOW_MS = 1000;
 const VERY_SLOW_MS = 3000;
 
+/** How long one sample should last at least on this runtime, ms. */
+export function sampleTargetMs(runtime: Pick<Runtime, 'paceWaits'>, quick: boolean): number {
+  return (quick ? SAMPLE_TARGET_MS.quick : SAMPLE_TARGET_MS.full) * (runtime.paceWaits ? PACED_SAMPLE_SCALE : 1);
+}
+
 /** Wall time of `reps` back-to-back launches in one submit, waited for. */
 async function runReps(runtime: Runtime, prepared: PreparedDispatch, reps: number): Promise<void> {
   await runtime.submit(new Array<PreparedDispatch>(reps).fill(prepared));
@@ -55,7 +60,7 @@ export async function timeDispatch(runtime: Runtime, prepared: PreparedDispatch,
   // A launch of several seconds (the blocked and vec4 matmuls at BERT-base shapes on lavapipe) has
   // no warm-up effect left to wait out: its first launch is the sample, unless --full.
   if ((once && first > SLOW_MS) || (!full && first > VERY_SLOW_MS)) return { median_ms: first, min_ms: first, max_ms: first, reps: 1 };
-  const target = (quick ? SAMPLE_TARGET_MS.quick : SAMPLE_TARGET_MS.full) * (runtime.paceWaits ? PACED_SAMPLE_SCALE : 1);
+  const target = sampleTargetMs(runtime, quick);
   const reps = first >= target ? 1 : Math.min(MAX_REPS, Math.ceil(target / Math.max(first, 0.005)));
   const slow = first > SLOW_MS;
   // A slow launch (lavapipe at BERT-base shapes) gets 2 samples after its first, 3 with --full.

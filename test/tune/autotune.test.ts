@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../../src/compiler/compile.js';
-import { autotune, deviceIdentity, pickFastest } from '../../src/tune/autotune.js';
+import { autotune, defaultSampleMs, deviceIdentity, pickFastest } from '../../src/tune/autotune.js';
 import { cachedChoices, recordChoices, type TunedChoice } from '../../src/tune/autotune-cache.js';
 import { loadRecipe } from '../../src/recipe/index.js';
 import { train } from '../../src/train/runner.js';
@@ -122,6 +122,45 @@ test('the tuner times candidates on the device, records them per adapter, and la
   assert.equal(none, []);
   assert.match(lines[lines.length - 1]!, /budget of 0 s spent; 2 shapes keep the heuristic's variant/);
   assert.is(await autotune(runtime, gpu.report, sites, { mode: 'off', cachePath, budgetSeconds: 60 }).then((r) => r.length), 0);
+});
+
+test('samples repeat a launch until they last sampleMs (10 ms by default where waits are paced, 1 ms elsewhere)', async () => {
+  const { gpu, runtime } = await testGpu();
+  assert.is(defaultSampleMs({ paceWaits: true }), 10);
+  assert.is(defaultSampleMs({ paceWaits: false }), 1);
+  const sites = (await compiled()).tuneSites.filter((s) => s.kernel === 'matmul').slice(0, 2);
+  // Each submit's launch count and how long it took to finish (one submit per sample).
+  const samples: Array<{ launches: number; ms: number }> = [];
+  let started = 0;
+  let launches = 0;
+  const recording = new Proxy(runtime, {
+    get(target, name, receiver) {
+      if (name === 'submit') {
+        return (list: Parameters<typeof target.submit>[0]) => {
+          started = performance.now();
+          launches = list.length;
+          return target.submit(list);
+        };
+      }
+      if (name === 'finish') {
+        return async () => {
+          await target.finish();
+          samples.push({ launches, ms: performance.now() - started });
+        };
+      }
+      const v = Reflect.get(target, name, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const sampleMs = 20;
+  const outcomes = await autotune(recording, gpu.report, sites, { mode: 'on', budgetSeconds: 60, sampleMs });
+  assert.is(outcomes.length, 2);
+  // The test shapes take well under 20 ms a launch: samples repeat them, about sampleMs long (the
+  // median against a quarter of it: this machine's speed drifts by 2x between samples).
+  const repeated = samples.filter((s) => s.launches > 1).map((s) => s.ms).sort((a, b) => a - b);
+  assert.ok(repeated.length >= 10, `${repeated.length} repeated samples`);
+  const medianMs = repeated[repeated.length >> 1]!;
+  assert.ok(medianMs >= sampleMs / 4, `median sample ${medianMs.toFixed(2)} ms: ${repeated.map((t) => t.toFixed(1)).join(' ')}`);
 });
 
 test('a candidate whose first run includes the driver compiling its pipeline is not written off as hopeless', async () => {
