@@ -45,8 +45,11 @@ recipe_abs=$(realpath "$recipe")
 
 run_arm() { # dir out -> tokens/s
   local dir=$1 out=$2 line
-  line=$(cd "$dir" && node bin/bert-run.js "$recipe_abs" --steps "$steps" --out "$out" 2>&1 | grep '^done:' || true)
-  [[ $line =~ \(([0-9]+)\ tokens/s\) ]] || die "a run in $dir did not finish (see: cd $dir && node bin/bert-run.js $recipe --steps $steps)"
+  # A fresh run directory each time (an existing one would be refused or resumed).
+  rm -rf "$out"
+  (cd "$dir" && node bin/bert-run.js "$recipe_abs" --steps "$steps" --out "$out" >"$out.log" 2>&1) || true
+  line=$(grep '^done:' "$out.log" || true)
+  [[ $line =~ \(([0-9]+)\ tokens/s\) ]] || die "a run in $dir did not finish: $(tail -n 1 "$out.log")"
   echo "${BASH_REMATCH[1]}"
 }
 
