@@ -31,7 +31,7 @@ const MAX_REPS = 1024;
  * 5.2–6.1 ms against 2.8–3.3 ms per launch in longer samples, and hid which variant was faster.
  */
 const PACED_SAMPLE_SCALE = 10;
-/** A candidate whose first launch is this many times the best median so far is not sampled further. */
+/** A candidate whose first launch is this many times the fastest single launch so far is not sampled further. */
 const HOPELESS = 3;
 
 export interface TuneOutcome {
@@ -105,7 +105,10 @@ async function timeSite(runtime: Runtime, site: TuneSite, sampleMs: number): Pro
     for (let i = 0; i < site.bufferBytes.length; i++) await pool.ensure({ id: String(i), bytes: Math.max(16, site.bufferBytes[i]!), role: 'scratch' });
     const ms: Record<string, number> = {};
     const runs = new Map<string, { run: (reps: number) => Promise<number>; reps: number }>();
-    let best = Infinity;
+    // The fastest single launch (submit and wait) of a candidate sampled so far: a candidate's
+    // first launch is cut against it, like against like (a short launch's is mostly the wait's
+    // overhead, which its samples' median no longer holds).
+    let bestSingle = Infinity;
     // The heuristic's pick first: the yardstick the others are cut against.
     const order = [...site.candidates].sort((a, b) => Number(b.variant === site.heuristic) - Number(a.variant === site.heuristic));
     for (const c of order) {
@@ -123,8 +126,8 @@ async function timeSite(runtime: Runtime, site: TuneSite, sampleMs: number): Pro
       let first = await run(1);
       // A first run can include the driver compiling the pipeline (lavapipe compiles a big
       // shader at its first dispatch, up to a second): a hopeless-looking one runs again.
-      if (first > HOPELESS * best) first = await run(1);
-      if (first > HOPELESS * best) {
+      if (first > HOPELESS * bestSingle) first = await run(1);
+      if (first > HOPELESS * bestSingle) {
         ms[c.variant] = first;
         continue;
       }
@@ -132,15 +135,16 @@ async function timeSite(runtime: Runtime, site: TuneSite, sampleMs: number): Pro
       // first may include the compile), then from a sample of that many (one launch's time
       // includes a wait's overhead, which a sample spreads over its launches).
       let reps = 1;
+      let single = first;
       if (first < sampleMs) {
-        reps = repsFor(Math.min(first, await run(1)), sampleMs);
-        reps = repsFor(await run(reps), sampleMs);
+        single = Math.min(first, await run(1));
+        reps = repsFor(await run(repsFor(single, sampleMs)), sampleMs);
       }
+      bestSingle = Math.min(bestSingle, single);
       runs.set(c.variant, { run, reps });
       const samples: number[] = [];
       for (let s = 0; s < SAMPLES; s++) samples.push(await run(reps));
       ms[c.variant] = median(samples);
-      best = Math.min(best, ms[c.variant]!);
     }
     // A challenger that beat the heuristic is timed again against it, sample for sample in turn,
     // so that a change in the machine's load between the two passes cannot make the choice: both
