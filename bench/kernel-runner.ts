@@ -7,6 +7,7 @@ import type { Runtime, PreparedDispatch } from '../src/runtime/runtime.js';
 import type { BenchRow } from './types.js';
 import type { KernelCase } from './kernel-case.js';
 import { time } from './timing.js';
+import { PACED_SAMPLE_SCALE } from '../src/runtime/gpu-wait.js';
 
 function fill(bytes: number, seed: number, intMax?: number): ArrayBufferView {
   const n = Math.ceil(bytes / 4);
@@ -24,12 +25,6 @@ function fill(bytes: number, seed: number, intMax?: number): ArrayBufferView {
 
 /** Milliseconds one sample should last at least (launches are repeated up to MAX_REPS to get there). */
 const SAMPLE_TARGET_MS = { quick: 0.5, full: 5 };
-/**
- * Where the runtime paces its waits (a CPU adapter, src/runtime/gpu-wait.ts) a wait past 2 ms
- * learns of the end up to a 1 ms timer tick late, so samples last 10× longer there: the tick
- * stays within about 2% of a sample.
- */
-const PACED_SAMPLE_SCALE = 10;
 const MAX_REPS = 1024;
 /** A launch slower than this gets fewer samples (2, or 3 with --full) and no extra warm-up: lavapipe at BERT shapes. */
 const SLOW_MS = 1000;

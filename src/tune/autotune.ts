@@ -14,6 +14,7 @@ import type { AdapterReport } from '../runtime/device.js';
 import type { TuneSite } from '../compiler/tune-site.js';
 import { MATMUL_VARIANTS } from '../compiler/kernels/matmul.js';
 import { packageRoot } from '../package-root.js';
+import { PACED_SAMPLE_SCALE } from '../runtime/gpu-wait.js';
 import { cachedChoices, recordChoices, type TunedChoice } from './autotune-cache.js';
 
 export type AutotuneMode = 'off' | 'cached' | 'on';
@@ -24,13 +25,6 @@ const MIN_GAIN = 1.1;
 const SAMPLE_MS = 1;
 const SAMPLES = 5;
 const MAX_REPS = 1024;
-/**
- * Where the runtime paces its waits (a CPU adapter) a sample lasts this many times longer: each
- * wait there costs about 2 ms (its first 2 ms poll at once, taking a core from the kernel, and
- * its end is seen up to a timer tick late), so a 1 ms sample of a 3 ms tiny.yaml product took
- * 5.2–6.1 ms against 2.8–3.3 ms per launch in longer samples, and hid which variant was faster.
- */
-const PACED_SAMPLE_SCALE = 10;
 /** A candidate whose first launch is this many times the fastest single launch so far is not sampled further. */
 const HOPELESS = 3;
 

@@ -163,6 +163,30 @@ test('samples repeat a launch until they last sampleMs (10 ms by default where w
   assert.ok(medianMs >= sampleMs / 4, `median sample ${medianMs.toFixed(2)} ms: ${repeated.map((t) => t.toFixed(1)).join(' ')}`);
 });
 
+test('a short candidate is cut against single launches, not against a median per launch: a wait overhead does not write it off', async () => {
+  const { gpu, runtime } = await testGpu();
+  const site = (await compiled()).tuneSites.find((s) => s.kernel === 'matmul')!;
+  // Every submit waits 10 ms more, as a slow device wait would: a lone launch of a sub-ms test
+  // shape then takes 10+ ms, while a 100 ms sample of many launches still shows its own time.
+  const overhead = new Proxy(runtime, {
+    get(target, name, receiver) {
+      if (name === 'submit') {
+        return async (list: Parameters<typeof target.submit>[0]) => {
+          await new Promise((r) => setTimeout(r, 10));
+          return target.submit(list);
+        };
+      }
+      const v = Reflect.get(target, name, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const [o] = await autotune(overhead, gpu.report, [site], { mode: 'on', budgetSeconds: 60, sampleMs: 100 });
+  // Sampled candidates record a median per launch (the 10 ms spread over many); one written off
+  // records its lone first launch (10 ms or more).
+  assert.equal(Object.keys(o!.ms).sort(), site.candidates.map((c) => c.variant).sort());
+  for (const [variant, ms] of Object.entries(o!.ms)) assert.ok(ms < 8, `${variant}: ${ms.toFixed(2)} ms, written off unsampled`);
+});
+
 test('a candidate whose first run includes the driver compiling its pipeline is not written off as hopeless', async () => {
   const { gpu, runtime } = await testGpu();
   const sites = (await compiled()).tuneSites.slice(0, 2);
