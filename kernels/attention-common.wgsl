@@ -30,13 +30,18 @@ const MASK_BIAS: f32 = -10000.0;
 @group(0) @binding(2) var<storage, read> probs: array<T>;
 @group(0) @binding(2) var<storage, read_write> probs_rw2: array<T>;
 @group(0) @binding(2) var<storage, read> probs_v4: array<vec4<T>>;
+@group(0) @binding(2) var<storage, read_write> probs_rw2_v4: array<vec4<T>>;
 // Binding 3
 @group(0) @binding(3) var<storage, read_write> probs_rw3: array<T>;
+@group(0) @binding(3) var<storage, read_write> probs_rw3_v4: array<vec4<T>>;
 @group(0) @binding(3) var<storage, read> step_state: StepState;
 @group(0) @binding(3) var<storage, read_write> d_qkv3: array<T>;
+@group(0) @binding(3) var<storage, read_write> d_qkv3_v4: array<vec4<T>>;
 // Binding 4
 @group(0) @binding(4) var<storage, read_write> out_rw: array<T>;
 @group(0) @binding(4) var<storage, read_write> d_qkv4: array<T>;
+@group(0) @binding(4) var<storage, read_write> out_rw_v4: array<vec4<T>>;
+@group(0) @binding(4) var<storage, read_write> d_qkv4_v4: array<vec4<T>>;
 @group(0) @binding(4) var<storage, read> qkv4: array<T>;
 @group(0) @binding(4) var<storage, read> qkv4_v4: array<vec4<T>>;
 // Binding 5
@@ -50,6 +55,12 @@ fn drop_factor(site: u32, index: u32) -> f32 {
   if (params.p <= 0.0) { return 1.0; }
   let r = rng_hash(index ^ site);
   return select(0.0, 1.0 / (1.0 - params.p), f32(r >> 8u) * (1.0 / 16777216.0) >= params.p);
+}
+
+// drop_factor of the 4 consecutive elements from `index`, the same values.
+fn drop_factor4(site: u32, index: u32) -> vec4<f32> {
+  if (params.p <= 0.0) { return vec4<f32>(1.0); }
+  return select(vec4<f32>(0.0), vec4<f32>(1.0 / (1.0 - params.p)), keep4(site, vec4<u32>(index) + vec4<u32>(0u, 1u, 2u, 3u), params.p));
 }
 
 fn drop_site(seed: u32, micro_step: u32) -> u32 {

@@ -32,10 +32,15 @@
 // step_state: StepState (src/plan/step-state.ts). Element type T; accumulation always f32.
 //
 // Work split (lavapipe: storage loads are the cost, subgroups share them; DESIGN.md):
-// one invocation owns R = 2 rows of a tile 16 columns wide and accumulates 2×16 in registers; per
-// step of the contracted dim it loads its 2 row values itself and 2 of the 16 column values, and
+// one invocation owns R = 4 rows of a tile 16 columns wide and accumulates 4×16 in registers; per
+// step of the contracted dim it loads its 4 row values itself and 2 of the 16 column values, and
 // the column values reach the rest of the subgroup by subgroupBroadcast from lanes 0..7 (needs a
-// subgroup size >= 8 and <= WG). A workgroup covers WG·R rows of one (b, h).
+// subgroup size >= 8 and <= WG). A workgroup covers WG·R rows of one (b, h). Why 4 rows: a
+// broadcast column value then feeds 4 FMAs, not 2, and a step loads 6 values per 64 FMAs, not 4
+// per 32 (1.3-1.6x per kernel on lavapipe at tiny.yaml's shape, docs/benchmarks.md). Every
+// element still sums its products one step at a time in the same order: the results did not change.
+// Loops over a tile's columns run to the constant 16 and skip the columns past the edge, so that
+// they unroll and the accumulators stay in registers.
 //   attention_scores, attention_grad_scores: rows = queries, columns = keys, contracted = D; the
 //     workgroup walks all key tiles (online max/sum for the softmax; then a second pass over
 //     its own rows normalizes P). Grid: B·NH·⌈T/(WG·R)⌉ workgroups.
@@ -47,7 +52,7 @@
 
 // #include attention-common.wgsl
 
-const R: u32 = 2u;
+const R: u32 = 4u;
 
 // The 16 column values of a tile: lane l (of 8) loaded x0 = column l and x1 = column l + 8.
 fn share(x0: f32, x1: f32) -> array<vec4<f32>, 4> {
@@ -59,39 +64,52 @@ fn share(x0: f32, x1: f32) -> array<vec4<f32>, 4> {
   );
 }
 
-// acc[0..3] = row a's 16 columns, acc[4..7] = row b's.
-fn fma_tile(acc: ptr<function, array<vec4<f32>, 8>>, a0: f32, a1: f32, bv: array<vec4<f32>, 4>) {
-  (*acc)[0] += a0 * bv[0];
-  (*acc)[1] += a0 * bv[1];
-  (*acc)[2] += a0 * bv[2];
-  (*acc)[3] += a0 * bv[3];
-  (*acc)[4] += a1 * bv[0];
-  (*acc)[5] += a1 * bv[1];
-  (*acc)[6] += a1 * bv[2];
-  (*acc)[7] += a1 * bv[3];
-}
-
-// acc += Σ_d (rows[ra + d], rows[rb + d]) × (16 columns shared from lanes' cols[xa + d], cols[xb + d]),
-// d over the head dims; contract4 reads _v4 views, 4 dims at a time (offsets in vec4s), same order.
-fn contract(acc: ptr<function, array<vec4<f32>, 8>>, rows: ptr<storage, array<T>, read>, ra: u32, rb: u32,
-            cols: ptr<storage, array<T>, read>, xa: u32, xb: u32) {
-  for (var d = 0u; d < params.D; d++) {
-    fma_tile(acc, f32((*rows)[ra + d]), f32((*rows)[rb + d]), share(f32((*cols)[xa + d]), f32((*cols)[xb + d])));
+// acc[4r .. 4r+3] = row r's 16 columns; a[r] = row r's value at this step.
+fn fma_tile(acc: ptr<function, array<vec4<f32>, 16>>, a: vec4<f32>, bv: array<vec4<f32>, 4>) {
+  for (var r = 0u; r < R; r++) {
+    for (var c = 0u; c < 4u; c++) {
+      (*acc)[r * 4u + c] += a[r] * bv[c];
+    }
   }
 }
 
-fn contract4(acc: ptr<function, array<vec4<f32>, 8>>, rows: ptr<storage, array<vec4<T>>, read>, ra: u32, rb: u32,
+// acc += Σ_d (rows[ra[r] + d])_r × (16 columns shared from lanes' cols[xa + d], cols[xb + d]), d over
+// the head dims; contract4 reads _v4 views, 4 dims at a time (offsets in vec4s), same order.
+fn contract(acc: ptr<function, array<vec4<f32>, 16>>, rows: ptr<storage, array<T>, read>, ra: vec4<u32>,
+            cols: ptr<storage, array<T>, read>, xa: u32, xb: u32) {
+  for (var d = 0u; d < params.D; d++) {
+    let a = vec4<f32>(f32((*rows)[ra.x + d]), f32((*rows)[ra.y + d]), f32((*rows)[ra.z + d]), f32((*rows)[ra.w + d]));
+    fma_tile(acc, a, share(f32((*cols)[xa + d]), f32((*cols)[xb + d])));
+  }
+}
+
+fn contract4(acc: ptr<function, array<vec4<f32>, 16>>, rows: ptr<storage, array<vec4<T>>, read>, ra: vec4<u32>,
              cols: ptr<storage, array<vec4<T>>, read>, xa: u32, xb: u32) {
   for (var d4 = 0u; d4 < params.D / 4u; d4++) {
     let x0 = vec4<f32>((*cols)[xa + d4]);
     let x1 = vec4<f32>((*cols)[xb + d4]);
-    let a0 = vec4<f32>((*rows)[ra + d4]);
-    let a1 = vec4<f32>((*rows)[rb + d4]);
-    fma_tile(acc, a0.x, a1.x, share(x0.x, x1.x));
-    fma_tile(acc, a0.y, a1.y, share(x0.y, x1.y));
-    fma_tile(acc, a0.z, a1.z, share(x0.z, x1.z));
-    fma_tile(acc, a0.w, a1.w, share(x0.w, x1.w));
+    let av = array<vec4<f32>, 4>(vec4<f32>((*rows)[ra.x + d4]), vec4<f32>((*rows)[ra.y + d4]),
+                                 vec4<f32>((*rows)[ra.z + d4]), vec4<f32>((*rows)[ra.w + d4]));
+    // Lane l's x0 (x1) holds column l (l + 8) at these 4 dims: groups 0 and 1 come from x0, 2 and 3 from x1.
+    group_cols(acc, av, 0u, subgroupBroadcast(x0, 0u), subgroupBroadcast(x0, 1u), subgroupBroadcast(x0, 2u), subgroupBroadcast(x0, 3u));
+    group_cols(acc, av, 1u, subgroupBroadcast(x0, 4u), subgroupBroadcast(x0, 5u), subgroupBroadcast(x0, 6u), subgroupBroadcast(x0, 7u));
+    group_cols(acc, av, 2u, subgroupBroadcast(x1, 0u), subgroupBroadcast(x1, 1u), subgroupBroadcast(x1, 2u), subgroupBroadcast(x1, 3u));
+    group_cols(acc, av, 3u, subgroupBroadcast(x1, 4u), subgroupBroadcast(x1, 5u), subgroupBroadcast(x1, 6u), subgroupBroadcast(x1, 7u));
   }
+}
+
+// 4 steps at once into column group g (columns 4g .. 4g+3): acc[4r + g] += Σ_kk av[r][kk]·b_kk, b_kk
+// holding the 4 columns at step kk. Like the matmul's k-slice: one update of an accumulator per 4
+// products, not per product (lavapipe keeps the accumulators in memory; 1.x faster, docs/benchmarks.md).
+fn group_rows(acc: ptr<function, array<vec4<f32>, 16>>, av: array<vec4<f32>, 4>, g: u32, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) {
+  for (var r = 0u; r < R; r++) {
+    (*acc)[r * 4u + g] += av[r].x * b0 + av[r].y * b1 + av[r].z * b2 + av[r].w * b3;
+  }
+}
+
+// The same from the 4 columns' values at the 4 steps: ci = column 4g + i at steps kk = 0..3.
+fn group_cols(acc: ptr<function, array<vec4<f32>, 16>>, av: array<vec4<f32>, 4>, g: u32, c0: vec4<f32>, c1: vec4<f32>, c2: vec4<f32>, c3: vec4<f32>) {
+  group_rows(acc, av, g, vec4<f32>(c0.x, c1.x, c2.x, c3.x), vec4<f32>(c0.y, c1.y, c2.y, c3.y), vec4<f32>(c0.z, c1.z, c2.z, c3.z), vec4<f32>(c0.w, c1.w, c2.w, c3.w));
 }
 
 // The two columns lane `lane` loads for the tile starting at c0: c0 + lane and c0 + lane + 8,
@@ -100,16 +118,7 @@ fn lane_cols(c0: u32, n: u32, lane: u32) -> vec2<u32> {
   return min(vec2<u32>(c0 + lane, c0 + lane + 8u), vec2<u32>(n - 1u));
 }
 
-// Store of the tile's two rows (those inside [0, T)) at dst[base.x + c] and dst[base.y + c].
-fn store_rows(acc: ptr<function, array<vec4<f32>, 8>>, dst: ptr<storage, array<T>, read_write>, rt: RowTile, base: vec2<u32>) {
-  let cols = min(16u, params.D - rt.c0);
-  for (var c = 0u; c < cols; c++) {
-    if (rt.r0 < params.T) { (*dst)[base.x + c] = T(acc_at(acc, 0u, c)); }
-    if (rt.r0 + 1u < params.T) { (*dst)[base.y + c] = T(acc_at(acc, 1u, c)); }
-  }
-}
-
-fn acc_at(acc: ptr<function, array<vec4<f32>, 8>>, row: u32, c: u32) -> f32 {
+fn acc_at(acc: ptr<function, array<vec4<f32>, 16>>, row: u32, c: u32) -> f32 {
   return (*acc)[row * 4u + c / 4u][c % 4u];
 }
 
@@ -118,10 +127,31 @@ struct RowTile {
   b: u32,
   h: u32,
   bh: u32,
-  r0: u32,  // first of this invocation's two rows (may be >= T: compute clamped, store nothing)
-  ra: u32,  // rows clamped into [0, T)
-  rb: u32,
-  c0: u32,  // first column of the tile (column tiles of 16)
+  r0: u32,          // first of this invocation's rows (r0 + r may be >= T: computed clamped, not stored)
+  rows: vec4<u32>,  // the rows r0 .. r0 + 3 clamped into [0, T)
+  c0: u32,          // first column of the tile (column tiles of 16)
+}
+
+fn row_live(rt: RowTile, r: u32) -> bool { return rt.r0 + r < params.T; }
+
+// Store of the tile's rows (those inside [0, T)) at dst[base[r] + c], columns inside [0, D).
+fn store_rows(acc: ptr<function, array<vec4<f32>, 16>>, dst: ptr<storage, array<T>, read_write>, rt: RowTile, base: vec4<u32>) {
+  for (var c = 0u; c < 16u; c++) {
+    if (rt.c0 + c >= params.D) { break; }
+    for (var r = 0u; r < R; r++) {
+      if (row_live(rt, r)) { (*dst)[base[r] + c] = T(acc_at(acc, r, c)); }
+    }
+  }
+}
+
+// The same one vec4 at a time (D % 4 == 0 and `base` multiples of 4: the _vec4 entries).
+fn store_rows4(acc: ptr<function, array<vec4<f32>, 16>>, dst: ptr<storage, array<vec4<T>>, read_write>, rt: RowTile, base: vec4<u32>) {
+  for (var c = 0u; c < 4u; c++) {
+    if (rt.c0 + 4u * c >= params.D) { break; }
+    for (var r = 0u; r < R; r++) {
+      if (row_live(rt, r)) { (*dst)[base[r] / 4u + c] = vec4<T>((*acc)[r * 4u + c]); }
+    }
+  }
 }
 
 fn row_tile(t: u32, col_tiles: u32, lid: u32) -> RowTile {
@@ -130,7 +160,8 @@ fn row_tile(t: u32, col_tiles: u32, lid: u32) -> RowTile {
   let rest = t / col_tiles;
   let bh = rest / blocks;
   let r0 = (rest % blocks) * (WG * R) + lid * R;
-  return RowTile(bh / params.heads, bh % params.heads, bh, r0, min(r0, params.T - 1u), min(r0 + 1u, params.T - 1u), ct * 16u);
+  let rows = min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.T - 1u));
+  return RowTile(bh / params.heads, bh % params.heads, bh, r0, rows, ct * 16u);
 }
 
 fn tile_count(col_tiles: u32) -> u32 {
@@ -143,19 +174,15 @@ fn tile_count(col_tiles: u32) -> u32 {
 // exp(s − m)/l. The _vec4 entry loads q and k 4 head dims at a time (needs D % 4 == 0).
 
 struct SoftmaxRows {
-  ma: f32,
-  mb: f32,
-  la: f32,
-  lb: f32,
+  m: vec4<f32>,  // per row r
+  l: vec4<f32>,
 }
 
 struct ScoresTile {
   rt: RowTile,
-  qa: u32,    // q of this invocation's rows (element offsets)
-  qb: u32,
-  kcol: u32,  // k of key j is at kcol + j·3H
-  pa: u32,    // probs rows
-  pb: u32,
+  q: vec4<u32>,  // q of this invocation's rows (element offsets)
+  kcol: u32,     // k of key j is at kcol + j·3H
+  p: vec4<u32>,  // probs rows
 }
 
 fn scores_tile(tile: u32, lid: u32) -> ScoresTile {
@@ -163,52 +190,73 @@ fn scores_tile(tile: u32, lid: u32) -> ScoresTile {
   let L = params.T;
   let D = params.D;
   let row3 = 3u * params.H;
-  return ScoresTile(rt, (rt.b * L + rt.ra) * row3 + rt.h * D, (rt.b * L + rt.rb) * row3 + rt.h * D,
-                    rt.b * L * row3 + params.H + rt.h * D, (rt.bh * L + rt.ra) * L, (rt.bh * L + rt.rb) * L);
+  return ScoresTile(rt, (vec4<u32>(rt.b * L) + rt.rows) * row3 + vec4<u32>(rt.h * D), rt.b * L * row3 + params.H + rt.h * D,
+                    (vec4<u32>(rt.bh * L) + rt.rows) * L);
 }
 
-// Scale, bias, online-softmax update and store of one 2 × 16 tile of scores (keys j0..j0+15).
-fn scores_finish(acc: ptr<function, array<vec4<f32>, 8>>, st: ptr<function, SoftmaxRows>, t: ScoresTile, j0: u32, lane: u32) {
+// Scale, bias and online-softmax update of one 4 × 16 tile of scores (keys j0..j0+15).
+fn scores_update(acc: ptr<function, array<vec4<f32>, 16>>, st: ptr<function, SoftmaxRows>, t: ScoresTile, j0: u32, lane: u32) {
   let L = params.T;
   let ja = min(j0 + lane, L - 1u);
   let jb = min(j0 + lane + 8u, L - 1u);
   let bias = share(select(MASK_BIAS, 0.0, mask[t.rt.b * L + ja] != 0), select(MASK_BIAS, 0.0, mask[t.rt.b * L + jb] != 0));
-  var ta = NEG_INF;
-  var tb = NEG_INF;
+  var top = vec4<f32>(NEG_INF);
   for (var c = 0u; c < 4u; c++) {
     let valid = vec4<u32>(j0 + c * 4u) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(L);
-    (*acc)[c] = select(vec4<f32>(NEG_INF), (*acc)[c] * params.scale + bias[c], valid);
-    (*acc)[4u + c] = select(vec4<f32>(NEG_INF), (*acc)[4u + c] * params.scale + bias[c], valid);
-    ta = max(ta, vmax((*acc)[c]));
-    tb = max(tb, vmax((*acc)[4u + c]));
+    for (var r = 0u; r < R; r++) {
+      (*acc)[r * 4u + c] = select(vec4<f32>(NEG_INF), (*acc)[r * 4u + c] * params.scale + bias[c], valid);
+      top[r] = max(top[r], vmax((*acc)[r * 4u + c]));
+    }
   }
-  let na = max((*st).ma, ta);
-  let nb = max((*st).mb, tb);
-  var sa = 0.0;
-  var sb = 0.0;
+  let n = max((*st).m, top);
+  var s = vec4<f32>(0.0);
   for (var c = 0u; c < 4u; c++) {
-    sa += vsum(exp((*acc)[c] - na));
-    sb += vsum(exp((*acc)[4u + c] - nb));
+    for (var r = 0u; r < R; r++) { s[r] += vsum(exp((*acc)[r * 4u + c] - n[r])); }
   }
-  (*st).la = (*st).la * exp((*st).ma - na) + sa;
-  (*st).lb = (*st).lb * exp((*st).mb - nb) + sb;
-  (*st).ma = na;
-  (*st).mb = nb;
-  let cols = min(16u, L - j0);
-  for (var c = 0u; c < cols; c++) {
-    if (t.rt.r0 < L) { probs_rw3[t.pa + j0 + c] = T(acc_at(acc, 0u, c)); }
-    if (t.rt.r0 + 1u < L) { probs_rw3[t.pb + j0 + c] = T(acc_at(acc, 1u, c)); }
+  (*st).l = (*st).l * exp((*st).m - n) + s;
+  (*st).m = n;
+}
+
+// The tile's scores, stored one element at a time (any T) or one vec4 at a time (T % 4 == 0,
+// the _vec4 entry: 4x fewer stores, each a per-lane loop on lavapipe).
+fn scores_store(acc: ptr<function, array<vec4<f32>, 16>>, t: ScoresTile, j0: u32) {
+  for (var c = 0u; c < 16u; c++) {
+    if (j0 + c >= params.T) { break; }
+    for (var r = 0u; r < R; r++) {
+      if (row_live(t.rt, r)) { probs_rw3[t.p[r] + j0 + c] = T(acc_at(acc, r, c)); }
+    }
+  }
+}
+
+fn scores_store4(acc: ptr<function, array<vec4<f32>, 16>>, t: ScoresTile, j0: u32) {
+  for (var c = 0u; c < 4u; c++) {
+    if (j0 + 4u * c >= params.T) { break; }
+    for (var r = 0u; r < R; r++) {
+      if (row_live(t.rt, r)) { probs_rw3_v4[(t.p[r] + j0) / 4u + c] = vec4<T>((*acc)[r * 4u + c]); }
+    }
   }
 }
 
 // Pass 2 touches only this invocation's own rows: no barrier needed.
 fn scores_normalize(st: SoftmaxRows, t: ScoresTile) {
   let L = params.T;
-  let inv_a = 1.0 / st.la;
-  let inv_b = 1.0 / st.lb;
+  let inv = 1.0 / st.l;
   for (var j = 0u; j < L; j++) {
-    if (t.rt.r0 < L) { probs_rw3[t.pa + j] = T(exp(f32(probs_rw3[t.pa + j]) - st.ma) * inv_a); }
-    if (t.rt.r0 + 1u < L) { probs_rw3[t.pb + j] = T(exp(f32(probs_rw3[t.pb + j]) - st.mb) * inv_b); }
+    for (var r = 0u; r < R; r++) {
+      if (row_live(t.rt, r)) { probs_rw3[t.p[r] + j] = T(exp(f32(probs_rw3[t.p[r] + j]) - st.m[r]) * inv[r]); }
+    }
+  }
+}
+
+fn scores_normalize4(st: SoftmaxRows, t: ScoresTile) {
+  let inv = 1.0 / st.l;
+  for (var j4 = 0u; j4 < params.T / 4u; j4++) {
+    for (var r = 0u; r < R; r++) {
+      if (row_live(t.rt, r)) {
+        let i = t.p[r] / 4u + j4;
+        probs_rw3_v4[i] = vec4<T>(exp(vec4<f32>(probs_rw3_v4[i]) - st.m[r]) * inv[r]);
+      }
+    }
   }
 }
 
@@ -221,14 +269,15 @@ fn attention_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   let L = params.T;
   let row3 = 3u * params.H;
   let lane = sid % 8u;
-  var st = SoftmaxRows(NEG_INF, NEG_INF, 0.0, 0.0);
+  var st = SoftmaxRows(vec4<f32>(NEG_INF), vec4<f32>(0.0));
   for (var j0 = 0u; j0 < L; j0 += 16u) {
     let k = vec2<u32>(t.kcol) + lane_cols(j0, L, lane) * row3;
     // Explicitly zeroed: a bare `var acc: array<...>;` inside this loop kept the previous
     // iteration's values on lavapipe (Dawn/Mesa), against WGSL's zero-init rule.
-    var acc = array<vec4<f32>, 8>();
-    contract(&acc, &qkv, t.qa, t.qb, &qkv, k.x, k.y);
-    scores_finish(&acc, &st, t, j0, lane);
+    var acc = array<vec4<f32>, 16>();
+    contract(&acc, &qkv, t.q, &qkv, k.x, k.y);
+    scores_update(&acc, &st, t, j0, lane);
+    scores_store(&acc, t, j0);
   }
   scores_normalize(st, t);
 }
@@ -242,23 +291,24 @@ fn attention_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
   let L = params.T;
   let row3 = 3u * params.H;
   let lane = sid % 8u;
-  var st = SoftmaxRows(NEG_INF, NEG_INF, 0.0, 0.0);
+  var st = SoftmaxRows(vec4<f32>(NEG_INF), vec4<f32>(0.0));
   for (var j0 = 0u; j0 < L; j0 += 16u) {
     let k = (vec2<u32>(t.kcol) + lane_cols(j0, L, lane) * row3) / 4u;
-    var acc = array<vec4<f32>, 8>();
-    contract4(&acc, &qkv_v4, t.qa / 4u, t.qb / 4u, &qkv_v4, k.x, k.y);
-    scores_finish(&acc, &st, t, j0, lane);
+    var acc = array<vec4<f32>, 16>();
+    contract4(&acc, &qkv_v4, t.q / 4u, &qkv_v4, k.x, k.y);
+    scores_update(&acc, &st, t, j0, lane);
+    scores_store4(&acc, t, j0);
   }
-  scores_normalize(st, t);
+  scores_normalize4(st, t);
 }
 
 // ---------------------------------------------------------------------------------------------
-// Products contracted over the sequence (context, grad_v, grad_qk): step u reads the two rows'
-// values of `probs` at a + u·a_stride (times the dropout factor when `dropped`; `site` is then
+// Products contracted over the sequence (context, grad_v, grad_qk): step u reads the rows' values
+// of `probs` at a[r] + u·a_stride (times the dropout factor when `dropped`; `site` is then
 // drop_site(...), since step_state is not bound where nothing is dropped) and this lane's two
 // columns at b + u·b_stride + dc of `bv`, shared across the 8 lanes of the tile.
 struct SeqOperands {
-  a: vec2<u32>,
+  a: vec4<u32>,
   a_stride: u32,
   dropped: bool,
   site: u32,
@@ -266,20 +316,17 @@ struct SeqOperands {
   b_stride: u32,
 }
 
-fn seq_tile(o: SeqOperands, bv: ptr<storage, array<T>, read>, dc: vec2<u32>) -> array<vec4<f32>, 8> {
-  var acc = array<vec4<f32>, 8>();
+fn seq_tile(o: SeqOperands, bv: ptr<storage, array<T>, read>, dc: vec2<u32>) -> array<vec4<f32>, 16> {
+  var acc = array<vec4<f32>, 16>();
   for (var u = 0u; u < params.T; u++) {
     let bu = o.b + u * o.b_stride;
     let x = share(f32((*bv)[bu + dc.x]), f32((*bv)[bu + dc.y]));
-    let ia = o.a.x + u * o.a_stride;
-    let ib = o.a.y + u * o.a_stride;
-    var a0 = f32(probs[ia]);
-    var a1 = f32(probs[ib]);
+    let ia = o.a + vec4<u32>(u * o.a_stride);
+    var a = vec4<f32>(f32(probs[ia.x]), f32(probs[ia.y]), f32(probs[ia.z]), f32(probs[ia.w]));
     if (o.dropped) {
-      a0 *= drop_factor(o.site, ia);
-      a1 *= drop_factor(o.site, ib);
+      for (var r = 0u; r < R; r++) { a[r] *= drop_factor(o.site, ia[r]); }
     }
-    fma_tile(&acc, a0, a1, x);
+    fma_tile(&acc, a, x);
   }
   return acc;
 }
@@ -299,57 +346,58 @@ fn seq_cols4(o: SeqOperands, c0: u32, lane: u32) -> SeqCols4 {
   return SeqCols4((o.b + (lane / 4u) * o.b_stride) / 4u + col, o.b_stride);
 }
 
-// Rows u..u+3 (a0, a1: the two rows' values) times the 16 columns lanes loaded (mine0: rows u,
-// u+1; mine1: rows u+2, u+3), dropout applied first when the operands say so.
-fn seq_step4(acc: ptr<function, array<vec4<f32>, 8>>, o: SeqOperands, u: u32, a0in: vec4<f32>, a1in: vec4<f32>, mine0: vec4<f32>, mine1: vec4<f32>) {
-  var a0 = a0in;
-  var a1 = a1in;
+// Steps u..u+3 (av[r]: row r's values at them) times the 16 columns lanes loaded (mine0: steps u,
+// u+1; mine1: steps u+2, u+3), dropout applied first when the operands say so.
+fn seq_step4(acc: ptr<function, array<vec4<f32>, 16>>, o: SeqOperands, u: u32, avin: array<vec4<f32>, 4>, mine0: vec4<f32>, mine1: vec4<f32>) {
+  var av = avin;
   if (o.dropped) {
-    let ia = o.a.x + u * o.a_stride;
-    let ib = o.a.y + u * o.a_stride;
-    for (var kk = 0u; kk < 4u; kk++) {
-      a0[kk] *= drop_factor(o.site, ia + kk * o.a_stride);
-      a1[kk] *= drop_factor(o.site, ib + kk * o.a_stride);
+    let ia = o.a + vec4<u32>(u * o.a_stride);
+    for (var r = 0u; r < R; r++) {
+      for (var kk = 0u; kk < 4u; kk++) {
+        av[r][kk] *= drop_factor(o.site, ia[r] + kk * o.a_stride);
+      }
     }
   }
-  fma_tile(acc, a0.x, a1.x, array<vec4<f32>, 4>(subgroupBroadcast(mine0, 0u), subgroupBroadcast(mine0, 1u), subgroupBroadcast(mine0, 2u), subgroupBroadcast(mine0, 3u)));
-  fma_tile(acc, a0.y, a1.y, array<vec4<f32>, 4>(subgroupBroadcast(mine0, 4u), subgroupBroadcast(mine0, 5u), subgroupBroadcast(mine0, 6u), subgroupBroadcast(mine0, 7u)));
-  fma_tile(acc, a0.z, a1.z, array<vec4<f32>, 4>(subgroupBroadcast(mine1, 0u), subgroupBroadcast(mine1, 1u), subgroupBroadcast(mine1, 2u), subgroupBroadcast(mine1, 3u)));
-  fma_tile(acc, a0.w, a1.w, array<vec4<f32>, 4>(subgroupBroadcast(mine1, 4u), subgroupBroadcast(mine1, 5u), subgroupBroadcast(mine1, 6u), subgroupBroadcast(mine1, 7u)));
+  // Lanes 0..3 of mine0 hold step u's column groups 0..3, lanes 4..7 step u + 1's; mine1 the same for u + 2, u + 3.
+  group_rows(acc, av, 0u, subgroupBroadcast(mine0, 0u), subgroupBroadcast(mine0, 4u), subgroupBroadcast(mine1, 0u), subgroupBroadcast(mine1, 4u));
+  group_rows(acc, av, 1u, subgroupBroadcast(mine0, 1u), subgroupBroadcast(mine0, 5u), subgroupBroadcast(mine1, 1u), subgroupBroadcast(mine1, 5u));
+  group_rows(acc, av, 2u, subgroupBroadcast(mine0, 2u), subgroupBroadcast(mine0, 6u), subgroupBroadcast(mine1, 2u), subgroupBroadcast(mine1, 6u));
+  group_rows(acc, av, 3u, subgroupBroadcast(mine0, 3u), subgroupBroadcast(mine0, 7u), subgroupBroadcast(mine1, 3u), subgroupBroadcast(mine1, 7u));
 }
 
-fn seq_tile4(o: SeqOperands, bv4: ptr<storage, array<vec4<T>>, read>, c0: u32, lane: u32) -> array<vec4<f32>, 8> {
-  var acc = array<vec4<f32>, 8>();
+fn seq_tile4(o: SeqOperands, bv4: ptr<storage, array<vec4<T>>, read>, c0: u32, lane: u32) -> array<vec4<f32>, 16> {
+  var acc = array<vec4<f32>, 16>();
   let bc = seq_cols4(o, c0, lane);
   let s = o.a_stride;
   for (var u = 0u; u < params.T; u += 4u) {
     let at = bc.b0 + u / 4u * bc.step;
-    let ia = o.a.x + u * s;
-    let ib = o.a.y + u * s;
-    let a0 = vec4<f32>(f32(probs[ia]), f32(probs[ia + s]), f32(probs[ia + 2u * s]), f32(probs[ia + 3u * s]));
-    let a1 = vec4<f32>(f32(probs[ib]), f32(probs[ib + s]), f32(probs[ib + 2u * s]), f32(probs[ib + 3u * s]));
-    seq_step4(&acc, o, u, a0, a1, vec4<f32>((*bv4)[at]), vec4<f32>((*bv4)[at + bc.step / 2u]));
+    var av: array<vec4<f32>, 4>;
+    for (var r = 0u; r < R; r++) {
+      let i = o.a[r] + u * s;
+      av[r] = vec4<f32>(f32(probs[i]), f32(probs[i + s]), f32(probs[i + 2u * s]), f32(probs[i + 3u * s]));
+    }
+    seq_step4(&acc, o, u, av, vec4<f32>((*bv4)[at]), vec4<f32>((*bv4)[at + bc.step / 2u]));
   }
   return acc;
 }
 
-fn seq_tile4_rows(o: SeqOperands, bv4: ptr<storage, array<vec4<T>>, read>, c0: u32, lane: u32) -> array<vec4<f32>, 8> {
-  var acc = array<vec4<f32>, 8>();
+fn seq_tile4_rows(o: SeqOperands, bv4: ptr<storage, array<vec4<T>>, read>, c0: u32, lane: u32) -> array<vec4<f32>, 16> {
+  var acc = array<vec4<f32>, 16>();
   let bc = seq_cols4(o, c0, lane);
   for (var u = 0u; u < params.T; u += 4u) {
     let at = bc.b0 + u / 4u * bc.step;
-    let a0 = vec4<f32>(probs_v4[(o.a.x + u) / 4u]);
-    let a1 = vec4<f32>(probs_v4[(o.a.y + u) / 4u]);
-    seq_step4(&acc, o, u, a0, a1, vec4<f32>((*bv4)[at]), vec4<f32>((*bv4)[at + bc.step / 2u]));
+    var av: array<vec4<f32>, 4>;
+    for (var r = 0u; r < R; r++) { av[r] = vec4<f32>(probs_v4[(o.a[r] + u) / 4u]); }
+    seq_step4(&acc, o, u, av, vec4<f32>((*bv4)[at]), vec4<f32>((*bv4)[at + bc.step / 2u]));
   }
   return acc;
 }
 
 fn dropout_site() -> u32 { return drop_site(step_state.seed, step_state.micro_step); }
 
-// The tile's rows at `row0 + r·stride` for its two rows r (out, dV, dQ, dK stores).
-fn tile_rows(rt: RowTile, stride: u32, col: u32) -> vec2<u32> {
-  return (vec2<u32>(rt.b * params.T) + vec2<u32>(rt.ra, rt.rb)) * stride + vec2<u32>(col + rt.c0);
+// The tile's rows at `row0 + r·stride` for its rows r (out, dV, dQ, dK stores).
+fn tile_rows(rt: RowTile, stride: u32, col: u32) -> vec4<u32> {
+  return (vec4<u32>(rt.b * params.T) + rt.rows) * stride + vec4<u32>(col + rt.c0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -357,7 +405,7 @@ fn tile_rows(rt: RowTile, stride: u32, col: u32) -> vec2<u32> {
 fn context_operands(rt: RowTile) -> SeqOperands {
   let L = params.T;
   let row3 = 3u * params.H;
-  let p = (vec2<u32>(rt.bh * L) + vec2<u32>(rt.ra, rt.rb)) * L;
+  let p = (vec4<u32>(rt.bh * L) + rt.rows) * L;
   return SeqOperands(p, 1u, true, dropout_site(), rt.b * L * row3 + 2u * params.H + rt.h * params.D, row3);
 }
 
@@ -380,14 +428,14 @@ fn attention_context_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
   if (tile >= tile_count(col_tiles)) { return; }
   let rt = row_tile(tile, col_tiles, lid);
   var acc = seq_tile4_rows(context_operands(rt), &qkv_v4, rt.c0, sid % 8u);
-  store_rows(&acc, &out_rw, rt, tile_rows(rt, params.H, rt.h * params.D));
+  store_rows4(&acc, &out_rw_v4, rt, tile_rows(rt, params.H, rt.h * params.D));
 }
 
 // ---------------------------------------------------------------------------------------------
 // attention_grad_v: dV[b, j, h·D + d] = Σ_i Pd[b, h, i, j]·dO[b, i, h·D + d]; rows are keys j.
 fn grad_v_operands(rt: RowTile) -> SeqOperands {
   let L = params.T;
-  let p = vec2<u32>(rt.bh * L * L) + vec2<u32>(rt.ra, rt.rb);
+  let p = vec4<u32>(rt.bh * L * L) + rt.rows;
   return SeqOperands(p, L, true, dropout_site(), rt.b * L * params.H + rt.h * params.D, params.H);
 }
 
@@ -410,7 +458,7 @@ fn attention_grad_v_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
   if (tile >= tile_count(col_tiles)) { return; }
   let rt = row_tile(tile, col_tiles, lid);
   var acc = seq_tile4(grad_v_operands(rt), &d_out_v4, rt.c0, sid % 8u);
-  store_rows(&acc, &d_qkv4, rt, tile_rows(rt, 3u * params.H, 2u * params.H + rt.h * params.D));
+  store_rows4(&acc, &d_qkv4_v4, rt, tile_rows(rt, 3u * params.H, 2u * params.H + rt.h * params.D));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -419,11 +467,9 @@ fn attention_grad_v_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
 
 struct GradScoresTile {
   rt: RowTile,
-  oa: u32,    // dO and out of this invocation's rows
-  ob: u32,
-  vcol: u32,  // v of key j is at vcol + j·3H
-  pa: u32,
-  pb: u32,
+  o: vec4<u32>,  // dO and out of this invocation's rows
+  vcol: u32,     // v of key j is at vcol + j·3H
+  p: vec4<u32>,
 }
 
 fn grad_scores_tile(tile: u32, lid: u32) -> GradScoresTile {
@@ -431,23 +477,34 @@ fn grad_scores_tile(tile: u32, lid: u32) -> GradScoresTile {
   let L = params.T;
   let D = params.D;
   let H = params.H;
-  return GradScoresTile(rt, (rt.b * L + rt.ra) * H + rt.h * D, (rt.b * L + rt.rb) * H + rt.h * D,
-                        rt.b * L * 3u * H + 2u * H + rt.h * D, (rt.bh * L + rt.ra) * L, (rt.bh * L + rt.rb) * L);
+  return GradScoresTile(rt, (vec4<u32>(rt.b * L) + rt.rows) * H + vec4<u32>(rt.h * D),
+                        rt.b * L * 3u * H + 2u * H + rt.h * D, (vec4<u32>(rt.bh * L) + rt.rows) * L);
 }
 
-fn grad_scores_finish(acc: ptr<function, array<vec4<f32>, 8>>, t: GradScoresTile, j0: u32, delta: vec2<f32>, site: u32) {
+fn grad_scores_finish(acc: ptr<function, array<vec4<f32>, 16>>, t: GradScoresTile, j0: u32, delta: vec4<f32>, site: u32) {
   let L = params.T;
-  let cols = min(16u, L - j0);
-  for (var c = 0u; c < cols; c++) {
-    let ia = t.pa + j0 + c;
-    let ib = t.pb + j0 + c;
-    if (t.rt.r0 < L) {
-      let p = f32(probs_rw2[ia]);
-      probs_rw2[ia] = T(p * (acc_at(acc, 0u, c) * drop_factor(site, ia) - delta.x) * params.scale);
+  for (var c = 0u; c < 16u; c++) {
+    if (j0 + c >= L) { break; }
+    for (var r = 0u; r < R; r++) {
+      if (row_live(t.rt, r)) {
+        let i = t.p[r] + j0 + c;
+        let p = f32(probs_rw2[i]);
+        probs_rw2[i] = T(p * (acc_at(acc, r, c) * drop_factor(site, i) - delta[r]) * params.scale);
+      }
     }
-    if (t.rt.r0 + 1u < L) {
-      let p = f32(probs_rw2[ib]);
-      probs_rw2[ib] = T(p * (acc_at(acc, 1u, c) * drop_factor(site, ib) - delta.y) * params.scale);
+  }
+}
+
+// The same one vec4 at a time (T % 4 == 0, the _vec4 entry).
+fn grad_scores_finish4(acc: ptr<function, array<vec4<f32>, 16>>, t: GradScoresTile, j0: u32, delta: vec4<f32>, site: u32) {
+  for (var c = 0u; c < 4u; c++) {
+    if (j0 + 4u * c >= params.T) { break; }
+    for (var r = 0u; r < R; r++) {
+      if (row_live(t.rt, r)) {
+        let i = t.p[r] + j0 + 4u * c;
+        let p = vec4<f32>(probs_rw2_v4[i / 4u]);
+        probs_rw2_v4[i / 4u] = vec4<T>(p * ((*acc)[r * 4u + c] * drop_factor4(site, i) - delta[r]) * params.scale);
+      }
     }
   }
 }
@@ -461,16 +518,18 @@ fn attention_grad_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
   let L = params.T;
   let D = params.D;
   let row3 = 3u * params.H;
-  var delta = vec2<f32>(0.0);
+  var delta = vec4<f32>(0.0);
   for (var d = 0u; d < D; d++) {
-    delta += vec2<f32>(f32(d_out[t.oa + d]) * f32(out_ro[t.oa + d]), f32(d_out[t.ob + d]) * f32(out_ro[t.ob + d]));
+    let o = t.o + vec4<u32>(d);
+    delta += vec4<f32>(f32(d_out[o.x]) * f32(out_ro[o.x]), f32(d_out[o.y]) * f32(out_ro[o.y]),
+                       f32(d_out[o.z]) * f32(out_ro[o.z]), f32(d_out[o.w]) * f32(out_ro[o.w]));
   }
   let lane = sid % 8u;
   let site = dropout_site();
   for (var j0 = 0u; j0 < L; j0 += 16u) {
     let v = vec2<u32>(t.vcol) + lane_cols(j0, L, lane) * row3;
-    var acc = array<vec4<f32>, 8>();
-    contract(&acc, &d_out, t.oa, t.ob, &qkv4, v.x, v.y);
+    var acc = array<vec4<f32>, 16>();
+    contract(&acc, &d_out, t.o, &qkv4, v.x, v.y);
     grad_scores_finish(&acc, t, j0, delta, site);
   }
 }
@@ -484,20 +543,21 @@ fn attention_grad_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(nu
   let L = params.T;
   let D4 = params.D / 4u;
   let row3 = 3u * params.H;
-  let oa = t.oa / 4u;
-  let ob = t.ob / 4u;
-  var delta = vec2<f32>(0.0);
+  let o = t.o / 4u;
+  var delta = vec4<f32>(0.0);
   for (var d4 = 0u; d4 < D4; d4++) {
-    delta += vec2<f32>(dot(vec4<f32>(d_out_v4[oa + d4]), vec4<f32>(out_ro_v4[oa + d4])),
-                       dot(vec4<f32>(d_out_v4[ob + d4]), vec4<f32>(out_ro_v4[ob + d4])));
+    delta += vec4<f32>(dot(vec4<f32>(d_out_v4[o.x + d4]), vec4<f32>(out_ro_v4[o.x + d4])),
+                       dot(vec4<f32>(d_out_v4[o.y + d4]), vec4<f32>(out_ro_v4[o.y + d4])),
+                       dot(vec4<f32>(d_out_v4[o.z + d4]), vec4<f32>(out_ro_v4[o.z + d4])),
+                       dot(vec4<f32>(d_out_v4[o.w + d4]), vec4<f32>(out_ro_v4[o.w + d4])));
   }
   let lane = sid % 8u;
   let site = dropout_site();
   for (var j0 = 0u; j0 < L; j0 += 16u) {
     let v = (vec2<u32>(t.vcol) + lane_cols(j0, L, lane) * row3) / 4u;
-    var acc = array<vec4<f32>, 8>();
-    contract4(&acc, &d_out_v4, oa, ob, &qkv4_v4, v.x, v.y);
-    grad_scores_finish(&acc, t, j0, delta, site);
+    var acc = array<vec4<f32>, 16>();
+    contract4(&acc, &d_out_v4, o, &qkv4_v4, v.x, v.y);
+    grad_scores_finish4(&acc, t, j0, delta, site);
   }
 }
 
@@ -517,8 +577,28 @@ fn attention_grad_qk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   let H = params.H;
   let row3 = 3u * H;
   // dQ: A(i, u) = dS[i, u], B(u, d) = k[u, d].  dK: A(j, u) = dS[u, j], B(u, d) = q[u, d].
-  let a = vec2<u32>(rt.bh * L * L) + vec2<u32>(rt.ra, rt.rb) * select(L, 1u, is_k);
+  let a = vec4<u32>(rt.bh * L * L) + rt.rows * select(L, 1u, is_k);
   let bcol = rt.b * L * row3 + select(H, 0u, is_k) + rt.h * params.D;
   var acc = seq_tile(SeqOperands(a, select(1u, L, is_k), false, 0u, bcol, row3), &qkv, lane_cols(rt.c0, params.D, sid % 8u));
   store_rows(&acc, &d_qkv3, rt, tile_rows(rt, row3, select(0u, H, is_k) + rt.h * params.D));
+}
+
+// The same 4 sequence steps at a time (T % 4 == 0, D % 4 == 0), stored as vec4s.
+@compute @workgroup_size(WG)
+fn attention_grad_qk_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                          @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
+  let col_tiles = (params.D + 15u) / 16u;
+  let per_part = tile_count(col_tiles);
+  let tile = grid_tile(wid, nwg);
+  if (tile >= 2u * per_part) { return; }
+  let is_k = tile >= per_part;
+  let rt = row_tile(tile % per_part, col_tiles, lid);
+  let L = params.T;
+  let H = params.H;
+  let row3 = 3u * H;
+  // dQ: A(i, u) = dS[i, u], B(u, d) = k[u, d].  dK: A(j, u) = dS[u, j], B(u, d) = q[u, d].
+  let a = vec4<u32>(rt.bh * L * L) + rt.rows * select(L, 1u, is_k);
+  let bcol = rt.b * L * row3 + select(H, 0u, is_k) + rt.h * params.D;
+  var acc = seq_tile4(SeqOperands(a, select(1u, L, is_k), false, 0u, bcol, row3), &qkv_v4, rt.c0, sid % 8u);
+  store_rows4(&acc, &d_qkv3_v4, rt, tile_rows(rt, row3, select(0u, H, is_k) + rt.h * params.D));
 }

@@ -77,13 +77,12 @@ test('attention: the vec4 variants are usable exactly when D % 4 == 0; plain one
   assert.equal(usableAttentionVariants(even, none), ['plain', 'plain_vec4']);
 });
 
-test('attention: subgroup_vec4 takes 4 sequence steps at a time in context and grad_v exactly when T % 4 == 0 (grad_qk one at a time)', async () => {
+test('attention: subgroup_vec4 runs the _vec4 entries of every stage exactly when T % 4 == 0', async () => {
   const { gpu } = await testGpu();
-  for (const stage of ['context', 'grad_v'] as const) {
+  for (const stage of ['scores', 'context', 'grad_v', 'grad_scores', 'grad_qk'] as const) {
     assert.ok(attentionLaunch({ B: 1, T: 12, H: 8, heads: 2 }, gpu.limits, stage, 'subgroup_vec4').pipeline.entry.endsWith('_vec4'), stage);
     assert.not.ok(attentionLaunch({ B: 1, T: 13, H: 8, heads: 2 }, gpu.limits, stage, 'subgroup_vec4').pipeline.entry.endsWith('_vec4'), stage);
   }
-  assert.is(attentionLaunch({ B: 1, T: 12, H: 8, heads: 2 }, gpu.limits, 'grad_qk', 'subgroup_vec4').pipeline.entry, 'attention_grad_qk');
 });
 
 test('attention: the heuristic keeps subgroups when usable, else plain; a forced variant (recipe or BERT_VARIANT_ATTENTION via the CLI) wins', async () => {
@@ -128,6 +127,8 @@ for (const variant of ATTENTION_VARIANTS) {
     const cap = { maxComputeInvocationsPerWorkgroup: Math.max(8, gpu.limits.subgroupMaxSize ?? 8) };
     await check(vec4 ? { B: 1, T: 130, H: 24, heads: 2 } : { B: 1, T: 130, H: 10, heads: 2 }, variant, 20, cap);
     await check(vec4 ? { B: 2, T: 37, H: 8, heads: 1 } : { B: 2, T: 37, H: 18, heads: 1 }, variant, 21, cap);
+    // T % 4 == 0 (the subgroup _vec4 entries), the last row block part full, dropout on.
+    await check(vec4 ? { B: 1, T: 68, H: 24, heads: 2, dropout: 0.2, stream: 3 } : { B: 1, T: 68, H: 10, heads: 2, dropout: 0.2, stream: 3 }, variant, 22, cap);
   });
 
   test(`attention ${variant}: attention-probs dropout (regenerated in backward)`, async () => {

@@ -50,10 +50,11 @@ export const ATTENTION_BINDINGS: Record<AttentionStage, readonly AttentionBindin
 };
 
 /**
- * subgroup: scalar loads, any D. subgroup_vec4: scores and grad_scores load q, k, v, dO and out 4
- * head dims at a time (4× fewer loads in their inner loops; needs D % 4 == 0 and 16-byte-aligned
- * binding offsets, which minStorageBufferOffsetAlignment guarantees), and context and grad_v take 4
- * sequence steps at a time when T % 4 == 0; grad_qk is shared.
+ * subgroup: scalar loads, any D. subgroup_vec4 (D % 4 == 0, and 16-byte-aligned binding offsets,
+ * which minStorageBufferOffsetAlignment guarantees): where T % 4 == 0 too, scores and grad_scores
+ * load q, k, v, dO and out 4 head dims at a time (4× fewer loads in their inner loops) and the
+ * probabilities as vec4s, and context, grad_v and grad_qk take 4 sequence steps at a time; where
+ * T % 4 != 0 every stage runs the scalar entries.
  * plain: no subgroups, no workgroup memory; each invocation loads all its operands itself (4 rows ×
  * 8 columns per invocation), scalar loads, any D. plain_vec4: the same with vec4 loads along the
  * head dims in all five stages (D % 4 == 0).
@@ -66,7 +67,7 @@ interface TileGeometry {
   rows: number;
   columns: number;
 }
-const SUBGROUP_TILE: TileGeometry = { rows: 2, columns: 16 };
+const SUBGROUP_TILE: TileGeometry = { rows: 4, columns: 16 };
 const PLAIN_TILE: TileGeometry = { rows: 4, columns: 8 };
 
 function isPlain(variant: AttentionVariant): boolean {
@@ -149,11 +150,10 @@ export function attentionLaunch(
     grad_scores: { flops: matmul + 5 * probs + 2 * act, bytes: el * (4 * act + 2 * probs) },
     grad_qk: { flops: 2 * matmul, bytes: el * (4 * act + 2 * probs) },
   };
-  // plain_vec4 has _vec4 entries for every stage. subgroup_vec4 for scores and grad_scores, and for
-  // context and grad_v when T % 4 == 0: they take 4 sequence steps at a time (kernels/attention.wgsl
-  // seq_tile4; 1.1-1.3x on lavapipe at tiny.yaml's shape). grad_qk stays one step at a time: its
-  // 4-step form measured 0.84-0.91x in f32.
-  const vec4Entry = variant === 'plain_vec4' || (variant === 'subgroup_vec4' && (stage === 'scores' || stage === 'grad_scores' || ((stage === 'context' || stage === 'grad_v') && T % 4 === 0)));
+  // plain_vec4 has _vec4 entries for every stage; subgroup_vec4 where T % 4 == 0 too (else the
+  // scalar entries): context, grad_v and grad_qk take 4 sequence steps at a time (kernels/
+  // attention.wgsl seq_tile4), scores and grad_scores load and store the (T × T) rows as vec4s.
+  const vec4Entry = variant === 'plain_vec4' || (variant === 'subgroup_vec4' && T % 4 === 0);
   const features: ShaderFeature[] = dtype === 'f16' ? ['shader-f16'] : [];
   return {
     pipeline: {
