@@ -23,6 +23,14 @@
 //                                      R·CV vec4s per invocation, invocation-major, (batch, tile,
 //                                      invocation); statically used, so always bound (a spare
 //                                      writable buffer, not pre's, when K is not split)
+//   7 row_sum storage array<TC>      (M) Σ_k op(A)[m, k], `=`, or `+=` with ROW_SUM_ACCUMULATE: the
+//                                      matmul_subgroup_row_sum[_c4] entry points only (ROW_SUM set,
+//                                      batch 1, K not split). A layer's bias gradient db = Σ dY
+//                                      from its weight gradient's product dW = dYᵀ·X, whose A is
+//                                      dY: in the workgroups of the first column tile each lane
+//                                      adds the A values it loads anyway (4 vec4 adds per 512
+//                                      FMAs) and stores the sums, instead of a two-pass kernel
+//                                      re-reading dY (src/graph/fusion.ts fuseBiasGradients).
 // vec4 bindings: the contiguous dim of A (K, or M with TRANS_A) and of B (N, or K with
 // TRANS_B) and the batch strides stride_a, stride_b must be multiples of 4, and the bound
 // slices 16-byte aligned (the launch only offers this variant then). The scalar_a entry points
@@ -74,6 +82,9 @@ override K_ALIGNED: bool = false;
 // uniforms they tripled lavapipe's compile time of every matmul pipeline).
 override PARTIAL_IN: bool = false;
 override PARTIAL_OUT: bool = false;
+// Row sums of op(A) (binding 7, above).
+override ROW_SUM: bool = false;
+override ROW_SUM_ACCUMULATE: bool = false;
 
 const R: u32 = 4u;    // rows of C per invocation
 const CN: u32 = 32u;  // columns of C per workgroup (= per invocation)
@@ -92,6 +103,7 @@ const CV: u32 = 8u;   // vec4s per row of the tile (CN / 4)
 // Binding 1 seen as scalars, for the scalar_a entry points only.
 @group(0) @binding(1) var<storage, read> a1: array<T>;
 @group(0) @binding(6) var<storage, read_write> partial: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> row_sum: array<TC>;
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 
@@ -132,6 +144,7 @@ struct Tile {
   slot: u32,                        // first vec4 of this invocation's accumulators in `partial`
   acc: array<vec4<f32>, 32>,        // acc[r·CV + v] = row m0+r, columns n0 + 4v .. +3
   bias: array<vec4<f32>, 8>,        // bias[v] = bias of columns n0 + 4v .. +3 (clamped)
+  row_sum: vec4<f32>,               // with ROW_SUM: Σ_k op(A)[m0 + r, k] for r = 0..3
 }
 
 // Whether the workgroup has a tile (uniform: built from uniform values only, so the analysis
@@ -308,6 +321,11 @@ fn product(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, lane: u32) -> Tile {
     } else {
       for (var r = 0u; r < R; r++) { av[r] = vec4<f32>(a[arow[r] + k / 4u]); }
     }
+    if (ROW_SUM && n0 == 0u) {
+      // In k order, one k at a time (values past K are zero); only the first column tile stores
+      // them, so only it sums (uniform per workgroup; summing everywhere cost 5-10% at tiny.yaml's dW shapes).
+      for (var kk = 0u; kk < 4u; kk++) { out.row_sum += vec4<f32>(av[0][kk], av[1][kk], av[2][kk], av[3][kk]); }
+    }
     b_slice(&out, av, k, bcol, brow);
   }
   return out;
@@ -400,6 +418,32 @@ fn matmul_subgroup_c4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
                       @builtin(subgroup_invocation_id) lane: u32) {
   let t = product(wid, nwg, lid, lane);
   if (t.live) { if (PARTIAL_OUT) { store_partial(t); } else { store_c4(t); } }
+}
+
+// Row sums: the workgroups of the first column tile (the ones that summed) store their rows'.
+fn store_row_sum(t: Tile) {
+  if (t.n0 != 0u) { return; }
+  for (var r = 0u; r < R; r++) {
+    let m = t.m0 + r;
+    if (m >= params.M) { break; }
+    if (ROW_SUM_ACCUMULATE) { row_sum[m] = TC(f32(row_sum[m]) + t.row_sum[r]); } else { row_sum[m] = TC(t.row_sum[r]); }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn matmul_subgroup_row_sum(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                           @builtin(local_invocation_index) lid: u32,
+                           @builtin(subgroup_invocation_id) lane: u32) {
+  let t = product(wid, nwg, lid, lane);
+  if (t.live) { store(t); store_row_sum(t); }
+}
+
+@compute @workgroup_size(WG)
+fn matmul_subgroup_row_sum_c4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                              @builtin(local_invocation_index) lid: u32,
+                              @builtin(subgroup_invocation_id) lane: u32) {
+  let t = product(wid, nwg, lid, lane);
+  if (t.live) { store_c4(t); store_row_sum(t); }
 }
 
 @compute @workgroup_size(WG)

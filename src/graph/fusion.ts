@@ -3,7 +3,10 @@
 // pre-activation; training graphs (before autodiff) keep it as the linear's second output
 // `pre`, written by the same matmul, for the activation's backward (tanh's derivative comes
 // from its output, so the tanh projection stores none).
-import type { Graph, Op } from './ir.js';
+//
+// Training graphs after autodiff: a dense layer's bias gradient db = Σ_tokens dY joins the weight
+// gradient's product dW = dYᵀ·X, which reads the same dY as its A (fuseBiasGradients).
+import { tensorsOf, type Graph, type Op } from './ir.js';
 
 export function fuseForwardEpilogues(g: Graph): number {
   return fuseEpilogues(g, false);
@@ -31,6 +34,41 @@ function fuseEpilogues(g: Graph, training: boolean): number {
     op.label = `${op.label}+${act.attrs.fn}`;
     removed.add(act);
   }
+  const kept = g.ops.filter((op) => !removed.has(op));
+  g.ops.length = 0;
+  g.ops.push(...kept);
+  return removed.size;
+}
+
+/**
+ * Training graphs, after appendBackward: each bias_grad (db = column sums of dY) whose dY is the
+ * A of a weight-gradient product C = dYᵀ·X (transA, not transB) becomes that matmul's `rowSum`
+ * output, `+=` where the bias_grad accumulated. The lowering computes it in the product's own
+ * loop where the chosen kernel can, else with the bias-gradient kernel right after it.
+ */
+export function fuseBiasGradients(g: Graph): number {
+  const products = new Map<number, number>(); // dY → index of the first product reading it as A
+  g.ops.forEach((op, i) => {
+    if (op.kind !== 'matmul') return;
+    const mm = op as Op<'matmul'>;
+    if (mm.attrs.transA && !mm.attrs.transB && !products.has(mm.inputs.a)) products.set(mm.inputs.a, i);
+  });
+  const touches = (op: Op, id: number) => [...tensorsOf(op.inputs), ...tensorsOf(op.outputs)].some(([, t]) => t === id);
+  const removed = new Set<Op>();
+  g.ops.forEach((op, i) => {
+    if (op.kind !== 'bias_grad') return;
+    const bg = op as Op<'bias_grad'>;
+    const at = products.get(bg.inputs.dy);
+    if (at === undefined) return;
+    const mm = g.ops[at] as Op<'matmul'>;
+    // Moving db's write to the product must not reorder it with another op that reads or writes it.
+    const between = g.ops.slice(Math.min(at, i) + 1, Math.max(at, i));
+    if (mm.outputs.rowSum !== undefined || between.some((o) => touches(o, bg.outputs.db))) return;
+    mm.outputs = { ...mm.outputs, rowSum: bg.outputs.db };
+    if (bg.accumulate.includes('db')) mm.accumulate = [...mm.accumulate, 'rowSum'];
+    mm.label = mm.label.replace(/(\.bwd)?$/, '+db$1');
+    removed.add(bg);
+  });
   const kept = g.ops.filter((op) => !removed.has(op));
   g.ops.length = 0;
   g.ops.push(...kept);

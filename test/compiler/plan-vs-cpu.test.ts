@@ -13,11 +13,12 @@ import { classificationInputs } from '../../src/train/batch-inputs.js';
 
 const VOCAB = 120;
 
-async function check(name: string, seed: number): Promise<Record<string, number>> {
+async function check(name: string, seed: number, variants?: Record<string, string>, entries?: (entries: string[]) => void): Promise<Record<string, number>> {
   const { gpu } = await testGpu();
   const { recipe } = await loadRecipe(fixture('compiler', 'fixtures', `${name}.yaml`));
   const shape = { batch: 2, seq: recipe.data.seq_len, predictions: recipe.tasks.mlm.max_predictions };
-  const compiled = compile(recipe, VOCAB, shape, gpu.limits, { training: true });
+  const compiled = compile(recipe, VOCAB, shape, gpu.limits, { training: true, variants });
+  entries?.(compiled.plan.steps.map((s) => s.pipeline?.entry ?? ''));
   const inputs = randomBatch({ ...shape, vocab: VOCAB }, seed);
   const step = stepStateFor(inputs, recipe.tasks.nsp?.weight ?? 0);
   const run = await runPlanOnce(compiled, inputs, step);
@@ -31,6 +32,16 @@ async function check(name: string, seed: number): Promise<Record<string, number>
 
 test('post-LN BERT with MLM + NSP: losses, accuracies and every gradient match float64', async () => {
   await check('post-ln-nsp', 1);
+});
+
+test('bias gradients: summed inside the weight-gradient product (subgroup matmul), or by the bias-gradient kernel after it (other variants); both match float64', async () => {
+  await check('post-ln-nsp', 5, undefined, (entries) => {
+    assert.ok(entries.some((e) => e.startsWith('matmul_subgroup_row_sum')), 'a fused row sum');
+  });
+  await check('post-ln-nsp', 5, { matmul: 'blocked' }, (entries) => {
+    assert.not.ok(entries.some((e) => e.startsWith('matmul_subgroup_row_sum')), 'no fused row sum');
+    assert.ok(entries.includes('bias_grad_partial_vec4') || entries.includes('bias_grad_partial'), 'the bias-gradient kernel');
+  });
 });
 
 test('pre-LN, MLM only, final norm: every gradient matches float64', async () => {

@@ -23,11 +23,12 @@ import {
   tunableMatmulVariants,
   usableMatmulVariants,
   MATMUL_VARIANTS,
+  matmulRowSumFits,
   type MatmulShape,
   type MatmulVariant,
   type Epilogue,
 } from '../../src/compiler/kernels/matmul.js';
-import { matmulReference } from '../../src/graph/ops/matmul.js';
+import { matmulReference, rowSumReference } from '../../src/graph/ops/matmul.js';
 import { DEFAULT_LIMITS, type DeviceLimits } from '../../src/plan/types.js';
 import { testGpu } from '../support/gpu.js';
 import { assertClose, runLaunch } from '../support/harness.js';
@@ -239,6 +240,47 @@ test('matmul subgroup: a long K in chunks matches the reference and one launch, 
     if (shape.storePre) assert.equal(Array.from(split.get(4)!), Array.from(whole.get(4)!), `PRE of ${JSON.stringify(shape)}`);
     seed += 10;
   }
+});
+
+// Row sums of op(A) in the subgroup product's own launch (a fused bias gradient: db = Σ_k dYᵀ[m, k]):
+// A in both layouts, K not a multiple of 4, several row and column tiles, N odd (scalar C stores) and
+// a multiple of 4 (vec4 stores), `=` and `+=`; C stays what it was without them. Where the kernel
+// cannot (another variant, a K chunk, a batch) the launch refuses.
+test('matmul subgroup: row sums of op(A) alongside the product (fused bias gradient)', async () => {
+  const { gpu } = await testGpu();
+  if (!usableMatmulVariants({ M: 4, N: 4, K: 4 }, gpu.limits).includes('subgroup')) return;
+  const shapes: MatmulShape[] = [
+    { M: 36, N: 44, K: 70, transA: true, accumulate: true },
+    { M: 260, N: 37, K: 16, transA: true, transB: true },
+    { M: 12, N: 8, K: 1, transA: true, accumulate: true },
+    { M: 33, N: 68, K: 24 },
+  ];
+  let seed = 1500;
+  for (const base of shapes) {
+    for (const rowSumAccumulate of [false, true]) {
+      const shape: MatmulShape = { ...base, rowSum: true, rowSumAccumulate };
+      const { M, N, K } = shape;
+      assert.ok(matmulRowSumFits(shape, gpu.limits, 'subgroup'), JSON.stringify(shape));
+      const a = randomF32(M * K, seed);
+      const b = randomF32(K * N, seed + 1);
+      const c0 = randomF32(M * N, seed + 3);
+      const sums0 = randomF32(M, seed + 5);
+      const launch = matmulLaunch(shape, gpu.limits, 'subgroup');
+      assert.ok(launch.pipeline.entry.startsWith('matmul_subgroup_row_sum'), launch.pipeline.entry);
+      const out = await runLaunch(launch, [{ data: a }, { data: b }, { data: 4 }, { data: shape.accumulate ? c0 : M * N, read: 'f32' }, { data: 4 }, { data: 4 }, { data: rowSumAccumulate ? sums0 : M, read: 'f32' }]);
+      const context = `row sums ${JSON.stringify(shape)}`;
+      assertClose(out.get(3)!, matmulReference(a, b, shape, undefined, shape.accumulate ? c0 : undefined), { atol: 1e-4 * Math.sqrt(K), rtol: 1e-4 }, `${context} C`);
+      const sums = rowSumReference(a, M, K, shape.transA ?? false);
+      if (rowSumAccumulate) sums.forEach((v, i) => (sums[i] = v + sums0[i]!));
+      assertClose(out.get(6)!, sums, { atol: 1e-5 * Math.sqrt(K), rtol: 1e-5 }, `${context} sums`);
+      seed += 10;
+    }
+  }
+  const dw: MatmulShape = { M: 36, N: 44, K: 70, transA: true, rowSum: true };
+  assert.not.ok(matmulRowSumFits(dw, gpu.limits, 'blocked'));
+  assert.not.ok(matmulRowSumFits({ ...dw, batch: 2 }, gpu.limits, 'subgroup'));
+  assert.throws(() => matmulLaunch(dw, gpu.limits, 'blocked'), /row sums need the subgroup variant/);
+  if (gpu.limits.adapter?.isCpu) assert.not.ok(matmulRowSumFits({ ...dw, K: CPU_SPLIT_K_ABOVE + 4 }, gpu.limits, 'subgroup'));
 });
 
 test('matmul: usable variants and the heuristic', () => {

@@ -43,13 +43,13 @@ test('every op of a correct plan matches the CPU reference', async () => {
 });
 
 test('a sabotaged kernel is reported by its label', async () => {
-  const { compiled, exec, step, pool } = await setup('encoder.0.feedforward.output.dw.bwd');
+  const { compiled, exec, step, pool } = await setup('encoder.0.feedforward.output.dw+db.bwd');
   try {
     await validateMicroBatch(compiled, exec, step);
     assert.unreachable('sabotage not detected');
   } catch (e) {
     assert.instance(e, UserError);
-    assert.match((e as Error).message, /^validation: encoder\.0\.feedforward\.output\.dw\.bwd \(matmul\) diverges/);
+    assert.match((e as Error).message, /^validation: encoder\.0\.feedforward\.output\.dw\+db\.bwd \(matmul\) diverges/);
   } finally {
     pool.destroy();
   }

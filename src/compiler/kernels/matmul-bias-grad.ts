@@ -6,7 +6,8 @@ import { grid1d, ceilDiv } from '../../plan/types.js';
 import type { DType, DeviceLimits, ShaderFeature } from '../../plan/types.js';
 import type { KernelLaunch } from './kernel.js';
 import { chooseVariant, otherTypes } from './kernel.js';
-import type { LoweringTable } from '../lower-context.js';
+import type { LowerContext, LoweringTable } from '../lower-context.js';
+import type { Op } from '../../graph/ir.js';
 
 export interface BiasGradShape {
   /** Rows of dY (tokens). */
@@ -94,15 +95,21 @@ export function biasGradLaunch(shape: BiasGradShape, limits: DeviceLimits, varia
   };
 }
 
-// Lowering: row-chunk partials into a scratch buffer, then the final pass (=|+= into db).
+// Lowering: row-chunk partials into a scratch buffer, then the final pass (=|+= into db). Also
+// what a weight-gradient matmul with a fused bias gradient (rowSum) runs when its kernel cannot
+// sum the rows itself (kernels/matmul.ts); `prefix` starts the dispatches' label suffixes then.
+export function dispatchBiasGrad(ctx: LowerContext, op: Op, dy: number, db: number, accumulate: boolean, prefix?: string): void {
+  const [M, N] = ctx.g.get(dy).shape as [number, number];
+  const shape = { M, N, accumulate, dtype: ctx.dtype(dy), gradDtype: ctx.dtype(db) };
+  const launch = biasGradLaunch(shape, ctx.limits, pickBiasGradVariant(shape, ctx.limits, ctx.variants));
+  const scratch = ctx.scratch('bias_grad_partials', launch.scratchElements * 4);
+  const label = (stage: string) => (prefix ? `${prefix}.${stage}` : stage);
+  ctx.dispatch(op, launch.partial, [ctx.slice(dy), scratch], label('partial'));
+  ctx.dispatch(op, launch.final, [scratch, ctx.slice(db)], label('final'));
+}
+
 export const BIAS_GRAD_LOWERING: LoweringTable<'bias_grad'> = {
   bias_grad(op, ctx) {
-    const dy = op.inputs.dy;
-    const [M, N] = ctx.g.get(dy).shape as [number, number];
-    const shape = { M, N, accumulate: op.accumulate.includes('db'), dtype: ctx.dtype(dy), gradDtype: ctx.dtype(op.outputs.db) };
-    const launch = biasGradLaunch(shape, ctx.limits, pickBiasGradVariant(shape, ctx.limits, ctx.variants));
-    const scratch = ctx.scratch('bias_grad_partials', launch.scratchElements * 4);
-    ctx.dispatch(op, launch.partial, [ctx.slice(dy), scratch], 'partial');
-    ctx.dispatch(op, launch.final, [scratch, ctx.slice(op.outputs.db)], 'final');
+    dispatchBiasGrad(ctx, op, op.inputs.dy, op.outputs.db, op.accumulate.includes('db'));
   },
 };

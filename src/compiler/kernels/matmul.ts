@@ -14,6 +14,7 @@ import { chooseVariant, hasSubgroups, otherTypes } from './kernel.js';
 import type { LowerContext, LoweringTable } from '../lower-context.js';
 import type { Op } from '../../graph/ir.js';
 import { matmulDims } from '../../graph/ops/matmul.js';
+import { dispatchBiasGrad } from './matmul-bias-grad.js';
 
 export type Epilogue = 'none' | 'gelu' | 'gelu_tanh' | 'relu' | 'tanh';
 const EPILOGUE_CODES: Record<Epilogue, number> = { none: 0, gelu: 1, gelu_tanh: 2, relu: 3, tanh: 4 };
@@ -38,6 +39,12 @@ export interface MatmulShape {
   dtype?: DType;
   /** Element type of C (alias TC), when it differs: f32 where an f16 plan accumulates a parameter gradient. */
   cDtype?: DType;
+  /**
+   * Also Σ_k op(A)[m, k] into binding `row_sum` (element type TC), `+=` with rowSumAccumulate: the
+   * subgroup variant only, batch 1, K not split (matmulRowSumFits).
+   */
+  rowSum?: boolean;
+  rowSumAccumulate?: boolean;
 }
 
 /**
@@ -53,8 +60,21 @@ export const MATMUL_BINDINGS = ['a', 'b', 'bias', 'c', 'pre'] as const;
 /** The subgroup variants also bind the partial accumulators of a K chunk (matmulKChunk). */
 export const MATMUL_SUBGROUP_BINDINGS = [...MATMUL_BINDINGS, 'partial'] as const;
 
-export function matmulBindings(variant: MatmulVariant): readonly string[] {
+/** With MatmulShape.rowSum, the subgroup variant binds the row sums' output last. */
+export const MATMUL_ROW_SUM_BINDINGS = [...MATMUL_SUBGROUP_BINDINGS, 'row_sum'] as const;
+
+export function matmulBindings(variant: MatmulVariant, rowSum = false): readonly string[] {
+  if (rowSum) return MATMUL_ROW_SUM_BINDINGS;
   return isSubgroupVariant(variant) ? MATMUL_SUBGROUP_BINDINGS : MATMUL_BINDINGS;
+}
+
+/**
+ * Whether this variant sums op(A)'s rows in the product's own launch (MatmulShape.rowSum): the
+ * subgroup kernel, in one launch (K not split), unbatched. Elsewhere the lowering runs the
+ * bias-gradient kernel after the product.
+ */
+export function matmulRowSumFits(shape: MatmulShape, limits: DeviceLimits, variant: MatmulVariant): boolean {
+  return variant === 'subgroup' && (shape.batch ?? 1) === 1 && matmulKChunk(shape, limits, variant) >= shape.K;
 }
 
 function isSubgroupVariant(variant: MatmulVariant): boolean {
@@ -191,6 +211,7 @@ export function matmulSubgroupWorkgroup(M: number, limits: DeviceLimits): number
  */
 export function matmulEntry(variant: MatmulVariant, shape: MatmulShape): string {
   const c4 = shape.N % 4 === 0 && (shape.strideC ?? shape.M * shape.N) % 4 === 0;
+  if (shape.rowSum) return `matmul_subgroup_row_sum${c4 ? '_c4' : ''}`;
   if ((variant === 'subgroup' || variant === 'subgroup_scalar_a') && c4) return `matmul_${variant}_c4`;
   return `matmul_${variant}`;
 }
@@ -278,6 +299,9 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
     throw new Error(`matmul subgroup_scalar_a needs B's contiguous dim and batch stride 4-aligned (got ${JSON.stringify(shape)})`);
   }
   const batch = shape.batch ?? 1;
+  if (shape.rowSum && (variant !== 'subgroup' || batch !== 1 || range)) {
+    throw new Error(`matmul row sums need the subgroup variant, batch 1 and K in one launch (got ${variant}, batch ${batch}${range ? ', a K chunk' : ''})`);
+  }
   const g = geometry(variant, M, limits);
   const tiles = ceilDiv(M, g.rows) * ceilDiv(N, g.cols);
   const [x, y] = grid1d(tiles, limits);
@@ -301,6 +325,10 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
     overrides.K_ALIGNED = K % 4 === 0 ? 1 : 0;
     overrides.PARTIAL_IN = range?.partialIn ? 1 : 0;
     overrides.PARTIAL_OUT = range?.partialOut ? 1 : 0;
+    if (shape.rowSum) {
+      overrides.ROW_SUM = 1;
+      overrides.ROW_SUM_ACCUMULATE = shape.rowSumAccumulate ? 1 : 0;
+    }
   } else if (range) {
     throw new Error(`matmul ${variant} sums all of K: only the subgroup variants take a K chunk`);
   }
@@ -314,8 +342,8 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
     pipeline: { kernel: g.kernel, entry: matmulEntry(variant, shape), dtype, ...otherTypes(dtype, { TC: shape.cDtype }), features, overrides },
     uniforms: [M, N, K, batch, shape.strideA ?? M * K, shape.strideB ?? K * N, shape.strideC ?? M * N, f32Bits(shape.alpha ?? 1), begin, end],
     workgroups: [x, y, batch],
-    flops: 2 * batch * M * N * depth,
-    bytes: elementBytes * batch * (M * depth + depth * N + (last ? M * N * ((shape.accumulate ? 2 : 1) + (shape.storePre ? 1 : 0)) : 0)) + partialTraffic,
+    flops: 2 * batch * M * N * depth + (shape.rowSum ? M * depth : 0),
+    bytes: elementBytes * batch * (M * depth + depth * N + (last ? M * N * ((shape.accumulate ? 2 : 1) + (shape.storePre ? 1 : 0)) : 0)) + partialTraffic + (shape.rowSum ? elementBytes * M * (shape.rowSumAccumulate ? 2 : 1) : 0),
   };
 }
 
@@ -326,7 +354,7 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
  * C (=|+=) epilogue(op(A)·op(B) + bias) for 2-D tensors, shapes read from the graph; with `pre`
  * the same dispatch writes the value before the epilogue there.
  */
-function dispatchMatmul(ctx: LowerContext, op: Op, a: number, b: number, c: number, transA: boolean, transB: boolean, accumulate: boolean, bias?: number, epilogue?: Epilogue, pre?: number): void {
+function dispatchMatmul(ctx: LowerContext, op: Op, a: number, b: number, c: number, transA: boolean, transB: boolean, accumulate: boolean, bias?: number, epilogue?: Epilogue, pre?: number, rowSum?: { tensor: number; accumulate: boolean }): void {
   const { M, N, K } = matmulDims(ctx.g.get(a).shape, ctx.g.get(b).shape, transA, transB);
   const shape: MatmulShape = { M, N, K, transA, transB, accumulate, bias: bias !== undefined, epilogue, storePre: pre !== undefined, dtype: ctx.dtype(a), cDtype: ctx.dtype(c) };
   // Bindings in MATMUL_BINDINGS order: a, b, bias, c, pre (always bound: statically used), and
@@ -350,9 +378,18 @@ function dispatchMatmul(ctx: LowerContext, op: Op, a: number, b: number, c: numb
       ctx.tuneSite({ key, kernel: 'matmul', heuristic, chosen: variant, candidates: launches, bufferBytes: [...operands.map((b) => b.size), partialBytes], flops: 2 * M * N * K });
     }
   }
-  const bindings = isSubgroupVariant(variant) ? [...operands, ctx.scratch('matmul_partials', matmulPartialBytes(shape, ctx.limits, variant))] : operands;
-  const launches = matmulLaunches(shape, ctx.limits, variant);
+  // Row sums (a fused bias gradient) in the product's launch where the variant can, else the
+  // bias-gradient kernel after it (op(A) is then dY as that kernel reads it: transA, unbatched).
+  const fused = rowSum !== undefined && matmulRowSumFits(shape, ctx.limits, variant) && ctx.dtype(rowSum.tensor) === ctx.dtype(c);
+  const launchShape: MatmulShape = fused ? { ...shape, rowSum: true, rowSumAccumulate: rowSum!.accumulate } : shape;
+  const partials = isSubgroupVariant(variant) ? [ctx.scratch('matmul_partials', matmulPartialBytes(shape, ctx.limits, variant))] : [];
+  const bindings = [...operands, ...partials, ...(fused ? [ctx.slice(rowSum!.tensor)] : [])];
+  const launches = matmulLaunches(launchShape, ctx.limits, variant);
   launches.forEach((launch, i) => ctx.dispatch(op, launch, bindings, launches.length > 1 ? `k${i}` : undefined));
+  if (rowSum !== undefined && !fused) {
+    if (!transA) throw new Error(`matmul ${op.label}: row sums without the fused kernel need transA (op(A) = dYᵀ)`);
+    dispatchBiasGrad(ctx, op, a, rowSum.tensor, rowSum.accumulate, 'db');
+  }
 }
 
 export const MATMUL_LOWERING: LoweringTable<'linear' | 'matmul'> = {
@@ -362,6 +399,7 @@ export const MATMUL_LOWERING: LoweringTable<'linear' | 'matmul'> = {
     dispatchMatmul(ctx, op, x, w, op.outputs.y, false, true, false, b, epilogue, storePre ? op.outputs.pre : undefined);
   },
   matmul(op, ctx) {
-    dispatchMatmul(ctx, op, op.inputs.a, op.inputs.b, op.outputs.c, op.attrs.transA, op.attrs.transB, op.accumulate.includes('c'));
+    const rowSum = op.outputs.rowSum !== undefined ? { tensor: op.outputs.rowSum, accumulate: op.accumulate.includes('rowSum') } : undefined;
+    dispatchMatmul(ctx, op, op.inputs.a, op.inputs.b, op.outputs.c, op.attrs.transA, op.attrs.transB, op.accumulate.includes('c'), undefined, undefined, undefined, rowSum);
   },
 };

@@ -13,7 +13,11 @@ declare module '../ir.js' {
      * graphs also write the pre-activation to output `pre` (its backward needs it).
      */
     linear: { inputs: { x: TensorId; w: TensorId; b?: TensorId }; outputs: { y: TensorId; pre?: TensorId }; attrs: { epilogue?: ActivationName; storePre?: boolean } };
-    matmul: { inputs: { a: TensorId; b: TensorId }; outputs: { c: TensorId }; attrs: { transA: boolean; transB: boolean } };
+    /**
+     * rowSum: also Σ_k op(A)[m, k] for each row m of C (fusion.ts folds a layer's bias gradient
+     * into its weight-gradient product this way: db = Σ over tokens of dY, the product's A).
+     */
+    matmul: { inputs: { a: TensorId; b: TensorId }; outputs: { c: TensorId; rowSum?: TensorId }; attrs: { transA: boolean; transB: boolean } };
   }
 }
 
@@ -121,21 +125,34 @@ export function matmulDims(aShape: readonly number[], bShape: readonly number[],
   return { M: transA ? a1 : a0, K: transA ? a0 : a1, N: transB ? b0 : b1 };
 }
 
+/** Σ_k op(A)[m, k] for each m: a (M, K), or (K, M) if transA. */
+export function rowSumReference(a: ArrayLike<number>, M: number, K: number, transA: boolean): Float64Array {
+  const out = new Float64Array(M); // (M)
+  for (let m = 0; m < M; m++) {
+    let s = 0;
+    for (let k = 0; k < K; k++) s += a[transA ? k * M + m : m * K + k]!;
+    out[m] = s;
+  }
+  return out;
+}
+
 export const matmulOp: OpDef<'matmul'> = {
   kind: 'matmul',
   evaluate(op, c) {
     const { a, b } = op.inputs;
     const { transA, transB } = op.attrs;
-    c.set(op, 'c', matmulReference(c.get(a), c.get(b), { ...matmulDims(c.g.get(a).shape, c.g.get(b).shape, transA, transB), transA, transB }));
+    const dims = matmulDims(c.g.get(a).shape, c.g.get(b).shape, transA, transB);
+    c.set(op, 'c', matmulReference(c.get(a), c.get(b), { ...dims, transA, transB }));
+    if (op.outputs.rowSum !== undefined) c.set(op, 'rowSum', rowSumReference(c.get(a), dims.M, dims.K, transA));
   },
   gradient: 'none',
   shapes(op, shapeOf) {
     const { M, N } = matmulDims(shapeOf(op.inputs.a), shapeOf(op.inputs.b), op.attrs.transA, op.attrs.transB);
-    return { c: [M, N] };
+    return op.outputs.rowSum !== undefined ? { c: [M, N], rowSum: [M] } : { c: [M, N] };
   },
   cost(op, g) {
     const { M, N, K } = matmulDims(g.get(op.inputs.a).shape, g.get(op.inputs.b).shape, op.attrs.transA, op.attrs.transB);
-    return { flops: 2 * M * N * K, bytes: ioBytes(op, g), matmul: true };
+    return { flops: 2 * M * N * K + (op.outputs.rowSum !== undefined ? M * K : 0), bytes: ioBytes(op, g), matmul: true };
   },
 };
 
