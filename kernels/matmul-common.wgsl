@@ -26,3 +26,32 @@ override ACCUMULATE: bool = false;
 override EPILOGUE: u32 = 0u;
 override STORE_PRE: bool = false;
 override WG: u32 = 64u;
+
+// EPILOGUE 5, 6, 7 (backward epilogues): C = x · act′(PRE) for act = gelu (erf), gelu (tanh), relu,
+// x after alpha and bias, PRE (binding 5) *read*: the activation's pre-activation, stored by its
+// forward. A fused activation backward (src/graph/fusion.ts fuseActivationBackward): the product
+// that makes the gradient of an activation's output multiplies it by the derivative in its
+// store, instead of storing it for kernels/elementwise.wgsl's act_backward to re-read. The same
+// formulas as act_backward's act_grad, so in f32 the results are the same bits.
+const INV_SQRT_2PI: f32 = 0.3989422804014327;
+
+fn erf_approx4(x: vec4<f32>) -> vec4<f32> {
+  let s = sign(x);
+  let z = abs(x);
+  let t = 1.0 / (1.0 + 0.3275911 * z);
+  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-z * z);
+  return s * y;
+}
+
+fn is_grad_epilogue() -> bool { return EPILOGUE >= 5u; }
+
+fn act_grad4(x: vec4<f32>) -> vec4<f32> {
+  switch (EPILOGUE) {
+    case 5u: { return 0.5 * (1.0 + erf_approx4(x * 0.7071067811865476)) + x * INV_SQRT_2PI * exp(-0.5 * x * x); }
+    case 6u: {
+      let t = tanh(0.7978845608028654 * (x + 0.044715 * x * x * x));
+      return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * 0.7978845608028654 * (1.0 + 0.134145 * x * x);
+    }
+    default: { return select(vec4<f32>(0.0), vec4<f32>(1.0), x > vec4<f32>(0.0)); }
+  }
+}

@@ -59,7 +59,7 @@
 // The bounds guard is per workgroup (uniform), so that every lane reaches the broadcasts;
 // rows/columns past the edge read clamped addresses and skip their stores.
 // Overrides: TRANS_A, TRANS_B, HAS_BIAS, ACCUMULATE, STORE_PRE, K_ALIGNED (bools); EPILOGUE: 0 none, 1 gelu (erf),
-//   2 gelu (tanh), 3 relu, 4 tanh; WG: invocations per workgroup (64, or a smaller multiple
+//   2 gelu (tanh), 3 relu, 4 tanh, 5-7 times gelu′, gelu_tanh′, relu′ of PRE (read; matmul-common.wgsl); WG: invocations per workgroup (64, or a smaller multiple
 //   of the largest subgroup size when M is short: matmulSubgroupWorkgroup).
 // Launch: workgroups enumerate (row tile, column tile) linearly, column tile fastest, spread
 // over x and y (grid1d); batch in z. Accumulation is f32.
@@ -107,14 +107,8 @@ const CV: u32 = 8u;   // vec4s per row of the tile (CN / 4)
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 
-// erf by Abramowitz–Stegun 7.1.26 has 1.5e-7 absolute error: below f32 resolution for GELU.
-fn erf_approx(x: vec4<f32>) -> vec4<f32> {
-  let s = sign(x);
-  let z = abs(x);
-  let t = 1.0 / (1.0 + 0.3275911 * z);
-  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-z * z);
-  return s * y;
-}
+// erf_approx4 (Abramowitz–Stegun 7.1.26, 1.5e-7 absolute error: below f32 resolution for GELU)
+// and the backward epilogues' act_grad4 are in kernels/matmul-common.wgsl.
 
 // Four columns at once; bv is their bias (zero without HAS_BIAS): the pre-activation.
 fn scale_bias(v: vec4<f32>, bv: vec4<f32>) -> vec4<f32> {
@@ -126,7 +120,7 @@ fn scale_bias(v: vec4<f32>, bv: vec4<f32>) -> vec4<f32> {
 fn activate(v: vec4<f32>) -> vec4<f32> {
   var x = v;
   switch (EPILOGUE) {
-    case 1u: { x = 0.5 * x * (1.0 + erf_approx(x * 0.7071067811865476)); }
+    case 1u: { x = 0.5 * x * (1.0 + erf_approx4(x * 0.7071067811865476)); }
     case 2u: { x = 0.5 * x * (1.0 + tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))); }
     case 3u: { x = max(x, vec4<f32>(0.0)); }
     case 4u: { x = tanh(x); }
@@ -379,7 +373,9 @@ fn store(t: Tile) {
         if (n >= N) { break; }
         let index = t.base_c + m * N + n;
         if (STORE_PRE) { pre[index] = T(x[i]); }
-        if (ACCUMULATE) { c[index] = TC(f32(c[index]) + e[i]); } else { c[index] = TC(e[i]); }
+        var ei = e[i];
+        if (is_grad_epilogue()) { ei = x[i] * act_grad4(vec4<f32>(f32(pre[index]))).x; }
+        if (ACCUMULATE) { c[index] = TC(f32(c[index]) + ei); } else { c[index] = TC(ei); }
       }
     }
   }
@@ -396,9 +392,10 @@ fn store_c4(t: Tile) {
       let n = t.n0 + 4u * v;
       if (n >= N) { break; }
       let x = scale_bias(t.acc[r * CV + v], t.bias[v]);
-      let e = activate(x);
+      var e = activate(x);
       let index = (t.base_c + m * N + n) / 4u;
       if (STORE_PRE) { pre4[index] = vec4<T>(x); }
+      if (is_grad_epilogue()) { e = x * act_grad4(vec4<f32>(pre4[index])); }
       if (ACCUMULATE) { c4[index] = vec4<TC>(vec4<f32>(c4[index]) + e); } else { c4[index] = vec4<TC>(e); }
     }
   }

@@ -11,15 +11,17 @@
 //   4 c       storage  array<TC> (batch, M, N), row-major; `=` or, with ACCUMULATE, `+=`; TC is T, or
 //                                f32 where mixed precision accumulates a parameter gradient
 //   5 pre     storage  array<T>  (batch, M, N) like c; `=` (never accumulated) the value after
-//                                alpha and bias, before the epilogue, only when STORE_PRE. It
-//                                is statically used by every entry: bind a spare writable
-//                                buffer otherwise (not one bound read-only in the same dispatch)
+//                                alpha and bias, before the epilogue, only when STORE_PRE; read
+//                                (an activation's pre-activation) by the backward epilogues
+//                                (EPILOGUE 5-7, kernels/matmul-common.wgsl). It is statically
+//                                used by every entry: bind a spare writable buffer otherwise (not
+//                                one bound read-only in the same dispatch)
 // matmul_vec4 declares bindings 1 and 2 as array<vec4<T>> (a4, b4): the contiguous dim of A
 // (K, or M with TRANS_A) and of B (N, or K with TRANS_B) and stride_a, stride_b must be
 // multiples of 4 and the slices 16-byte aligned (the launch offers vec4 only then).
 // Batch strides (elements) are uniforms; a stride of 0 broadcasts that operand.
 // Overrides: TRANS_A, TRANS_B, HAS_BIAS, ACCUMULATE, STORE_PRE (bools); EPILOGUE: 0 none, 1 gelu (erf),
-//   2 gelu (tanh), 3 relu, 4 tanh; WG: invocations per workgroup (64 default; not used by
+//   2 gelu (tanh), 3 relu, 4 tanh, 5-7 times gelu′, gelu_tanh′, relu′ of PRE; WG: invocations per workgroup (64 default; not used by
 //   matmul_tiled, whose workgroup is the const 16×16 = 256).
 // Launch: workgroups enumerate output tiles linearly (column tile fastest), spread over x and
 // y (grid1d), batch in z. Accumulation is always f32.
@@ -89,7 +91,8 @@ fn activate(v: f32) -> f32 {
 fn store(index: u32, v: f32, n: u32) {
   let x = scale_bias(v, n);
   if (STORE_PRE) { pre[index] = T(x); }
-  let y = activate(x);
+  var y = activate(x);
+  if (is_grad_epilogue()) { y = x * act_grad4(vec4<f32>(f32(pre[index]))).x; }
   if (ACCUMULATE) { c[index] = TC(f32(c[index]) + y); } else { c[index] = TC(y); }
 }
 

@@ -5,7 +5,8 @@
 // from its output, so the tanh projection stores none).
 //
 // Training graphs after autodiff: a dense layer's bias gradient db = Σ_tokens dY joins the weight
-// gradient's product dW = dYᵀ·X, which reads the same dY as its A (fuseBiasGradients).
+// gradient's product dW = dYᵀ·X, which reads the same dY as its A (fuseBiasGradients), and an
+// activation's backward joins the product that makes its dy (fuseActivationBackward).
 import { tensorsOf, type Graph, type Op } from './ir.js';
 
 export function fuseForwardEpilogues(g: Graph): number {
@@ -68,6 +69,48 @@ export function fuseBiasGradients(g: Graph): number {
     if (bg.accumulate.includes('db')) mm.accumulate = [...mm.accumulate, 'rowSum'];
     mm.label = mm.label.replace(/(\.bwd)?$/, '+db$1');
     removed.add(bg);
+  });
+  const kept = g.ops.filter((op) => !removed.has(op));
+  g.ops.length = 0;
+  g.ops.push(...kept);
+  return removed.size;
+}
+
+/**
+ * Training graphs, after appendBackward: an activation_backward (dx = dy ⊙ act′(x); not tanh,
+ * whose derivative comes from its output) whose dy is made by a matmul (`=`, no other reader)
+ * becomes that matmul's epilogue: it writes dx = product ⊙ act′(x) directly (`+=` where the
+ * activation backward accumulated), and dy is never stored. In BERT: the FFN's GELU backward
+ * joins the dX product of the FFN's down projection.
+ */
+export function fuseActivationBackward(g: Graph): number {
+  const readers = new Map<number, number>();
+  const producer = new Map<number, number>();
+  g.ops.forEach((op, i) => {
+    for (const [, id] of tensorsOf(op.inputs)) readers.set(id, (readers.get(id) ?? 0) + 1);
+    for (const [, id] of tensorsOf(op.outputs)) producer.set(id, i);
+  });
+  const touches = (op: Op, id: number) => [...tensorsOf(op.inputs), ...tensorsOf(op.outputs)].some(([, t]) => t === id);
+  const removed = new Set<Op>();
+  g.ops.forEach((op, i) => {
+    if (op.kind !== 'activation_backward') return;
+    const act = op as Op<'activation_backward'>;
+    if (act.attrs.fn === 'tanh') return;
+    const dy = act.inputs.dy;
+    const at = producer.get(dy);
+    if (at === undefined || at >= i || readers.get(dy) !== 1 || g.get(dy).keep) return;
+    const mm = g.ops[at]!;
+    if (mm.kind !== 'matmul') return;
+    const product = mm as Op<'matmul'>;
+    if (product.attrs.actGrad !== undefined || product.accumulate.includes('c') || product.outputs.rowSum !== undefined) return;
+    const dx = act.outputs.dx;
+    if (g.ops.slice(at + 1, i).some((o) => touches(o, dx))) return;
+    product.inputs = { ...product.inputs, actPre: act.inputs.x };
+    product.attrs = { ...product.attrs, actGrad: act.attrs.fn };
+    product.outputs = { ...product.outputs, c: dx };
+    if (act.accumulate.includes('dx')) product.accumulate = [...product.accumulate, 'c'];
+    product.label = product.label.replace(/(\.bwd)?$/, `+${act.attrs.fn}$1`);
+    removed.add(act);
   });
   const kept = g.ops.filter((op) => !removed.has(op));
   g.ops.length = 0;

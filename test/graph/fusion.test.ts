@@ -1,6 +1,8 @@
 // Projection + activation fuse into one matmul epilogue. Forward-only graphs drop the
 // pre-activation; training graphs have the same matmul store it (STORE_PRE) for the
-// activation's backward, except tanh, whose derivative comes from its output.
+// activation's backward, except tanh, whose derivative comes from its output. After autodiff,
+// an activation's backward joins the product that makes its dy (a backward epilogue reading the
+// stored pre-activation), and a bias gradient joins its layer's weight-gradient product.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadRecipe } from '../../src/recipe/index.js';
@@ -15,7 +17,8 @@ test('eval and training plans fuse gelu and tanh into the matmul epilogue; train
   const shape = { batch: 2, seq: 8, predictions: 3 };
   const evalPlan = compile(recipe, 120, shape, REFERENCE_LIMITS, { training: false }).plan;
   const trainPlan = compile(recipe, 120, shape, REFERENCE_LIMITS, { training: true }).plan;
-  const fused = (plan: typeof evalPlan) => plan.steps.filter((s) => s.pipeline.kernel.startsWith('matmul') && (s.pipeline.overrides.EPILOGUE ?? 0) !== 0);
+  // Forward epilogues (codes 1-4; 5-7 are the backward ones).
+  const fused = (plan: typeof evalPlan) => plan.steps.filter((s) => s.pipeline.kernel.startsWith('matmul') && (s.pipeline.overrides.EPILOGUE ?? 0) !== 0 && (s.pipeline.overrides.EPILOGUE ?? 0) < 5);
   // 2 layers' intermediate (gelu), the MLM transform (gelu), the pooler (tanh).
   assert.equal(fused(evalPlan).map((s) => s.label).sort(), FUSED);
   assert.equal(fused(trainPlan).map((s) => s.label).sort(), FUSED);
@@ -32,9 +35,21 @@ test('eval and training plans fuse gelu and tanh into the matmul epilogue; train
   assert.is(step('mlm.transform.dense+gelu').pipeline.overrides.STORE_PRE, 1);
   assert.is(step('pooler.dense+tanh').pipeline.overrides.STORE_PRE, 0);
   assert.ok(step('pooler.dense+tanh').bindings[4]!.buffer.endsWith('dummy_out'));
-  // The activation's backward runs first in the fused projection's gradient.
-  assert.ok(trainPlan.steps.some((s) => s.label === 'encoder.0.feedforward.intermediate+gelu.act.bwd'));
+  // The FFN's GELU backward is the epilogue of the down projection's dX product (EPILOGUE 5,
+  // gelu′), which reads the stored pre-activation; no act_backward dispatch is left for it.
+  const down = step('encoder.0.feedforward.output.dx+gelu.bwd');
+  assert.is(down.pipeline.overrides.EPILOGUE, 5);
+  assert.is(down.pipeline.overrides.STORE_PRE, 0);
+  assert.equal(down.bindings[4], intermediate.bindings[4]);
+  assert.not.ok(trainPlan.steps.some((s) => s.label.startsWith('encoder.0.feedforward.intermediate+gelu.act.bwd')));
+  // The MLM transform's GELU (its dy comes from a LayerNorm backward) and the pooler's tanh keep theirs.
+  assert.ok(trainPlan.steps.some((s) => s.label === 'mlm.transform.dense+gelu.act.bwd'));
   assert.ok(trainPlan.steps.some((s) => s.label === 'pooler.dense+tanh.act.bwd'));
+  // Bias gradients are the weight-gradient products' (here on reference limits, without subgroups,
+  // the bias-gradient kernel right after the product: the `.db.` dispatches carry its label).
+  assert.ok(trainPlan.steps.some((s) => s.label === 'encoder.0.attention.qkv.dw+db.bwd'));
+  assert.ok(trainPlan.steps.some((s) => s.label === 'encoder.0.attention.qkv.dw+db.bwd.db.partial'));
+  assert.not.ok(trainPlan.steps.some((s) => s.label.startsWith('encoder.0.attention.qkv.db.bwd')));
 });
 
 test.run();

@@ -50,10 +50,13 @@ async function check(shape: MatmulShape, variant: MatmulVariant, seed: number, l
   const c0 = randomF32(batch * M * N, seed + 3);
   const limits = { ...gpu.limits, ...limitsOverride };
   const launches = matmulLaunches(shape, limits, variant);
-  // pre: the full output when stored, else a spare 16-byte buffer (the binding is always used).
-  const pre = shape.storePre ? { data: randomF32(batch * M * N, seed + 4), read: 'f32' as const } : { data: 4 };
+  // pre: the full output when stored, the activation's input for a backward epilogue (`_grad`),
+  // else a spare 16-byte buffer (the binding is always used).
+  const gradEpilogue = shape.epilogue?.endsWith('_grad') ?? false;
+  const preIn = randomF32(batch * M * N, seed + 4, 2);
+  const pre = shape.storePre ? { data: randomF32(batch * M * N, seed + 4), read: 'f32' as const } : gradEpilogue ? { data: preIn } : { data: 4 };
   const out = await runLaunch(launches, [{ data: a }, { data: b }, { data: bias }, { data: shape.accumulate ? c0 : batch * M * N, read: 'f32' }, pre, ...partialBinding(shape, limits, variant)]);
-  const ref = matmulReference(a, b, { ...shape, epilogue: shape.epilogue }, shape.bias ? bias : undefined, shape.accumulate ? c0 : undefined);
+  const ref = matmulReference(a, b, { ...shape, epilogue: shape.epilogue }, shape.bias ? bias : undefined, shape.accumulate ? c0 : undefined, gradEpilogue ? preIn : undefined);
   const tol = { atol: TOL.atol * Math.sqrt(K), rtol: TOL.rtol };
   assertClose(out.get(3)!, ref, tol, `matmul ${variant} ${JSON.stringify(shape)}`);
   if (shape.storePre) {
@@ -144,6 +147,11 @@ for (const variant of MATMUL_VARIANTS) {
     const epilogues: Epilogue[] = ['none', 'gelu', 'gelu_tanh', 'relu', 'tanh'];
     let seed = 100;
     for (const epilogue of epilogues) await check({ M: 13, N: 20, K: 16, bias: true, epilogue }, variant, seed++);
+    // Backward epilogues (C = product · act′(pre), pre read): plain, and accumulating in the dX layout.
+    for (const epilogue of ['gelu_grad', 'gelu_tanh_grad', 'relu_grad'] as const) {
+      await check({ M: 13, N: 20, K: 16, epilogue }, variant, seed++);
+      await check({ M: 70, N: 44, K: 36, epilogue, accumulate: true }, variant, seed++);
+    }
     for (const shape of shapesFor(variant, [
       { M: 10, N: 6, K: 8, accumulate: true, transA: true },
       { M: 12, N: 8, K: 7, accumulate: true, transA: true },

@@ -16,8 +16,21 @@ import type { Op } from '../../graph/ir.js';
 import { matmulDims } from '../../graph/ops/matmul.js';
 import { dispatchBiasGrad } from './matmul-bias-grad.js';
 
-export type Epilogue = 'none' | 'gelu' | 'gelu_tanh' | 'relu' | 'tanh';
-const EPILOGUE_CODES: Record<Epilogue, number> = { none: 0, gelu: 1, gelu_tanh: 2, relu: 3, tanh: 4 };
+/**
+ * The activation applied in C's store; the `_grad` forms are backward epilogues: C = x·act′(pre),
+ * pre read from binding `pre` (kernels/matmul-common.wgsl).
+ */
+export type Epilogue = 'none' | 'gelu' | 'gelu_tanh' | 'relu' | 'tanh' | 'gelu_grad' | 'gelu_tanh_grad' | 'relu_grad';
+const EPILOGUE_CODES: Record<Epilogue, number> = { none: 0, gelu: 1, gelu_tanh: 2, relu: 3, tanh: 4, gelu_grad: 5, gelu_tanh_grad: 6, relu_grad: 7 };
+
+/** The backward epilogue of an activation (tanh has none: its derivative comes from its output). */
+export function gradEpilogue(fn: string): Epilogue | undefined {
+  return fn === 'gelu' || fn === 'gelu_tanh' || fn === 'relu' ? (`${fn}_grad` as Epilogue) : undefined;
+}
+
+function isGradEpilogue(e: Epilogue | undefined): boolean {
+  return e !== undefined && e.endsWith('_grad');
+}
 
 export interface MatmulShape {
   M: number;
@@ -299,6 +312,7 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
     throw new Error(`matmul subgroup_scalar_a needs B's contiguous dim and batch stride 4-aligned (got ${JSON.stringify(shape)})`);
   }
   const batch = shape.batch ?? 1;
+  if (isGradEpilogue(shape.epilogue) && shape.storePre) throw new Error(`matmul: the ${shape.epilogue} epilogue reads pre, it cannot also store it`);
   if (shape.rowSum && (variant !== 'subgroup' || batch !== 1 || range)) {
     throw new Error(`matmul row sums need the subgroup variant, batch 1 and K in one launch (got ${variant}, batch ${batch}${range ? ', a K chunk' : ''})`);
   }
@@ -343,7 +357,7 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
     uniforms: [M, N, K, batch, shape.strideA ?? M * K, shape.strideB ?? K * N, shape.strideC ?? M * N, f32Bits(shape.alpha ?? 1), begin, end],
     workgroups: [x, y, batch],
     flops: 2 * batch * M * N * depth + (shape.rowSum ? M * depth : 0),
-    bytes: elementBytes * batch * (M * depth + depth * N + (last ? M * N * ((shape.accumulate ? 2 : 1) + (shape.storePre ? 1 : 0)) : 0)) + partialTraffic + (shape.rowSum ? elementBytes * M * (shape.rowSumAccumulate ? 2 : 1) : 0),
+    bytes: elementBytes * batch * (M * depth + depth * N + (last ? M * N * ((shape.accumulate ? 2 : 1) + (shape.storePre || isGradEpilogue(shape.epilogue) ? 1 : 0)) : 0)) + partialTraffic + (shape.rowSum ? elementBytes * M * (shape.rowSumAccumulate ? 2 : 1) : 0),
   };
 }
 
@@ -356,7 +370,9 @@ export function matmulLaunch(shape: MatmulShape, limits: DeviceLimits, variant: 
  */
 function dispatchMatmul(ctx: LowerContext, op: Op, a: number, b: number, c: number, transA: boolean, transB: boolean, accumulate: boolean, bias?: number, epilogue?: Epilogue, pre?: number, rowSum?: { tensor: number; accumulate: boolean }): void {
   const { M, N, K } = matmulDims(ctx.g.get(a).shape, ctx.g.get(b).shape, transA, transB);
-  const shape: MatmulShape = { M, N, K, transA, transB, accumulate, bias: bias !== undefined, epilogue, storePre: pre !== undefined, dtype: ctx.dtype(a), cDtype: ctx.dtype(c) };
+  // `pre` is written by a forward epilogue, read by a backward one.
+  const storePre = pre !== undefined && !isGradEpilogue(epilogue);
+  const shape: MatmulShape = { M, N, K, transA, transB, accumulate, bias: bias !== undefined, epilogue, storePre, dtype: ctx.dtype(a), cDtype: ctx.dtype(c) };
   // Bindings in MATMUL_BINDINGS order: a, b, bias, c, pre (always bound: statically used), and
   // for the subgroup variants the partial accumulators (a plan scratch buffer; 16 bytes unsplit).
   const operands = [ctx.slice(a), ctx.slice(b), bias !== undefined ? ctx.slice(bias) : ctx.dummy(), ctx.slice(c), pre !== undefined ? ctx.slice(pre) : ctx.dummyOut()];
@@ -400,6 +416,9 @@ export const MATMUL_LOWERING: LoweringTable<'linear' | 'matmul'> = {
   },
   matmul(op, ctx) {
     const rowSum = op.outputs.rowSum !== undefined ? { tensor: op.outputs.rowSum, accumulate: op.accumulate.includes('rowSum') } : undefined;
-    dispatchMatmul(ctx, op, op.inputs.a, op.inputs.b, op.outputs.c, op.attrs.transA, op.attrs.transB, op.accumulate.includes('c'), undefined, undefined, undefined, rowSum);
+    const { actGrad } = op.attrs;
+    const epilogue = actGrad !== undefined ? gradEpilogue(actGrad) : undefined;
+    if (actGrad !== undefined && (epilogue === undefined || op.inputs.actPre === undefined)) throw new Error(`matmul ${op.label}: no backward epilogue for ${actGrad}`);
+    dispatchMatmul(ctx, op, op.inputs.a, op.inputs.b, op.outputs.c, op.attrs.transA, op.attrs.transB, op.accumulate.includes('c'), undefined, epilogue, op.inputs.actPre, rowSum);
   },
 };

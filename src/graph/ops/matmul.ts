@@ -1,8 +1,8 @@
 // The matrix-multiply ops: the CPU reference C = epilogue(alpha·op(A)·op(B) + bias) [+ C]
 // (float64, plain loops; dims: batch, M rows of C, N columns of C, K the contracted dim) and the
 // linear and matmul op definitions at the end of the file.
-import { activation, type ActivationName } from './activation.js';
-import { activationForwardReference } from './elementwise.js';
+import { activation, activationGrad, type ActivationName } from './activation.js';
+import { activationBackwardReference, activationForwardReference } from './elementwise.js';
 import { accumulateIf, ioBytes, type OpDef, type OpDefTable } from '../op-def.js';
 
 // The matrix-multiply ops' signatures (inputs, outputs, attributes), merged into OpSignatures.
@@ -16,8 +16,10 @@ declare module '../ir.js' {
     /**
      * rowSum: also Σ_k op(A)[m, k] for each row m of C (fusion.ts folds a layer's bias gradient
      * into its weight-gradient product this way: db = Σ over tokens of dY, the product's A).
+     * actGrad: C = (op(A)·op(B)) ⊙ act′(actPre), an activation's backward folded into the product
+     * that makes the gradient of its output (fusion.ts fuseActivationBackward).
      */
-    matmul: { inputs: { a: TensorId; b: TensorId }; outputs: { c: TensorId; rowSum?: TensorId }; attrs: { transA: boolean; transB: boolean } };
+    matmul: { inputs: { a: TensorId; b: TensorId; actPre?: TensorId }; outputs: { c: TensorId; rowSum?: TensorId }; attrs: { transA: boolean; transB: boolean; actGrad?: ActivationName } };
   }
 }
 
@@ -32,7 +34,8 @@ export interface MatmulRefShape {
   strideA?: number;
   strideB?: number;
   alpha?: number;
-  epilogue?: ActivationName | 'none';
+  /** An activation, or `<activation>_grad`: times its derivative at `pre` (a backward epilogue). */
+  epilogue?: ActivationName | 'none' | `${ActivationName}_grad`;
 }
 
 /** a: (batch, M, K) or (batch, K, M) if transA; b: (batch, K, N) or (batch, N, K) if transB. */
@@ -42,6 +45,7 @@ export function matmulReference(
   shape: MatmulRefShape,
   bias?: ArrayLike<number>,
   accumulateInto?: ArrayLike<number>,
+  pre?: ArrayLike<number>,
 ): Float64Array {
   const { M, N, K } = shape;
   const batch = shape.batch ?? 1;
@@ -59,8 +63,12 @@ export function matmulReference(
         }
         let x = sum * (shape.alpha ?? 1);
         if (bias) x += bias[n]!;
-        if (shape.epilogue && shape.epilogue !== 'none') x = activation(shape.epilogue, x);
         const i = p * M * N + m * N + n;
+        const e = shape.epilogue;
+        if (e !== undefined && e.endsWith('_grad')) {
+          if (!pre) throw new Error(`matmulReference: the ${e} epilogue needs pre`);
+          x *= activationGrad(e.slice(0, -'_grad'.length) as ActivationName, pre[i]!);
+        } else if (e && e !== 'none') x = activation(e as ActivationName, x);
         out[i] = x + (accumulateInto ? accumulateInto[i]! : 0);
       }
     }
@@ -142,7 +150,9 @@ export const matmulOp: OpDef<'matmul'> = {
     const { a, b } = op.inputs;
     const { transA, transB } = op.attrs;
     const dims = matmulDims(c.g.get(a).shape, c.g.get(b).shape, transA, transB);
-    c.set(op, 'c', matmulReference(c.get(a), c.get(b), { ...dims, transA, transB }));
+    const product = matmulReference(c.get(a), c.get(b), { ...dims, transA, transB });
+    const { actGrad } = op.attrs;
+    c.set(op, 'c', actGrad !== undefined ? activationBackwardReference(actGrad, product, c.get(op.inputs.actPre!)) : product);
     if (op.outputs.rowSum !== undefined) c.set(op, 'rowSum', rowSumReference(c.get(a), dims.M, dims.K, transA));
   },
   gradient: 'none',
