@@ -564,13 +564,23 @@ fn attention_grad_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(nu
 // ---------------------------------------------------------------------------------------------
 // attention_grad_qk: the first half of the tiles writes dQ = dS·K (rows = queries i), the second
 // dK = dSᵀ·Q (rows = keys j); `probs` already holds dS·scale.
-@compute @workgroup_size(WG)
-fn attention_grad_qk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                     @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
+struct GradQkTile {
+  rt: RowTile,
+  o: SeqOperands,
+  dst: vec4<u32>,   // where the tile's rows go in d_qkv
+}
+
+// Whether the workgroup has a tile: from uniform values only, so that the uniformity analysis
+// lets the lanes that stay go on to the broadcasts.
+fn grad_qk_live(wid: vec3<u32>, nwg: vec3<u32>) -> bool {
+  return grid_tile(wid, nwg) < 2u * tile_count((params.D + 15u) / 16u);
+}
+
+fn grad_qk_tile(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> GradQkTile {
+  var out: GradQkTile;
   let col_tiles = (params.D + 15u) / 16u;
   let per_part = tile_count(col_tiles);
   let tile = grid_tile(wid, nwg);
-  if (tile >= 2u * per_part) { return; }
   let is_k = tile >= per_part;
   let rt = row_tile(tile % per_part, col_tiles, lid);
   let L = params.T;
@@ -579,26 +589,27 @@ fn attention_grad_qk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
   // dQ: A(i, u) = dS[i, u], B(u, d) = k[u, d].  dK: A(j, u) = dS[u, j], B(u, d) = q[u, d].
   let a = vec4<u32>(rt.bh * L * L) + rt.rows * select(L, 1u, is_k);
   let bcol = rt.b * L * row3 + select(H, 0u, is_k) + rt.h * params.D;
-  var acc = seq_tile(SeqOperands(a, select(1u, L, is_k), false, 0u, bcol, row3), &qkv, lane_cols(rt.c0, params.D, sid % 8u));
-  store_rows(&acc, &d_qkv3, rt, tile_rows(rt, row3, select(0u, H, is_k) + rt.h * params.D));
+  out.rt = rt;
+  out.o = SeqOperands(a, select(1u, L, is_k), false, 0u, bcol, row3);
+  out.dst = tile_rows(rt, row3, select(0u, H, is_k) + rt.h * params.D);
+  return out;
+}
+
+@compute @workgroup_size(WG)
+fn attention_grad_qk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                     @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
+  if (!grad_qk_live(wid, nwg)) { return; }
+  let t = grad_qk_tile(wid, nwg, lid);
+  var acc = seq_tile(t.o, &qkv, lane_cols(t.rt.c0, params.D, sid % 8u));
+  store_rows(&acc, &d_qkv3, t.rt, t.dst);
 }
 
 // The same 4 sequence steps at a time (T % 4 == 0, D % 4 == 0), stored as vec4s.
 @compute @workgroup_size(WG)
 fn attention_grad_qk_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                           @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
-  let col_tiles = (params.D + 15u) / 16u;
-  let per_part = tile_count(col_tiles);
-  let tile = grid_tile(wid, nwg);
-  if (tile >= 2u * per_part) { return; }
-  let is_k = tile >= per_part;
-  let rt = row_tile(tile % per_part, col_tiles, lid);
-  let L = params.T;
-  let H = params.H;
-  let row3 = 3u * H;
-  // dQ: A(i, u) = dS[i, u], B(u, d) = k[u, d].  dK: A(j, u) = dS[u, j], B(u, d) = q[u, d].
-  let a = vec4<u32>(rt.bh * L * L) + rt.rows * select(L, 1u, is_k);
-  let bcol = rt.b * L * row3 + select(H, 0u, is_k) + rt.h * params.D;
-  var acc = seq_tile4(SeqOperands(a, select(1u, L, is_k), false, 0u, bcol, row3), &qkv_v4, rt.c0, sid % 8u);
-  store_rows4(&acc, &d_qkv3_v4, rt, tile_rows(rt, row3, select(0u, H, is_k) + rt.h * params.D));
+  if (!grad_qk_live(wid, nwg)) { return; }
+  let t = grad_qk_tile(wid, nwg, lid);
+  var acc = seq_tile4(t.o, &qkv_v4, t.rt.c0, sid % 8u);
+  store_rows4(&acc, &d_qkv3_v4, t.rt, t.dst);
 }

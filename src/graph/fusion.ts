@@ -35,10 +35,7 @@ function fuseEpilogues(g: Graph, training: boolean): number {
     op.label = `${op.label}+${act.attrs.fn}`;
     removed.add(act);
   }
-  const kept = g.ops.filter((op) => !removed.has(op));
-  g.ops.length = 0;
-  g.ops.push(...kept);
-  return removed.size;
+  return removeOps(g, removed);
 }
 
 /**
@@ -70,10 +67,7 @@ export function fuseBiasGradients(g: Graph): number {
     mm.label = mm.label.replace(/(\.bwd)?$/, '+db$1');
     removed.add(bg);
   });
-  const kept = g.ops.filter((op) => !removed.has(op));
-  g.ops.length = 0;
-  g.ops.push(...kept);
-  return removed.size;
+  return removeOps(g, removed);
 }
 
 /**
@@ -112,6 +106,11 @@ export function fuseActivationBackward(g: Graph): number {
     product.label = product.label.replace(/(\.bwd)?$/, `+${act.attrs.fn}$1`);
     removed.add(act);
   });
+  return removeOps(g, removed);
+}
+
+/** Drops the fused-away ops, keeping the others' order; returns how many went. */
+function removeOps(g: Graph, removed: ReadonlySet<Op>): number {
   const kept = g.ops.filter((op) => !removed.has(op));
   g.ops.length = 0;
   g.ops.push(...kept);
