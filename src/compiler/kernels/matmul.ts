@@ -419,6 +419,8 @@ export const MATMUL_LOWERING: LoweringTable<'linear' | 'matmul'> = {
     const { actGrad } = op.attrs;
     const epilogue = actGrad !== undefined ? gradEpilogue(actGrad) : undefined;
     if (actGrad !== undefined && (epilogue === undefined || op.inputs.actPre === undefined)) throw new Error(`matmul ${op.label}: no backward epilogue for ${actGrad}`);
+    // The kernel reads pre with A's element type (binding 5 is array<T>).
+    if (op.inputs.actPre !== undefined && ctx.dtype(op.inputs.actPre) !== ctx.dtype(op.inputs.a)) throw new Error(`matmul ${op.label}: pre-activation ${ctx.dtype(op.inputs.actPre)} but A ${ctx.dtype(op.inputs.a)}`);
     dispatchMatmul(ctx, op, op.inputs.a, op.inputs.b, op.outputs.c, op.attrs.transA, op.attrs.transB, op.accumulate.includes('c'), undefined, epilogue, op.inputs.actPre, rowSum);
   },
 };
