@@ -4,8 +4,9 @@
 // (attention_grad_v, then attention_grad_scores, then attention_grad_qk), in that order.
 // attention_scores_vec4 / attention_grad_scores_vec4 are drop-in replacements (same bindings,
 // same results) that load 4 head dims per load; they need D % 4 == 0 and 16-byte-aligned offsets.
-// attention_context_vec4 / attention_grad_v_vec4 likewise take 4 sequence steps at a time, the
-// head dims as vec4s (seq_tile4); they also need T % 4 == 0.
+// attention_context_vec4 / attention_grad_v_vec4 / attention_grad_qk_vec4 likewise take 4 sequence
+// steps at a time, the head dims as vec4s, on tiles 32 columns wide (seq_tile4); they also need
+// T % 4 == 0.
 // Dims: B batch, T sequence, H hidden, NH heads, D = H / NH; all sizes are uniforms.
 //   qkv  (B, T, 3H): each token row is [q (H) | k (H) | v (H)], head h = columns h·D..(h+1)·D of each
 //   mask (B, T) i32: 0 = padding key, anything else = real token
@@ -46,7 +47,8 @@
 //     its own rows normalizes P). Grid: B·NH·⌈T/(WG·R)⌉ workgroups.
 //   attention_context (rows = queries), attention_grad_v (rows = keys), attention_grad_qk (rows =
 //     queries for dQ, keys for dK): columns = head dims, contracted = T. Grid: B·NH·⌈T/(WG·R)⌉·⌈D/16⌉
-//     workgroups (twice that for attention_grad_qk: dQ tiles, then dK tiles).
+//     workgroups (⌈D/32⌉ for the _vec4 entries; twice that for attention_grad_qk: dQ tiles, then
+//     dK tiles).
 // Overrides: WG invocations per workgroup (multiple of the subgroup size, >= 8; default 64).
 // Launch: workgroups enumerate tiles linearly over x and y (grid1d); every entry guards the tail.
 
@@ -144,24 +146,19 @@ fn store_rows(acc: ptr<function, array<vec4<f32>, 16>>, dst: ptr<storage, array<
   }
 }
 
-// The same one vec4 at a time (D % 4 == 0 and `base` multiples of 4: the _vec4 entries).
-fn store_rows4(acc: ptr<function, array<vec4<f32>, 16>>, dst: ptr<storage, array<vec4<T>>, read_write>, rt: RowTile, base: vec4<u32>) {
-  for (var c = 0u; c < 4u; c++) {
-    if (rt.c0 + 4u * c >= params.D) { break; }
-    for (var r = 0u; r < R; r++) {
-      if (row_live(rt, r)) { (*dst)[base[r] / 4u + c] = vec4<T>((*acc)[r * 4u + c]); }
-    }
-  }
+fn row_tile(t: u32, col_tiles: u32, lid: u32) -> RowTile {
+  return row_tile_w(t, col_tiles, lid, 16u);
 }
 
-fn row_tile(t: u32, col_tiles: u32, lid: u32) -> RowTile {
+// The same for tiles `width` columns wide (the 32-column _vec4 entries of the sequence stages).
+fn row_tile_w(t: u32, col_tiles: u32, lid: u32, width: u32) -> RowTile {
   let blocks = (params.T + WG * R - 1u) / (WG * R);
   let ct = t % col_tiles;
   let rest = t / col_tiles;
   let bh = rest / blocks;
   let r0 = (rest % blocks) * (WG * R) + lid * R;
   let rows = min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.T - 1u));
-  return RowTile(bh / params.heads, bh % params.heads, bh, r0, rows, ct * 16u);
+  return RowTile(bh / params.heads, bh % params.heads, bh, r0, rows, ct * width);
 }
 
 fn tile_count(col_tiles: u32) -> u32 {
@@ -331,24 +328,30 @@ fn seq_tile(o: SeqOperands, bv: ptr<storage, array<T>, read>, dc: vec2<u32>) -> 
   return acc;
 }
 
-// seq_tile 4 steps at a time (T % 4 == 0, D % 4 == 0, `b` and `b_stride` multiples of 4): the
-// 16 columns of rows u..u+3 are 16 vec4s, lane l loading row u + l/4 and u + 2 + l/4, vec4 column
-// l % 4, shared by broadcast. The same products in the same order as seq_tile, so the same
-// results. seq_tile4_rows reads the rows' values as one vec4 each (a_stride 1: context); the
-// others read them one by one (an entry point may use only one view of `probs`).
-struct SeqCols4 {
-  b0: u32,  // vec4 index of this lane's first load at u = 0; the second is b0 + b_stride / 2
-  step: u32,  // vec4s per 4 rows
+// seq_tile 4 steps at a time on tiles 32 columns wide (the _vec4 entries of context, grad_v and
+// grad_qk; T % 4 == 0, D % 4 == 0, `b` and `b_stride` multiples of 4). The matmul's tile
+// (kernels/matmul-subgroup.wgsl): an invocation owns 4 rows × 32 columns, 128
+// accumulators, and per 4 sequence steps lane l loads vec4 column l of the tile at each of the 4
+// steps; the 8 column groups are then broadcast and accumulated one group at a time (so the live
+// values stay near lavapipe's 32 vector registers). Against 16 columns, a step's row values (and
+// their dropout hashes) feed twice the products. Each element sums the same products in the same
+// order as seq_tile: the same results. seq_tile4_rows reads the rows' values as one vec4 each
+// (a_stride 1: context); seq_tile4 reads them one by one (an entry point may use only one view of
+// `probs`).
+const SEQ4_COLUMNS: u32 = 32u;
+
+fn seq4_col_tiles() -> u32 { return (params.D + SEQ4_COLUMNS - 1u) / SEQ4_COLUMNS; }
+
+// acc[8r + g] += Σ_kk av[r][kk]·b_kk, b_kk holding columns 4g .. 4g+3 at step kk.
+fn group_rows_wide(acc: ptr<function, array<vec4<f32>, 32>>, av: array<vec4<f32>, 4>, g: u32, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) {
+  for (var r = 0u; r < R; r++) {
+    (*acc)[r * 8u + g] += av[r].x * b0 + av[r].y * b1 + av[r].z * b2 + av[r].w * b3;
+  }
 }
 
-fn seq_cols4(o: SeqOperands, c0: u32, lane: u32) -> SeqCols4 {
-  let col = min(c0 / 4u + lane % 4u, params.D / 4u - 1u);
-  return SeqCols4((o.b + (lane / 4u) * o.b_stride) / 4u + col, o.b_stride);
-}
-
-// Steps u..u+3 (av[r]: row r's values at them) times the 16 columns lanes loaded (mine0: steps u,
-// u+1; mine1: steps u+2, u+3), dropout applied first when the operands say so.
-fn seq_step4(acc: ptr<function, array<vec4<f32>, 16>>, o: SeqOperands, u: u32, avin: array<vec4<f32>, 4>, mine0: vec4<f32>, mine1: vec4<f32>) {
+// Steps u..u+3: av[r] holds row r's values at them (dropout applied here when the operands say
+// so); this lane's vec4 column sits at `at` + kk·(b_stride / 4) for step u + kk.
+fn seq_step4(acc: ptr<function, array<vec4<f32>, 32>>, o: SeqOperands, u: u32, avin: array<vec4<f32>, 4>, bv4: ptr<storage, array<vec4<T>>, read>, at: u32) {
   var av = avin;
   if (o.dropped) {
     let ia = o.a + vec4<u32>(u * o.a_stride);
@@ -358,39 +361,63 @@ fn seq_step4(acc: ptr<function, array<vec4<f32>, 16>>, o: SeqOperands, u: u32, a
       }
     }
   }
-  // Lanes 0..3 of mine0 hold step u's column groups 0..3, lanes 4..7 step u + 1's; mine1 the same for u + 2, u + 3.
-  group_rows(acc, av, 0u, subgroupBroadcast(mine0, 0u), subgroupBroadcast(mine0, 4u), subgroupBroadcast(mine1, 0u), subgroupBroadcast(mine1, 4u));
-  group_rows(acc, av, 1u, subgroupBroadcast(mine0, 1u), subgroupBroadcast(mine0, 5u), subgroupBroadcast(mine1, 1u), subgroupBroadcast(mine1, 5u));
-  group_rows(acc, av, 2u, subgroupBroadcast(mine0, 2u), subgroupBroadcast(mine0, 6u), subgroupBroadcast(mine1, 2u), subgroupBroadcast(mine1, 6u));
-  group_rows(acc, av, 3u, subgroupBroadcast(mine0, 3u), subgroupBroadcast(mine0, 7u), subgroupBroadcast(mine1, 3u), subgroupBroadcast(mine1, 7u));
+  let s4 = o.b_stride / 4u;
+  let m0 = vec4<f32>((*bv4)[at]);
+  let m1 = vec4<f32>((*bv4)[at + s4]);
+  let m2 = vec4<f32>((*bv4)[at + 2u * s4]);
+  let m3 = vec4<f32>((*bv4)[at + 3u * s4]);
+  group_rows_wide(acc, av, 0u, subgroupBroadcast(m0, 0u), subgroupBroadcast(m1, 0u), subgroupBroadcast(m2, 0u), subgroupBroadcast(m3, 0u));
+  group_rows_wide(acc, av, 1u, subgroupBroadcast(m0, 1u), subgroupBroadcast(m1, 1u), subgroupBroadcast(m2, 1u), subgroupBroadcast(m3, 1u));
+  group_rows_wide(acc, av, 2u, subgroupBroadcast(m0, 2u), subgroupBroadcast(m1, 2u), subgroupBroadcast(m2, 2u), subgroupBroadcast(m3, 2u));
+  group_rows_wide(acc, av, 3u, subgroupBroadcast(m0, 3u), subgroupBroadcast(m1, 3u), subgroupBroadcast(m2, 3u), subgroupBroadcast(m3, 3u));
+  group_rows_wide(acc, av, 4u, subgroupBroadcast(m0, 4u), subgroupBroadcast(m1, 4u), subgroupBroadcast(m2, 4u), subgroupBroadcast(m3, 4u));
+  group_rows_wide(acc, av, 5u, subgroupBroadcast(m0, 5u), subgroupBroadcast(m1, 5u), subgroupBroadcast(m2, 5u), subgroupBroadcast(m3, 5u));
+  group_rows_wide(acc, av, 6u, subgroupBroadcast(m0, 6u), subgroupBroadcast(m1, 6u), subgroupBroadcast(m2, 6u), subgroupBroadcast(m3, 6u));
+  group_rows_wide(acc, av, 7u, subgroupBroadcast(m0, 7u), subgroupBroadcast(m1, 7u), subgroupBroadcast(m2, 7u), subgroupBroadcast(m3, 7u));
 }
 
-fn seq_tile4(o: SeqOperands, bv4: ptr<storage, array<vec4<T>>, read>, c0: u32, lane: u32) -> array<vec4<f32>, 16> {
-  var acc = array<vec4<f32>, 16>();
-  let bc = seq_cols4(o, c0, lane);
+// This lane's vec4 column of the tile at step 0 (clamped into the head: lanes past D load
+// duplicates that no store reads).
+fn seq4_col(o: SeqOperands, c0: u32, lane: u32) -> u32 {
+  return o.b / 4u + min(c0 / 4u + lane, params.D / 4u - 1u);
+}
+
+// The rows' values one by one (grad_v, grad_qk).
+fn seq_tile4(o: SeqOperands, bv4: ptr<storage, array<vec4<T>>, read>, c0: u32, lane: u32) -> array<vec4<f32>, 32> {
+  var acc = array<vec4<f32>, 32>();
+  let b0 = seq4_col(o, c0, lane);
   let s = o.a_stride;
   for (var u = 0u; u < params.T; u += 4u) {
-    let at = bc.b0 + u / 4u * bc.step;
     var av: array<vec4<f32>, 4>;
     for (var r = 0u; r < R; r++) {
       let i = o.a[r] + u * s;
       av[r] = vec4<f32>(f32(probs[i]), f32(probs[i + s]), f32(probs[i + 2u * s]), f32(probs[i + 3u * s]));
     }
-    seq_step4(&acc, o, u, av, vec4<f32>((*bv4)[at]), vec4<f32>((*bv4)[at + bc.step / 2u]));
+    seq_step4(&acc, o, u, av, bv4, b0 + u * (o.b_stride / 4u));
   }
   return acc;
 }
 
-fn seq_tile4_rows(o: SeqOperands, bv4: ptr<storage, array<vec4<T>>, read>, c0: u32, lane: u32) -> array<vec4<f32>, 16> {
-  var acc = array<vec4<f32>, 16>();
-  let bc = seq_cols4(o, c0, lane);
+// The same with each row's 4 values as one vec4 (a_stride 1: context).
+fn seq_tile4_rows(o: SeqOperands, bv4: ptr<storage, array<vec4<T>>, read>, c0: u32, lane: u32) -> array<vec4<f32>, 32> {
+  var acc = array<vec4<f32>, 32>();
+  let b0 = seq4_col(o, c0, lane);
   for (var u = 0u; u < params.T; u += 4u) {
-    let at = bc.b0 + u / 4u * bc.step;
     var av: array<vec4<f32>, 4>;
     for (var r = 0u; r < R; r++) { av[r] = vec4<f32>(probs_v4[(o.a[r] + u) / 4u]); }
-    seq_step4(&acc, o, u, av, vec4<f32>((*bv4)[at]), vec4<f32>((*bv4)[at + bc.step / 2u]));
+    seq_step4(&acc, o, u, av, bv4, b0 + u * (o.b_stride / 4u));
   }
   return acc;
+}
+
+// The tile's rows (those inside [0, T)) at dst[base[r] / 4 + c] one vec4 at a time, columns inside [0, D).
+fn store_rows4_wide(acc: ptr<function, array<vec4<f32>, 32>>, dst: ptr<storage, array<vec4<T>>, read_write>, rt: RowTile, base: vec4<u32>) {
+  for (var c = 0u; c < 8u; c++) {
+    if (rt.c0 + 4u * c >= params.D) { break; }
+    for (var r = 0u; r < R; r++) {
+      if (row_live(rt, r)) { (*dst)[base[r] / 4u + c] = vec4<T>((*acc)[r * 8u + c]); }
+    }
+  }
 }
 
 fn dropout_site() -> u32 { return drop_site(step_state.seed, step_state.micro_step); }
@@ -423,12 +450,12 @@ fn attention_context(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
 @compute @workgroup_size(WG)
 fn attention_context_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                           @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
-  let col_tiles = (params.D + 15u) / 16u;
+  let col_tiles = seq4_col_tiles();
   let tile = grid_tile(wid, nwg);
   if (tile >= tile_count(col_tiles)) { return; }
-  let rt = row_tile(tile, col_tiles, lid);
+  let rt = row_tile_w(tile, col_tiles, lid, SEQ4_COLUMNS);
   var acc = seq_tile4_rows(context_operands(rt), &qkv_v4, rt.c0, sid % 8u);
-  store_rows4(&acc, &out_rw_v4, rt, tile_rows(rt, params.H, rt.h * params.D));
+  store_rows4_wide(&acc, &out_rw_v4, rt, tile_rows(rt, params.H, rt.h * params.D));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -453,12 +480,12 @@ fn attention_grad_v(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
 @compute @workgroup_size(WG)
 fn attention_grad_v_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                          @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
-  let col_tiles = (params.D + 15u) / 16u;
+  let col_tiles = seq4_col_tiles();
   let tile = grid_tile(wid, nwg);
   if (tile >= tile_count(col_tiles)) { return; }
-  let rt = row_tile(tile, col_tiles, lid);
+  let rt = row_tile_w(tile, col_tiles, lid, SEQ4_COLUMNS);
   var acc = seq_tile4(grad_v_operands(rt), &d_out_v4, rt.c0, sid % 8u);
-  store_rows4(&acc, &d_qkv4_v4, rt, tile_rows(rt, 3u * params.H, 2u * params.H + rt.h * params.D));
+  store_rows4_wide(&acc, &d_qkv4_v4, rt, tile_rows(rt, 3u * params.H, 2u * params.H + rt.h * params.D));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -572,17 +599,17 @@ struct GradQkTile {
 
 // Whether the workgroup has a tile: from uniform values only, so that the uniformity analysis
 // lets the lanes that stay go on to the broadcasts.
-fn grad_qk_live(wid: vec3<u32>, nwg: vec3<u32>) -> bool {
-  return grid_tile(wid, nwg) < 2u * tile_count((params.D + 15u) / 16u);
+fn grad_qk_live(wid: vec3<u32>, nwg: vec3<u32>, width: u32) -> bool {
+  return grid_tile(wid, nwg) < 2u * tile_count((params.D + width - 1u) / width);
 }
 
-fn grad_qk_tile(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> GradQkTile {
+fn grad_qk_tile(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, width: u32) -> GradQkTile {
   var out: GradQkTile;
-  let col_tiles = (params.D + 15u) / 16u;
+  let col_tiles = (params.D + width - 1u) / width;
   let per_part = tile_count(col_tiles);
   let tile = grid_tile(wid, nwg);
   let is_k = tile >= per_part;
-  let rt = row_tile(tile % per_part, col_tiles, lid);
+  let rt = row_tile_w(tile % per_part, col_tiles, lid, width);
   let L = params.T;
   let H = params.H;
   let row3 = 3u * H;
@@ -598,8 +625,8 @@ fn grad_qk_tile(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> GradQkTile {
 @compute @workgroup_size(WG)
 fn attention_grad_qk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                      @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
-  if (!grad_qk_live(wid, nwg)) { return; }
-  let t = grad_qk_tile(wid, nwg, lid);
+  if (!grad_qk_live(wid, nwg, 16u)) { return; }
+  let t = grad_qk_tile(wid, nwg, lid, 16u);
   var acc = seq_tile(t.o, &qkv, lane_cols(t.rt.c0, params.D, sid % 8u));
   store_rows(&acc, &d_qkv3, t.rt, t.dst);
 }
@@ -608,8 +635,8 @@ fn attention_grad_qk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgro
 @compute @workgroup_size(WG)
 fn attention_grad_qk_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                           @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) sid: u32) {
-  if (!grad_qk_live(wid, nwg)) { return; }
-  let t = grad_qk_tile(wid, nwg, lid);
+  if (!grad_qk_live(wid, nwg, SEQ4_COLUMNS)) { return; }
+  let t = grad_qk_tile(wid, nwg, lid, SEQ4_COLUMNS);
   var acc = seq_tile4(t.o, &qkv_v4, t.rt.c0, sid % 8u);
-  store_rows4(&acc, &d_qkv3_v4, t.rt, t.dst);
+  store_rows4_wide(&acc, &d_qkv3_v4, t.rt, t.dst);
 }

@@ -63,6 +63,9 @@ const SHAPES_D4: AttentionShape[] = [
   { B: 1, T: 130, H: 8, heads: 2 },
   { B: 2, T: 8, H: 8, heads: 2 },
   { B: 1, T: 132, H: 40, heads: 2 },
+  // D = 44 and 64: two column tiles of subgroup_vec4's 32-wide 4-step entries, the last part full.
+  { B: 1, T: 12, H: 88, heads: 2 },
+  { B: 1, T: 8, H: 64, heads: 1 },
 ];
 
 test('attention: the vec4 variants are usable exactly when D % 4 == 0; plain ones always', async () => {
@@ -135,6 +138,8 @@ for (const variant of ATTENTION_VARIANTS) {
     await check({ B: 2, T: 7, H: 8, heads: 2, dropout: 0.25, stream: 5 }, variant, 30);
     await check({ B: 2, T: 12, H: 24, heads: 2, dropout: 0.25, stream: 9 }, variant, 32);
     await check({ B: 1, T: 19, H: 36, heads: 3, dropout: 0.1, stream: 77 }, variant, 31);
+    // Dropout over two 32-column tiles (D = 40): each tile regenerates the same mask.
+    await check({ B: 1, T: 16, H: 80, heads: 2, dropout: 0.2, stream: 11 }, variant, 33);
   });
 
   test(`attention ${variant}: grid folded over y when tiles exceed the per-dimension limit`, async () => {

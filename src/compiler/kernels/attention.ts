@@ -68,6 +68,8 @@ interface TileGeometry {
   columns: number;
 }
 const SUBGROUP_TILE: TileGeometry = { rows: 4, columns: 16 };
+/** The tile width of subgroup_vec4's 4-step entries (context, grad_v, grad_qk): the matmul's 32. */
+const SUBGROUP_SEQ_VEC4_COLUMNS = 32;
 const PLAIN_TILE: TileGeometry = { rows: 4, columns: 8 };
 
 function isPlain(variant: AttentionVariant): boolean {
@@ -136,8 +138,14 @@ export function attentionLaunch(
   const tile = plain ? PLAIN_TILE : SUBGROUP_TILE;
   const dtype = shape.dtype ?? 'f32';
   const el = dtype === 'f16' ? 2 : 4;
+  // plain_vec4 has _vec4 entries for every stage; subgroup_vec4 where T % 4 == 0 too (else the
+  // scalar entries): context, grad_v and grad_qk take 4 sequence steps at a time on tiles 32
+  // columns wide (kernels/attention.wgsl seq_tile4), scores and grad_scores load and store the
+  // (T × T) rows as vec4s.
+  const vec4Entry = variant === 'plain_vec4' || (variant === 'subgroup_vec4' && T % 4 === 0);
+  const columns = !plain && vec4Entry && (stage === 'context' || stage === 'grad_v' || stage === 'grad_qk') ? SUBGROUP_SEQ_VEC4_COLUMNS : tile.columns;
   const rowBlocks = B * heads * ceilDiv(T, wg * tile.rows);
-  const colTiles = ceilDiv(D, tile.columns);
+  const colTiles = ceilDiv(D, columns);
   const tiles = stage === 'scores' || stage === 'grad_scores' ? rowBlocks : stage === 'grad_qk' ? 2 * rowBlocks * colTiles : rowBlocks * colTiles;
   const matmul = 2 * B * heads * T * T * D; // one (T × T × D) product per (b, h)
   const probs = B * heads * T * T;
@@ -150,10 +158,6 @@ export function attentionLaunch(
     grad_scores: { flops: matmul + 5 * probs + 2 * act, bytes: el * (4 * act + 2 * probs) },
     grad_qk: { flops: 2 * matmul, bytes: el * (4 * act + 2 * probs) },
   };
-  // plain_vec4 has _vec4 entries for every stage; subgroup_vec4 where T % 4 == 0 too (else the
-  // scalar entries): context, grad_v and grad_qk take 4 sequence steps at a time (kernels/
-  // attention.wgsl seq_tile4), scores and grad_scores load and store the (T × T) rows as vec4s.
-  const vec4Entry = variant === 'plain_vec4' || (variant === 'subgroup_vec4' && T % 4 === 0);
   const features: ShaderFeature[] = dtype === 'f16' ? ['shader-f16'] : [];
   return {
     pipeline: {
