@@ -29,6 +29,10 @@ const CASES: Case[] = [
   { B: 4, seq: 5, H: 12, V: 50, P: 8, TV: 3 },
   // More rows and groups than a CPU adapter's grid-stride workgroups (16): each loops.
   { B: 8, seq: 9, H: 8, V: 60, P: 9, TV: 2, distinct: 40 },
+  // Rows wider than a workgroup (forward and word gradient: 64 lanes striding over 300 columns, or
+  // 75 vec4s), and 13 vec4 columns in a 16-lane workgroup.
+  { B: 2, seq: 3, H: 300, V: 6, P: 3, TV: 2 },
+  { B: 2, seq: 3, H: 52, V: 6, P: 3, TV: 2 },
 ];
 
 async function check(c: Case, variant: EmbeddingVariant, seed: number): Promise<void> {
