@@ -11,6 +11,9 @@
 //   layernorm_backward         dx (=|+= by ACCUMULATE) = rstd·(g − mean_c(g) − xhat·mean_c(g·xhat)),
 //                              g = dy·gamma, xhat = (x − mean)·rstd
 //       bindings: 1 dy (N,H), 2 x (N,H) (the LN input), 3 gamma (H), 4 stats (N), 5 dx (N,H)
+//   layernorm_backward_dropout  the same, and dropped = dx · keep/(1 − p) (a dropout's backward
+//                              over the stored dx: src/graph/fusion.ts fuseDropoutBackward)
+//       bindings: 1-5 as layernorm_backward, 6 step_state, 7 dropped (N,H) `=`
 //   layernorm_backward_params  per chunk of CHUNK rows (fixed order inside a chunk):
 //                              partials[chunk] = (Σ dy·xhat (H), Σ dy (H))  `=`
 //       bindings: 1 dy (N,H), 2 x (N,H), 3 stats (N), 4 partials (chunks, 2, H) f32
@@ -21,7 +24,7 @@
 // row-major; stats is array<vec2<f32>>: (mean, rstd) per row, f32 whatever T is; partials f32.
 // Dropout index = the element's linear index n·H + c in a; kept values are scaled by 1/(1 − p)
 // (params.scale); seed and micro_step come from step_state, stream is a per-site uniform.
-// Overrides: ACCUMULATE (bool, layernorm_backward); WG invocations per workgroup.
+// Overrides: ACCUMULATE (bool, layernorm_backward[_dropout]); WG invocations per workgroup.
 // Launch: forward and backward: one invocation = one row (loops over H, lavapipe-friendly: no
 //   barriers, no workgroup memory); params: one invocation = one column (or vec4 of columns)
 //   of one chunk; finish: one invocation = one column (vec4). Workgroups linear over x/y (grid1d).
@@ -82,6 +85,11 @@ override WG: u32 = 64u;
 @group(0) @binding(2) var<storage, read> b_x4: array<vec4<T>>;
 @group(0) @binding(3) var<storage, read> b_gamma4: array<vec4<T>>;
 @group(0) @binding(5) var<storage, read_write> b_dx4: array<vec4<T>>;
+
+// layernorm_backward_dropout (bindings 1-5 as layernorm_backward's)
+@group(0) @binding(6) var<storage, read> bd_step: StepState;
+@group(0) @binding(7) var<storage, read_write> bd_dropped: array<T>;
+@group(0) @binding(7) var<storage, read_write> bd_dropped4: array<vec4<T>>;
 
 // layernorm_backward_params (dy, x as above)
 @group(0) @binding(3) var<storage, read> p_stats: array<vec2<f32>>;
@@ -209,13 +217,17 @@ fn residual_dropout_layernorm_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>
 }
 
 // ---- backward: dx ----
+// Pass 1 (backward_means*) sums a row; pass 2 (backward_dx*) makes each element of dx from them.
+// The entries store it, and layernorm_backward_dropout[_vec4] its dropped copy as well.
 
-@compute @workgroup_size(WG)
-fn layernorm_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row = linear_id(wid, nwg, lid);
-  if (row >= params.N) { return; }
+struct RowMeans {
+  st: vec2<f32>,  // (mean, rstd)
+  mg: f32,        // mean_c(g)
+  mgx: f32,       // mean_c(g·xhat)
+}
+
+fn backward_means(base: u32, row: u32) -> RowMeans {
   let H = params.H;
-  let base = row * H;
   let st = b_stats[row];
   var sg = 0.0;
   var sgx = 0.0;
@@ -224,23 +236,20 @@ fn layernorm_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
     sg += g;
     sgx += g * (f32(b_x[base + c]) - st.x) * st.y;
   }
-  let mg = sg / f32(H);
-  let mgx = sgx / f32(H);
-  for (var c = 0u; c < H; c++) {
-    let g = f32(b_dy[base + c]) * f32(b_gamma[c]);
-    let xhat = (f32(b_x[base + c]) - st.x) * st.y;
-    var d = st.y * (g - mg - xhat * mgx);
-    if (ACCUMULATE) { d += f32(b_dx[base + c]); }
-    b_dx[base + c] = T(d);
-  }
+  return RowMeans(st, sg / f32(H), sgx / f32(H));
 }
 
-@compute @workgroup_size(WG)
-fn layernorm_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row = linear_id(wid, nwg, lid);
-  if (row >= params.N) { return; }
+// dx at element base + c, after the `+=` with ACCUMULATE (f32; the entries store T of it).
+fn backward_dx(rm: RowMeans, base: u32, c: u32) -> f32 {
+  let g = f32(b_dy[base + c]) * f32(b_gamma[c]);
+  let xhat = (f32(b_x[base + c]) - rm.st.x) * rm.st.y;
+  var d = rm.st.y * (g - rm.mg - xhat * rm.mgx);
+  if (ACCUMULATE) { d += f32(b_dx[base + c]); }
+  return d;
+}
+
+fn backward_means4(base: u32, row: u32) -> RowMeans {
   let h4 = params.H / 4u;
-  let base = row * h4;
   let st = b_stats[row];
   var sg = vec4<f32>(0.0);
   var sgx = vec4<f32>(0.0);
@@ -249,14 +258,67 @@ fn layernorm_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_w
     sg += g;
     sgx += g * (vec4<f32>(b_x4[base + c]) - st.x) * st.y;
   }
-  let mg = hsum(sg) / f32(params.H);
-  let mgx = hsum(sgx) / f32(params.H);
+  return RowMeans(st, hsum(sg) / f32(params.H), hsum(sgx) / f32(params.H));
+}
+
+fn backward_dx4(rm: RowMeans, base: u32, c: u32) -> vec4<f32> {
+  let g = vec4<f32>(b_dy4[base + c]) * vec4<f32>(b_gamma4[c]);
+  let xhat = (vec4<f32>(b_x4[base + c]) - rm.st.x) * rm.st.y;
+  var d = rm.st.y * (g - rm.mg - xhat * rm.mgx);
+  if (ACCUMULATE) { d += vec4<f32>(b_dx4[base + c]); }
+  return d;
+}
+
+@compute @workgroup_size(WG)
+fn layernorm_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = linear_id(wid, nwg, lid);
+  if (row >= params.N) { return; }
+  let base = row * params.H;
+  let rm = backward_means(base, row);
+  for (var c = 0u; c < params.H; c++) { b_dx[base + c] = T(backward_dx(rm, base, c)); }
+}
+
+@compute @workgroup_size(WG)
+fn layernorm_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = linear_id(wid, nwg, lid);
+  if (row >= params.N) { return; }
+  let h4 = params.H / 4u;
+  let base = row * h4;
+  let rm = backward_means4(base, row);
+  for (var c = 0u; c < h4; c++) { b_dx4[base + c] = vec4<T>(backward_dx4(rm, base, c)); }
+}
+
+// dropped = dx · keep(i)/(1 − p), i = the element's linear index n·H + c, from dx's f32 value:
+// in f32 the same bits as elementwise.wgsl's dropout_backward over the stored dx; in f16 up to an
+// ulp apart, one rounding instead of two. (Rounding dx to f16 and back in between is what a
+// compiler may fold away: lavapipe does.)
+@compute @workgroup_size(WG)
+fn layernorm_backward_dropout(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = linear_id(wid, nwg, lid);
+  if (row >= params.N) { return; }
+  let base = row * params.H;
+  let rm = backward_means(base, row);
+  let key = dropout_key(bd_step.seed, params.stream, bd_step.micro_step);
+  for (var c = 0u; c < params.H; c++) {
+    let d = backward_dx(rm, base, c);
+    b_dx[base + c] = T(d);
+    bd_dropped[base + c] = T(d * select(0.0, params.scale, keep4(key, vec4<u32>(base + c), params.p).x));
+  }
+}
+
+@compute @workgroup_size(WG)
+fn layernorm_backward_dropout_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = linear_id(wid, nwg, lid);
+  if (row >= params.N) { return; }
+  let h4 = params.H / 4u;
+  let base = row * h4;
+  let rm = backward_means4(base, row);
+  let key = dropout_key(bd_step.seed, params.stream, bd_step.micro_step);
   for (var c = 0u; c < h4; c++) {
-    let g = vec4<f32>(b_dy4[base + c]) * vec4<f32>(b_gamma4[c]);
-    let xhat = (vec4<f32>(b_x4[base + c]) - st.x) * st.y;
-    var d = st.y * (g - mg - xhat * mgx);
-    if (ACCUMULATE) { d += vec4<f32>(b_dx4[base + c]); }
+    let d = backward_dx4(rm, base, c);
     b_dx4[base + c] = vec4<T>(d);
+    let keep = keep4(key, vec4<u32>((base + c) * 4u) + vec4<u32>(0u, 1u, 2u, 3u), params.p);
+    bd_dropped4[base + c] = vec4<T>(d * select(vec4<f32>(0.0), vec4<f32>(params.scale), keep));
   }
 }
 

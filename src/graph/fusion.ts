@@ -6,7 +6,8 @@
 //
 // Training graphs after autodiff: a dense layer's bias gradient db = Σ_tokens dY joins the weight
 // gradient's product dW = dYᵀ·X, which reads the same dY as its A (fuseBiasGradients), and an
-// activation's backward joins the product that makes its dy (fuseActivationBackward).
+// activation's backward joins the product that makes its dy (fuseActivationBackward), and a
+// dropout's backward joins the LayerNorm backward that makes its dy (fuseDropoutBackward).
 import { tensorsOf, type Graph, type Op } from './ir.js';
 
 export function fuseForwardEpilogues(g: Graph): number {
@@ -105,6 +106,39 @@ export function fuseActivationBackward(g: Graph): number {
     if (act.accumulate.includes('dx')) product.accumulate = [...product.accumulate, 'c'];
     product.label = product.label.replace(/(\.bwd)?$/, `+${act.attrs.fn}$1`);
     removed.add(act);
+  });
+  return removeOps(g, removed);
+}
+
+/**
+ * Training graphs, after appendBackward: a dropout_backward (`=`) whose dy is the dx a
+ * layernorm_backward makes (`=`) becomes that op's `dropped` output, written by the same kernel
+ * from the dx it stores. In post-LN BERT: the gradient of each sublayer's output, dropped before
+ * the residual add, comes from the LayerNorm backward of that add without re-reading its dx.
+ */
+export function fuseDropoutBackward(g: Graph): number {
+  const writes = (op: Op, id: number) => tensorsOf(op.outputs).some(([, t]) => t === id);
+  const touches = (op: Op, id: number) => [...tensorsOf(op.inputs), ...tensorsOf(op.outputs)].some(([, t]) => t === id);
+  const removed = new Set<Op>();
+  g.ops.forEach((op, i) => {
+    if (op.kind !== 'dropout_backward' || op.accumulate.length > 0) return;
+    const drop = op as Op<'dropout_backward'>;
+    // The last write of dy before the dropout reads it (later ops may still add into dy: in
+    // post-LN BERT it is also the residual's gradient).
+    let at = i - 1;
+    while (at >= 0 && !writes(g.ops[at]!, drop.inputs.dy)) at--;
+    if (at < 0) return;
+    const ln = g.ops[at]!;
+    if (ln.kind !== 'layernorm_backward') return;
+    const back = ln as Op<'layernorm_backward'>;
+    if (back.outputs.dx !== drop.inputs.dy || back.outputs.dropped !== undefined || back.accumulate.includes('dx')) return;
+    // Writing dx's dropped copy earlier must not reorder it with another op that touches it.
+    const dropped = drop.outputs.dx;
+    if (g.ops.slice(at + 1, i).some((o) => touches(o, dropped))) return;
+    back.outputs = { ...back.outputs, dropped };
+    back.attrs = { dropout: { p: drop.attrs.p, stream: drop.attrs.stream } };
+    back.label = back.label.replace(/(\.bwd)?$/, '+dropout$1');
+    removed.add(drop);
   });
   return removeOps(g, removed);
 }

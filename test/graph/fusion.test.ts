@@ -2,7 +2,8 @@
 // pre-activation; training graphs have the same matmul store it (STORE_PRE) for the
 // activation's backward, except tanh, whose derivative comes from its output. After autodiff,
 // an activation's backward joins the product that makes its dy (a backward epilogue reading the
-// stored pre-activation), and a bias gradient joins its layer's weight-gradient product.
+// stored pre-activation), a bias gradient joins its layer's weight-gradient product, and a
+// sublayer's dropout backward joins the LayerNorm backward of its residual add.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadRecipe } from '../../src/recipe/index.js';
@@ -50,6 +51,25 @@ test('eval and training plans fuse gelu and tanh into the matmul epilogue; train
   assert.ok(trainPlan.steps.some((s) => s.label === 'encoder.0.attention.qkv.dw+db.bwd'));
   assert.ok(trainPlan.steps.some((s) => s.label === 'encoder.0.attention.qkv.dw+db.bwd.db.partial'));
   assert.not.ok(trainPlan.steps.some((s) => s.label.startsWith('encoder.0.attention.qkv.db.bwd')));
+});
+
+test("post-LN training plans: each sublayer's dropout backward is the LayerNorm backward's second output", async () => {
+  const { recipe } = await loadRecipe(fixture('compiler', 'fixtures', 'dropout.yaml'));
+  const plan = compile(recipe, 120, { batch: 2, seq: 8, predictions: 3 }, REFERENCE_LIMITS, { training: true }).plan;
+  const step = (label: string) => plan.steps.find((s) => s.label === label);
+  for (const sublayer of ['attention', 'feedforward']) {
+    const dx = step(`encoder.0.${sublayer}.residual+dropout.bwd.dx`);
+    assert.ok(dx, `${sublayer}: no fused LayerNorm backward`);
+    assert.ok(dx!.pipeline.entry.startsWith('layernorm_backward_dropout'), dx!.pipeline.entry);
+    assert.not.ok(plan.steps.some((s) => s.label.startsWith(`encoder.0.${sublayer}.residual.dropout.bwd`)), `${sublayer}: dropout_backward dispatch left`);
+    // The dropped gradient (binding 7) is what the sublayer's output projection reads as dY.
+    const output = sublayer === 'attention' ? 'attention.output' : 'feedforward.output';
+    const dw = plan.steps.find((s) => s.label.startsWith(`encoder.0.${output}.dw`))!;
+    assert.ok(dw.bindings.some((b) => b.buffer === dx!.bindings[6]!.buffer && b.offset === dx!.bindings[6]!.offset), `${sublayer}: dW does not read the dropped gradient`);
+  }
+  // The embeddings' dropout comes after their LayerNorm: its backward runs before the LayerNorm's, alone.
+  assert.ok(step('embeddings.dropout.bwd'));
+  assert.ok(step('embeddings.layernorm.bwd.dx'));
 });
 
 test.run();

@@ -1,9 +1,14 @@
 // layernorm: every op in both variants against the float64 references, on odd shapes (N = 1,
 // H = 1, H not a multiple of 4, N over one partials chunk), rows far from zero (shifted
-// variance), the fused residual+dropout forward with p = 0 and p > 0, dx `=` and `+=`.
+// variance), the fused residual+dropout forward with p = 0 and p > 0, dx `=` and `+=`, and the
+// backward with a dropout's backward of dx fused in (in f32 the same bits as the two kernels it
+// replaces).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { layernormLaunch, layernormChunks, usableLayernormVariants, LAYERNORM_VARIANTS, type LayernormVariant } from '../../src/compiler/kernels/layernorm.js';
+import { elementwiseLaunch } from '../../src/compiler/kernels/elementwise.js';
+import { dropoutReference } from '../../src/graph/ops/elementwise.js';
+import type { DType } from '../../src/plan/types.js';
 import { layernormForwardReference, layernormBackwardReference, packStats, residualDropoutLayernormForwardReference, unpackStats } from '../../src/graph/ops/layernorm.js';
 import { encodeStepState } from '../../src/plan/step-state.js';
 import { testGpu } from '../support/gpu.js';
@@ -110,6 +115,60 @@ for (const variant of LAYERNORM_VARIANTS) {
   test(`layernorm ${variant}: backward dx (=, +=), dgamma/dbeta (+=, chunked)`, async () => {
     let seed = 200;
     for (const [N, H] of shapes) await checkBackward(N, H, N % 2 === 1, variant, seed++);
+  });
+}
+
+// dx and its dropped copy from layernorm_backward_dropout, against layernorm_backward then
+// elementwise.wgsl's dropout_backward over its dx, and (f32) float64.
+async function checkBackwardDropout(N: number, H: number, accumulate: boolean, variant: LayernormVariant, dtype: DType, seed: number): Promise<void> {
+  const { gpu } = await testGpu();
+  const f16 = dtype === 'f16';
+  const x = randomF32(N * H, seed, 2);
+  const gamma = randomF32(H, seed + 1);
+  const dy = randomF32(N * H, seed + 3);
+  const dx0 = randomF32(N * H, seed + 4);
+  const fwd = layernormForwardReference(x, gamma, gamma, N, H, EPS);
+  const stats = pack(fwd.mean, fwd.rstd);
+  const p = 0.3;
+  const stream = 9;
+  const read = f16 ? 'f16' : 'f32';
+  const inputs = [{ data: dy, f16 }, { data: x, f16 }, { data: gamma, f16 }, { data: stats }];
+  const dxInit = { data: accumulate ? dx0 : N * H, f16, read } as const;
+  const fused = await runLaunch(layernormLaunch({ op: 'layernorm_backward_dropout', N, H, accumulate, p, stream, dtype }, gpu.limits, variant), [
+    ...inputs,
+    dxInit,
+    { data: encodeStepState(STEP) },
+    { data: N * H, f16, read },
+  ]);
+  const ctx = `layernorm_backward_dropout ${variant} ${dtype} N ${N} H ${H} accumulate ${accumulate}`;
+  const plain = (await runLaunch(layernormLaunch({ op: 'layernorm_backward', N, H, accumulate, dtype }, gpu.limits, variant), [...inputs, dxInit])).get(4)! as Float32Array;
+  const dx = fused.get(4)! as Float32Array;
+  const dropped = fused.get(6)! as Float32Array;
+  assert.equal(Array.from(dx), Array.from(plain), `${ctx}: dx differs from layernorm_backward's`);
+  const separate = (await runLaunch(elementwiseLaunch({ op: 'dropout_backward', n: N * H, p, stream, dtype }, gpu.limits), [{ data: encodeStepState(STEP) }, { data: dx, f16 }, { data: N * H, f16, read }])).get(2)!;
+  // f32: the same bits. f16: dropped is rounded once from dx's f32 value, the two kernels round
+  // twice (dx to f16, then the product): an f16 ulp apart at most (2^-10 relative).
+  if (f16) assertClose(dropped, separate, { atol: 0, rtol: 2 ** -10 }, `${ctx}: dropped against dropout_backward's`);
+  else assert.equal(Array.from(dropped), Array.from(separate), `${ctx}: dropped differs from dropout_backward's`);
+  if (!f16) {
+    const { mean, rstd } = unpackStats(stats);
+    const ref = layernormBackwardReference(dy, x, gamma, mean, rstd, N, H).dx.map((v, i) => v + (accumulate ? dx0[i]! : 0));
+    assertClose(dx, ref, TOL, `${ctx} dx`);
+    assertClose(dropped, dropoutReference(ref, { p, stream, seed: STEP.seed, microStep: STEP.microStep }), TOL, `${ctx} dropped`);
+    assert.ok(dropped.some((v) => v === 0) && dropped.some((v) => v !== 0), `${ctx}: the mask drops some and keeps some`);
+  }
+}
+
+for (const variant of LAYERNORM_VARIANTS) {
+  test(`layernorm ${variant}: backward with the dropout's backward of dx fused in (f32, f16; =, +=)`, async () => {
+    const { gpu } = await testGpu();
+    let seed = 500;
+    for (const dtype of gpu.limits.features.includes('shader-f16') ? (['f32', 'f16'] as const) : (['f32'] as const)) {
+      for (const [N, H] of [[5, 8], [70, 12], [9, 36]] as const) {
+        if (!usableLayernormVariants({ H }).includes(variant)) continue;
+        await checkBackwardDropout(N, H, N % 2 === 1, variant, dtype, seed++);
+      }
+    }
   });
 }
 

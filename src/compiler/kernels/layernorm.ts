@@ -1,7 +1,7 @@
 // Launch definitions of kernels/layernorm.wgsl: LayerNorm forward, the fused post-LN
-// The lowering of the LayerNorm ops sits at the end of this file.
-// residual + dropout + LayerNorm forward, and the backward as three launches (dx; per-chunk
-// dgamma/dbeta partials; a fixed-order finish that adds into dgamma/dbeta).
+// residual + dropout + LayerNorm forward, and the backward as three launches (dx, with a dropout's
+// backward of it where the graph fused one; per-chunk dgamma/dbeta partials; a fixed-order finish
+// that adds into dgamma/dbeta). The lowering of the LayerNorm ops sits at the end of this file.
 // Bindings per op are listed in LAYERNORM_BINDINGS (WGSL binding order from 1).
 import { grid1d, f32Bits, ceilDiv } from '../../plan/types.js';
 import type { DType, DeviceLimits } from '../../plan/types.js';
@@ -11,7 +11,7 @@ import type { LowerContext, LoweringTable } from '../lower-context.js';
 import type { Op } from '../../graph/ir.js';
 import type { BufferSlice } from '../../plan/types.js';
 
-export const LAYERNORM_OPS = ['layernorm_forward', 'residual_dropout_layernorm_forward', 'layernorm_backward', 'layernorm_backward_params', 'layernorm_backward_params_finish'] as const;
+export const LAYERNORM_OPS = ['layernorm_forward', 'residual_dropout_layernorm_forward', 'layernorm_backward', 'layernorm_backward_dropout', 'layernorm_backward_params', 'layernorm_backward_params_finish'] as const;
 export type LayernormOp = (typeof LAYERNORM_OPS)[number];
 
 /** Storage bindings of each op, in WGSL binding order from 1. stats: (N, 2) f32 = (mean, rstd). */
@@ -19,6 +19,7 @@ export const LAYERNORM_BINDINGS: Record<LayernormOp, readonly string[]> = {
   layernorm_forward: ['x', 'gamma', 'beta', 'y', 'stats'],
   residual_dropout_layernorm_forward: ['step_state', 'residual', 'a', 'gamma', 'beta', 's', 'y', 'stats'],
   layernorm_backward: ['dy', 'x', 'gamma', 'stats', 'dx'],
+  layernorm_backward_dropout: ['dy', 'x', 'gamma', 'stats', 'dx', 'step_state', 'dropped'],
   layernorm_backward_params: ['dy', 'x', 'stats', 'partials'],
   layernorm_backward_params_finish: ['partials', 'dgamma', 'dbeta'],
 };
@@ -34,10 +35,10 @@ export interface LayernormShape {
   H: number;
   /** BERT: 1e-12. */
   eps?: number;
-  /** Fused forward: dropout probability of the sublayer output a, and its per-site stream. */
+  /** Fused forward: dropout probability of the sublayer output a, and its per-site stream; layernorm_backward_dropout: of `dropped`. */
   p?: number;
   stream?: number;
-  /** layernorm_backward: `+=` into dx (post-LN: the residual branch already wrote it). */
+  /** layernorm_backward[_dropout]: `+=` into dx (post-LN: the residual branch already wrote it). */
   accumulate?: boolean;
   dtype?: DType;
   /** Element type of dgamma/dbeta (alias TG), when it differs: f32 for an f16 plan's parameter gradients. */
@@ -78,7 +79,7 @@ export function layernormLaunch(shape: LayernormShape, limits: DeviceLimits, var
   const { op, N, H } = shape;
   if (variant === 'vec4' && H % 4 !== 0) throw new Error(`layernorm vec4 needs H % 4 == 0 (H ${H})`);
   const accumulate = shape.accumulate ?? false;
-  if (accumulate && op !== 'layernorm_backward') throw new Error(`${op} cannot accumulate (only layernorm_backward's dx)`);
+  if (accumulate && op !== 'layernorm_backward' && op !== 'layernorm_backward_dropout') throw new Error(`${op} cannot accumulate (only layernorm_backward's dx)`);
   const p = shape.p ?? 0;
   if (!(p >= 0 && p < 1)) throw new Error(`dropout p must be in [0, 1) (got ${p})`);
   const dtype = shape.dtype ?? 'f32';
@@ -104,6 +105,11 @@ export function layernormLaunch(shape: LayernormShape, limits: DeviceLimits, var
       invocations = N;
       bytes = e * ((accumulate ? 4 : 3) * N * H + H) + 8 * N;
       flops = 12 * N * H;
+      break;
+    case 'layernorm_backward_dropout':
+      invocations = N;
+      bytes = e * ((accumulate ? 5 : 4) * N * H + H) + 8 * N + 32;
+      flops = 14 * N * H;
       break;
     case 'layernorm_backward_params':
       invocations = chunks * cols;
@@ -156,7 +162,14 @@ export const LAYERNORM_LOWERING: LoweringTable<'layernorm' | 'residual_dropout_l
   layernorm_backward(op, ctx) {
     const { dy, x, gamma, stats } = op.inputs;
     const [N, H] = ctx.g.get(x).shape as [number, number];
-    dispatchLayernorm(ctx, op, { op: 'layernorm_backward', N, H, accumulate: op.accumulate.includes('dx'), dtype: ctx.dtype(x) }, [dy, x, gamma, stats, op.outputs.dx].map((t) => ctx.slice(t)), 'dx');
+    const accumulate = op.accumulate.includes('dx');
+    const { dropped } = op.outputs;
+    const { dropout } = op.attrs;
+    const dxSlices = [dy, x, gamma, stats, op.outputs.dx].map((t) => ctx.slice(t));
+    if (dropped !== undefined && dropout) {
+      const shape: LayernormShape = { op: 'layernorm_backward_dropout', N, H, accumulate, p: dropout.p, stream: dropout.stream, dtype: ctx.dtype(x) };
+      dispatchLayernorm(ctx, op, shape, [...dxSlices, ctx.stepState(), ctx.slice(dropped)], 'dx');
+    } else dispatchLayernorm(ctx, op, { op: 'layernorm_backward', N, H, accumulate, dtype: ctx.dtype(x) }, dxSlices, 'dx');
     const { dgamma, dbeta } = op.outputs;
     if (dgamma !== undefined && dbeta !== undefined) {
       const partials = ctx.scratch('layernorm_partials', layernormPartialsBytes(N, H));

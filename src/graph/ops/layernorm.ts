@@ -2,7 +2,7 @@
 // tokens, H columns = hidden; stats per row: mean, rstd = 1/sqrt(var + eps), biased variance),
 // and the op definitions (evaluation, gradient rule, cost) at the end of the file.
 import { dropoutKeep } from './rng.js';
-import type { DropoutParams } from './elementwise.js';
+import { dropoutReference, type DropoutParams } from './elementwise.js';
 import type { Graph, OpOutputs } from '../ir.js';
 import { accumulateIf, elementwiseCost, type OpDefTable, type GradContext, type OpDef } from '../op-def.js';
 
@@ -11,7 +11,12 @@ declare module '../ir.js' {
   interface OpSignatures {
     layernorm: { inputs: { x: TensorId; gamma: TensorId; beta: TensorId }; outputs: { y: TensorId; stats: TensorId }; attrs: { eps: number } };
     residual_dropout_layernorm: { inputs: { a: TensorId; residual: TensorId; gamma: TensorId; beta: TensorId }; outputs: { s: TensorId; y: TensorId; stats: TensorId }; attrs: { eps: number; p: number; stream: number } };
-    layernorm_backward: { inputs: { dy: TensorId; x: TensorId; gamma: TensorId; stats: TensorId }; outputs: { dx: TensorId; dgamma?: TensorId; dbeta?: TensorId }; attrs: NoAttrs };
+    /**
+     * `dropped` (with attrs.dropout): dx through a dropout's backward as well, keep(i)·dx/(1 − p)
+     * with dx's linear index i, for the sublayer output a post-LN block dropped before its
+     * residual add (fusion.ts fuseDropoutBackward).
+     */
+    layernorm_backward: { inputs: { dy: TensorId; x: TensorId; gamma: TensorId; stats: TensorId }; outputs: { dx: TensorId; dgamma?: TensorId; dbeta?: TensorId; dropped?: TensorId }; attrs: { dropout?: { p: number; stream: number } } };
   }
 }
 
@@ -210,9 +215,12 @@ export const layernormBackwardOp: OpDef<'layernorm_backward'> = {
     c.set(op, 'dx', r.dx);
     if (op.outputs.dgamma !== undefined) c.set(op, 'dgamma', r.dgamma);
     if (op.outputs.dbeta !== undefined) c.set(op, 'dbeta', r.dbeta);
+    const { dropout } = op.attrs;
+    // The dropout's backward reads dx as stored (after a `+=`).
+    if (op.outputs.dropped !== undefined && dropout) c.set(op, 'dropped', dropoutReference(c.get(op.outputs.dx), { ...dropout, seed: c.step.seed, microStep: c.step.microStep }));
   },
   gradient: 'none',
-  shapes: (op, shapeOf) => ({ dx: shapeOf(op.inputs.x), dgamma: shapeOf(op.inputs.gamma), dbeta: shapeOf(op.inputs.gamma) }),
+  shapes: (op, shapeOf) => ({ dx: shapeOf(op.inputs.x), dgamma: shapeOf(op.inputs.gamma), dbeta: shapeOf(op.inputs.gamma), dropped: shapeOf(op.inputs.x) }),
   cost: (op, g) => elementwiseCost(op, g, op.inputs.x, 14),
 };
 
