@@ -4,6 +4,9 @@
 // Ops (entry point = op; `<op>_vec4` is the same on vec4 views, usable when H % 4 == 0):
 //   layernorm_forward          y = (x − mean)·rstd·gamma + beta; stats = (mean, rstd)
 //       bindings: 1 x (N,H), 2 gamma (H), 3 beta (H), 4 y (N,H) `=`, 5 stats (N) `=`
+//   layernorm_forward_dropout  the same with y = LN(x) · keep/(1 − p) (a dropout of the output:
+//                              src/graph/fusion.ts fuseLayernormDropout)
+//       bindings: 1-5 as layernorm_forward, 6 step_state
 //   residual_dropout_layernorm_forward
 //       s = residual + dropout(a), y = LN(s); with p == 0 the RNG is not evaluated (plain add)
 //       bindings: 1 step_state, 2 residual (N,H), 3 a (N,H), 4 gamma, 5 beta,
@@ -86,8 +89,9 @@ override WG: u32 = 64u;
 @group(0) @binding(3) var<storage, read> b_gamma4: array<vec4<T>>;
 @group(0) @binding(5) var<storage, read_write> b_dx4: array<vec4<T>>;
 
-// layernorm_backward_dropout (bindings 1-5 as layernorm_backward's)
-@group(0) @binding(6) var<storage, read> bd_step: StepState;
+// The _dropout entries' step state (binding 6), and layernorm_backward_dropout's output
+// (bindings 1-5 as layernorm_backward's)
+@group(0) @binding(6) var<storage, read> drop_step: StepState;
 @group(0) @binding(7) var<storage, read_write> bd_dropped: array<T>;
 @group(0) @binding(7) var<storage, read_write> bd_dropped4: array<vec4<T>>;
 
@@ -118,24 +122,46 @@ fn row_stats(k: f32, s1: f32, s2: f32) -> vec2<f32> {
 
 // ---- forward ----
 
-@compute @workgroup_size(WG)
-fn layernorm_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row = linear_id(wid, nwg, lid);
-  if (row >= params.N) { return; }
-  let H = params.H;
-  let base = row * H;
+// Pass 1 (forward_stats*) gives a row's (mean, rstd); forward_y* makes each element of y from them.
+fn forward_stats(base: u32) -> vec2<f32> {
   let k = f32(f_x[base]);
   var s1 = 0.0;
   var s2 = 0.0;
-  for (var c = 0u; c < H; c++) {
+  for (var c = 0u; c < params.H; c++) {
     let v = f32(f_x[base + c]) - k;
     s1 += v;
     s2 += v * v;
   }
-  let st = row_stats(k, s1, s2);
-  for (var c = 0u; c < H; c++) {
-    f_y[base + c] = T((f32(f_x[base + c]) - st.x) * st.y * f32(f_gamma[c]) + f32(f_beta[c]));
+  return row_stats(k, s1, s2);
+}
+
+fn forward_y(st: vec2<f32>, base: u32, c: u32) -> f32 {
+  return (f32(f_x[base + c]) - st.x) * st.y * f32(f_gamma[c]) + f32(f_beta[c]);
+}
+
+fn forward_stats4(base: u32) -> vec2<f32> {
+  let k = f32(f_x4[base].x);
+  var s1 = vec4<f32>(0.0);
+  var s2 = vec4<f32>(0.0);
+  for (var c = 0u; c < params.H / 4u; c++) {
+    let v = vec4<f32>(f_x4[base + c]) - k;
+    s1 += v;
+    s2 += v * v;
   }
+  return row_stats(k, hsum(s1), hsum(s2));
+}
+
+fn forward_y4(st: vec2<f32>, base: u32, c: u32) -> vec4<f32> {
+  return (vec4<f32>(f_x4[base + c]) - st.x) * st.y * vec4<f32>(f_gamma4[c]) + vec4<f32>(f_beta4[c]);
+}
+
+@compute @workgroup_size(WG)
+fn layernorm_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = linear_id(wid, nwg, lid);
+  if (row >= params.N) { return; }
+  let base = row * params.H;
+  let st = forward_stats(base);
+  for (var c = 0u; c < params.H; c++) { f_y[base + c] = T(forward_y(st, base, c)); }
   f_stats[row] = st;
 }
 
@@ -145,17 +171,38 @@ fn layernorm_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
   if (row >= params.N) { return; }
   let h4 = params.H / 4u;
   let base = row * h4;
-  let k = f32(f_x4[base].x);
-  var s1 = vec4<f32>(0.0);
-  var s2 = vec4<f32>(0.0);
-  for (var c = 0u; c < h4; c++) {
-    let v = vec4<f32>(f_x4[base + c]) - k;
-    s1 += v;
-    s2 += v * v;
+  let st = forward_stats4(base);
+  for (var c = 0u; c < h4; c++) { f_y4[base + c] = vec4<T>(forward_y4(st, base, c)); }
+  f_stats[row] = st;
+}
+
+// y = LN(x) · keep(i)/(1 − p), i = the element's linear index n·H + c: in f32 the same bits as
+// layernorm_forward then elementwise.wgsl's dropout_forward; in f16 up to an ulp apart (one
+// rounding instead of two).
+@compute @workgroup_size(WG)
+fn layernorm_forward_dropout(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = linear_id(wid, nwg, lid);
+  if (row >= params.N) { return; }
+  let base = row * params.H;
+  let st = forward_stats(base);
+  let key = dropout_key(drop_step.seed, params.stream, drop_step.micro_step);
+  for (var c = 0u; c < params.H; c++) {
+    f_y[base + c] = T(forward_y(st, base, c) * select(0.0, params.scale, keep4(key, vec4<u32>(base + c), params.p).x));
   }
-  let st = row_stats(k, hsum(s1), hsum(s2));
+  f_stats[row] = st;
+}
+
+@compute @workgroup_size(WG)
+fn layernorm_forward_dropout_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = linear_id(wid, nwg, lid);
+  if (row >= params.N) { return; }
+  let h4 = params.H / 4u;
+  let base = row * h4;
+  let st = forward_stats4(base);
+  let key = dropout_key(drop_step.seed, params.stream, drop_step.micro_step);
   for (var c = 0u; c < h4; c++) {
-    f_y4[base + c] = vec4<T>((vec4<f32>(f_x4[base + c]) - st.x) * st.y * vec4<f32>(f_gamma4[c]) + vec4<f32>(f_beta4[c]));
+    let keep = keep4(key, vec4<u32>((base + c) * 4u) + vec4<u32>(0u, 1u, 2u, 3u), params.p);
+    f_y4[base + c] = vec4<T>(forward_y4(st, base, c) * select(vec4<f32>(0.0), vec4<f32>(params.scale), keep));
   }
   f_stats[row] = st;
 }
@@ -298,7 +345,7 @@ fn layernorm_backward_dropout(@builtin(workgroup_id) wid: vec3<u32>, @builtin(nu
   if (row >= params.N) { return; }
   let base = row * params.H;
   let rm = backward_means(base, row);
-  let key = dropout_key(bd_step.seed, params.stream, bd_step.micro_step);
+  let key = dropout_key(drop_step.seed, params.stream, drop_step.micro_step);
   for (var c = 0u; c < params.H; c++) {
     let d = backward_dx(rm, base, c);
     b_dx[base + c] = T(d);
@@ -313,7 +360,7 @@ fn layernorm_backward_dropout_vec4(@builtin(workgroup_id) wid: vec3<u32>, @built
   let h4 = params.H / 4u;
   let base = row * h4;
   let rm = backward_means4(base, row);
-  let key = dropout_key(bd_step.seed, params.stream, bd_step.micro_step);
+  let key = dropout_key(drop_step.seed, params.stream, drop_step.micro_step);
   for (var c = 0u; c < h4; c++) {
     let d = backward_dx4(rm, base, c);
     b_dx4[base + c] = vec4<T>(d);

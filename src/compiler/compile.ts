@@ -4,7 +4,7 @@
 import type { Recipe } from '../recipe/index.js';
 import { buildModelGraph, type MicroBatchShape, type ModelGraph } from '../graph/model.js';
 import { appendBackward } from '../graph/autodiff.js';
-import { fuseActivationBackward, fuseBiasGradients, fuseDropoutBackward, fuseForwardEpilogues, fuseTrainingEpilogues } from '../graph/fusion.js';
+import { fuseActivationBackward, fuseBiasGradients, fuseDropoutBackward, fuseForwardEpilogues, fuseLayernormDropout, fuseTrainingEpilogues } from '../graph/fusion.js';
 import { checkShapes } from '../graph/check-shapes.js';
 import { applyMixedPrecision } from '../graph/precision.js';
 import { planMemory, type MemoryPlan } from './memory.js';
@@ -55,6 +55,7 @@ export function compile(recipe: Recipe, vocab: number, shape: MicroBatchShape, l
     fuseActivationBackward(g);
     fuseBiasGradients(g);
     fuseDropoutBackward(g);
+    fuseLayernormDropout(g);
   } else fuseForwardEpilogues(g);
   // Mixed precision for training and evaluation plans; inference stays f32 (its outputs are read as f32).
   const mixed = recipe.runtime.precision === 'f16' && !options.inference;

@@ -7,7 +7,8 @@
 // Training graphs after autodiff: a dense layer's bias gradient db = Σ_tokens dY joins the weight
 // gradient's product dW = dYᵀ·X, which reads the same dY as its A (fuseBiasGradients), and an
 // activation's backward joins the product that makes its dy (fuseActivationBackward), and a
-// dropout's backward joins the LayerNorm backward that makes its dy (fuseDropoutBackward).
+// dropout's backward joins the LayerNorm backward that makes its dy (fuseDropoutBackward); a
+// dropout of a LayerNorm's output joins the LayerNorm (fuseLayernormDropout).
 import { tensorsOf, type Graph, type Op } from './ir.js';
 
 export function fuseForwardEpilogues(g: Graph): number {
@@ -140,6 +141,31 @@ export function fuseDropoutBackward(g: Graph): number {
     back.label = back.label.replace(/(\.bwd)?$/, '+dropout$1');
     removed.add(drop);
   });
+  return removeOps(g, removed);
+}
+
+/**
+ * Training graphs, after appendBackward: a dropout whose input is a LayerNorm's output y, read by
+ * nothing else, becomes that LayerNorm's: y is then the dropped output, and the LayerNorm output
+ * before the dropout is never stored (its backward reads x and the statistics, not y). In BERT:
+ * the embeddings' LayerNorm and dropout.
+ */
+export function fuseLayernormDropout(g: Graph): number {
+  const readers = new Map<number, number>();
+  for (const op of g.ops) for (const [, id] of tensorsOf(op.inputs)) readers.set(id, (readers.get(id) ?? 0) + 1);
+  const byOutput = new Map<number, Op>();
+  for (const op of g.ops) if (op.kind === 'layernorm') byOutput.set(op.outputs.y!, op);
+  const removed = new Set<Op>();
+  for (const op of g.ops) {
+    if (op.kind !== 'dropout' || op.accumulate.length > 0) continue;
+    const drop = op as Op<'dropout'>;
+    const ln = byOutput.get(drop.inputs.x) as Op<'layernorm'> | undefined;
+    if (!ln || ln.attrs.dropout || readers.get(drop.inputs.x) !== 1 || g.get(drop.inputs.x).keep || ln.accumulate.length > 0) continue;
+    ln.attrs = { ...ln.attrs, dropout: { p: drop.attrs.p, stream: drop.attrs.stream } };
+    ln.outputs = { ...ln.outputs, y: drop.outputs.y };
+    ln.label = `${ln.label}+dropout`;
+    removed.add(drop);
+  }
   return removeOps(g, removed);
 }
 

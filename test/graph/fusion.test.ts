@@ -67,9 +67,13 @@ test("post-LN training plans: each sublayer's dropout backward is the LayerNorm 
     const dw = plan.steps.find((s) => s.label.startsWith(`encoder.0.${output}.dw`))!;
     assert.ok(dw.bindings.some((b) => b.buffer === dx!.bindings[6]!.buffer && b.offset === dx!.bindings[6]!.offset), `${sublayer}: dW does not read the dropped gradient`);
   }
-  // The embeddings' dropout comes after their LayerNorm: its backward runs before the LayerNorm's, alone.
+  // The embeddings' dropout comes after their LayerNorm: its backward runs before the LayerNorm's,
+  // alone, and in the forward the LayerNorm makes the dropped output itself.
   assert.ok(step('embeddings.dropout.bwd'));
   assert.ok(step('embeddings.layernorm.bwd.dx'));
+  const forward = step('embeddings.layernorm+dropout');
+  assert.ok(forward && forward.pipeline.entry.startsWith('layernorm_forward_dropout'), forward?.pipeline.entry);
+  assert.not.ok(plan.steps.some((s) => s.label === 'embeddings.dropout'), 'dropout_forward dispatch left');
 });
 
 test.run();

@@ -1,8 +1,8 @@
 // layernorm: every op in both variants against the float64 references, on odd shapes (N = 1,
 // H = 1, H not a multiple of 4, N over one partials chunk), rows far from zero (shifted
 // variance), the fused residual+dropout forward with p = 0 and p > 0, dx `=` and `+=`, and the
-// backward with a dropout's backward of dx fused in (in f32 the same bits as the two kernels it
-// replaces).
+// forward with a dropout of its output and the backward with a dropout's backward of dx fused in
+// (in f32 the same bits as the two kernels each replaces).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { layernormLaunch, layernormChunks, usableLayernormVariants, LAYERNORM_VARIANTS, type LayernormVariant } from '../../src/compiler/kernels/layernorm.js';
@@ -159,7 +159,45 @@ async function checkBackwardDropout(N: number, H: number, accumulate: boolean, v
   }
 }
 
+// y of layernorm_forward_dropout against layernorm_forward then elementwise.wgsl's
+// dropout_forward, and (f32) float64; the stats as layernorm_forward's.
+async function checkForwardDropout(N: number, H: number, variant: LayernormVariant, dtype: DType, seed: number): Promise<void> {
+  const { gpu } = await testGpu();
+  const f16 = dtype === 'f16';
+  const x = randomF32(N * H, seed, 2);
+  const gamma = randomF32(H, seed + 1);
+  const beta = randomF32(H, seed + 2);
+  const p = 0.3;
+  const stream = 4;
+  const read = f16 ? 'f16' : 'f32';
+  const inputs = [{ data: x, f16 }, { data: gamma, f16 }, { data: beta, f16 }, { data: N * H, f16, read }, { data: 2 * N, read: 'f32' }] as const;
+  const fused = await runLaunch(layernormLaunch({ op: 'layernorm_forward_dropout', N, H, eps: EPS, p, stream, dtype }, gpu.limits, variant), [...inputs, { data: encodeStepState(STEP) }]);
+  const plain = await runLaunch(layernormLaunch({ op: 'layernorm_forward', N, H, eps: EPS, dtype }, gpu.limits, variant), [...inputs]);
+  const ctx = `layernorm_forward_dropout ${variant} ${dtype} N ${N} H ${H}`;
+  const y = fused.get(3)! as Float32Array;
+  assert.equal(Array.from(fused.get(4)!), Array.from(plain.get(4)!), `${ctx}: stats differ from layernorm_forward's`);
+  const separate = (await runLaunch(elementwiseLaunch({ op: 'dropout_forward', n: N * H, p, stream, dtype }, gpu.limits), [{ data: encodeStepState(STEP) }, { data: plain.get(3)! as Float32Array, f16 }, { data: N * H, f16, read }])).get(2)!;
+  // f32: the same bits; f16: one rounding against two, an ulp apart at most.
+  if (f16) assertClose(y, separate, { atol: 0, rtol: 2 ** -10 }, `${ctx}: y against dropout_forward's`);
+  else assert.equal(Array.from(y), Array.from(separate), `${ctx}: y differs from dropout_forward's`);
+  if (!f16) {
+    const ref = layernormForwardReference(x, gamma, beta, N, H, EPS);
+    assertClose(y, dropoutReference(ref.y, { p, stream, seed: STEP.seed, microStep: STEP.microStep }), TOL, `${ctx} y`);
+    assert.ok(y.some((v) => v === 0) && y.some((v) => v !== 0), `${ctx}: the mask drops some and keeps some`);
+  }
+}
+
 for (const variant of LAYERNORM_VARIANTS) {
+  test(`layernorm ${variant}: forward with a dropout of y fused in (f32, f16)`, async () => {
+    const { gpu } = await testGpu();
+    let seed = 600;
+    for (const dtype of gpu.limits.features.includes('shader-f16') ? (['f32', 'f16'] as const) : (['f32'] as const)) {
+      for (const [N, H] of [[5, 8], [70, 12], [9, 36]] as const) {
+        if (usableLayernormVariants({ H }).includes(variant)) await checkForwardDropout(N, H, variant, dtype, seed++);
+      }
+    }
+  });
+
   test(`layernorm ${variant}: backward with the dropout's backward of dx fused in (f32, f16; =, +=)`, async () => {
     const { gpu } = await testGpu();
     let seed = 500;

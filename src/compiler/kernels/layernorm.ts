@@ -11,12 +11,13 @@ import type { LowerContext, LoweringTable } from '../lower-context.js';
 import type { Op } from '../../graph/ir.js';
 import type { BufferSlice } from '../../plan/types.js';
 
-export const LAYERNORM_OPS = ['layernorm_forward', 'residual_dropout_layernorm_forward', 'layernorm_backward', 'layernorm_backward_dropout', 'layernorm_backward_params', 'layernorm_backward_params_finish'] as const;
+export const LAYERNORM_OPS = ['layernorm_forward', 'layernorm_forward_dropout', 'residual_dropout_layernorm_forward', 'layernorm_backward', 'layernorm_backward_dropout', 'layernorm_backward_params', 'layernorm_backward_params_finish'] as const;
 export type LayernormOp = (typeof LAYERNORM_OPS)[number];
 
 /** Storage bindings of each op, in WGSL binding order from 1. stats: (N, 2) f32 = (mean, rstd). */
 export const LAYERNORM_BINDINGS: Record<LayernormOp, readonly string[]> = {
   layernorm_forward: ['x', 'gamma', 'beta', 'y', 'stats'],
+  layernorm_forward_dropout: ['x', 'gamma', 'beta', 'y', 'stats', 'step_state'],
   residual_dropout_layernorm_forward: ['step_state', 'residual', 'a', 'gamma', 'beta', 's', 'y', 'stats'],
   layernorm_backward: ['dy', 'x', 'gamma', 'stats', 'dx'],
   layernorm_backward_dropout: ['dy', 'x', 'gamma', 'stats', 'dx', 'step_state', 'dropped'],
@@ -35,7 +36,7 @@ export interface LayernormShape {
   H: number;
   /** BERT: 1e-12. */
   eps?: number;
-  /** Fused forward: dropout probability of the sublayer output a, and its per-site stream; layernorm_backward_dropout: of `dropped`. */
+  /** Dropout probability and per-site stream: of the sublayer output a (residual_dropout_layernorm_forward), of y (layernorm_forward_dropout), of `dropped` (layernorm_backward_dropout). */
   p?: number;
   stream?: number;
   /** layernorm_backward[_dropout]: `+=` into dx (post-LN: the residual branch already wrote it). */
@@ -96,6 +97,11 @@ export function layernormLaunch(shape: LayernormShape, limits: DeviceLimits, var
       bytes = e * (2 * N * H + 2 * H) + 8 * N;
       flops = 7 * N * H;
       break;
+    case 'layernorm_forward_dropout':
+      invocations = N;
+      bytes = e * (2 * N * H + 2 * H) + 8 * N + 32;
+      flops = 8 * N * H;
+      break;
     case 'residual_dropout_layernorm_forward':
       invocations = N;
       bytes = e * (4 * N * H + 2 * H) + 8 * N + 32;
@@ -150,7 +156,10 @@ export const LAYERNORM_LOWERING: LoweringTable<'layernorm' | 'residual_dropout_l
   layernorm(op, ctx) {
     const { x, gamma, beta } = op.inputs;
     const [N, H] = ctx.g.get(x).shape as [number, number];
-    dispatchLayernorm(ctx, op, { op: 'layernorm_forward', N, H, eps: op.attrs.eps, dtype: ctx.dtype(x) }, [x, gamma, beta, op.outputs.y, op.outputs.stats].map((t) => ctx.slice(t)));
+    const slices = [x, gamma, beta, op.outputs.y, op.outputs.stats].map((t) => ctx.slice(t));
+    const { eps, dropout } = op.attrs;
+    if (dropout) dispatchLayernorm(ctx, op, { op: 'layernorm_forward_dropout', N, H, eps, p: dropout.p, stream: dropout.stream, dtype: ctx.dtype(x) }, [...slices, ctx.stepState()]);
+    else dispatchLayernorm(ctx, op, { op: 'layernorm_forward', N, H, eps, dtype: ctx.dtype(x) }, slices);
   },
   residual_dropout_layernorm(op, ctx) {
     const { a, residual, gamma, beta } = op.inputs;

@@ -9,7 +9,11 @@ import { accumulateIf, elementwiseCost, type OpDefTable, type GradContext, type 
 // The LayerNorm ops' signatures (inputs, outputs, attributes), merged into OpSignatures.
 declare module '../ir.js' {
   interface OpSignatures {
-    layernorm: { inputs: { x: TensorId; gamma: TensorId; beta: TensorId }; outputs: { y: TensorId; stats: TensorId }; attrs: { eps: number } };
+    /**
+     * With attrs.dropout, y is LN(x) through a dropout, keep(i)·LN(x)/(1 − p) with the linear
+     * index i (the embeddings' LayerNorm and dropout: fusion.ts fuseLayernormDropout).
+     */
+    layernorm: { inputs: { x: TensorId; gamma: TensorId; beta: TensorId }; outputs: { y: TensorId; stats: TensorId }; attrs: { eps: number; dropout?: { p: number; stream: number } } };
     residual_dropout_layernorm: { inputs: { a: TensorId; residual: TensorId; gamma: TensorId; beta: TensorId }; outputs: { s: TensorId; y: TensorId; stats: TensorId }; attrs: { eps: number; p: number; stream: number } };
     /**
      * `dropped` (with attrs.dropout): dx through a dropout's backward as well, keep(i)·dx/(1 − p)
@@ -165,7 +169,8 @@ export const layernormOp: OpDef<'layernorm'> = {
     const { x, gamma, beta } = op.inputs;
     const [N, H] = dims(c.g, x) as [number, number];
     const r = layernormForwardReference(c.get(x), c.get(gamma), c.get(beta), N, H, op.attrs.eps);
-    c.set(op, 'y', r.y);
+    const { dropout } = op.attrs;
+    c.set(op, 'y', dropout ? dropoutReference(r.y, { ...dropout, seed: c.step.seed, microStep: c.step.microStep }) : r.y);
     c.set(op, 'stats', packStats(r.mean, r.rstd));
   },
   gradient(c) {
