@@ -188,20 +188,22 @@ async function checkForwardDropout(N: number, H: number, variant: LayernormVaria
 }
 
 for (const variant of LAYERNORM_VARIANTS) {
-  test(`layernorm ${variant}: forward with a dropout of y fused in (f32, f16)`, async () => {
+  test(`layernorm ${variant}: forward with a dropout of y fused in (f32; f16 on vec4)`, async () => {
     const { gpu } = await testGpu();
     let seed = 600;
-    for (const dtype of gpu.limits.features.includes('shader-f16') ? (['f32', 'f16'] as const) : (['f32'] as const)) {
+    // f16 on the vec4 entries only: the scalar ones share the code, and each pipeline costs a cold test run its compile.
+    for (const dtype of variant === 'vec4' && gpu.limits.features.includes('shader-f16') ? (['f32', 'f16'] as const) : (['f32'] as const)) {
       for (const [N, H] of [[5, 8], [70, 12], [9, 36]] as const) {
         if (usableLayernormVariants({ H }).includes(variant)) await checkForwardDropout(N, H, variant, dtype, seed++);
       }
     }
   });
 
-  test(`layernorm ${variant}: backward with the dropout's backward of dx fused in (f32, f16; =, +=)`, async () => {
+  test(`layernorm ${variant}: backward with the dropout's backward of dx fused in (f32; f16 on vec4; =, +=)`, async () => {
     const { gpu } = await testGpu();
     let seed = 500;
-    for (const dtype of gpu.limits.features.includes('shader-f16') ? (['f32', 'f16'] as const) : (['f32'] as const)) {
+    // f16 on the vec4 entries only: the scalar ones share the code, and each pipeline costs a cold test run its compile.
+    for (const dtype of variant === 'vec4' && gpu.limits.features.includes('shader-f16') ? (['f32', 'f16'] as const) : (['f32'] as const)) {
       for (const [N, H] of [[5, 8], [70, 12], [9, 36]] as const) {
         if (!usableLayernormVariants({ H }).includes(variant)) continue;
         await checkBackwardDropout(N, H, N % 2 === 1, variant, dtype, seed++);
