@@ -120,6 +120,16 @@ fn row_stats(k: f32, s1: f32, s2: f32) -> vec2<f32> {
   return vec2<f32>(k + m1, inverseSqrt(v + params.eps));
 }
 
+// The _dropout entries' factor for element i: 1/(1 − p) where kept, else 0 (elementwise.wgsl's
+// dropout_mul); drop_scale4 for elements i .. i+3.
+fn drop_scale(key: u32, i: u32) -> f32 {
+  return select(0.0, params.scale, keep4(key, vec4<u32>(i), params.p).x);
+}
+
+fn drop_scale4(key: u32, i: u32) -> vec4<f32> {
+  return select(vec4<f32>(0.0), vec4<f32>(params.scale), keep4(key, vec4<u32>(i) + vec4<u32>(0u, 1u, 2u, 3u), params.p));
+}
+
 // ---- forward ----
 
 // Pass 1 (forward_stats*) gives a row's (mean, rstd); forward_y* makes each element of y from them.
@@ -187,7 +197,7 @@ fn layernorm_forward_dropout(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num
   let st = forward_stats(base);
   let key = dropout_key(drop_step.seed, params.stream, drop_step.micro_step);
   for (var c = 0u; c < params.H; c++) {
-    f_y[base + c] = T(forward_y(st, base, c) * select(0.0, params.scale, keep4(key, vec4<u32>(base + c), params.p).x));
+    f_y[base + c] = T(forward_y(st, base, c) * drop_scale(key, base + c));
   }
   f_stats[row] = st;
 }
@@ -201,8 +211,7 @@ fn layernorm_forward_dropout_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builti
   let st = forward_stats4(base);
   let key = dropout_key(drop_step.seed, params.stream, drop_step.micro_step);
   for (var c = 0u; c < h4; c++) {
-    let keep = keep4(key, vec4<u32>((base + c) * 4u) + vec4<u32>(0u, 1u, 2u, 3u), params.p);
-    f_y4[base + c] = vec4<T>(forward_y4(st, base, c) * select(vec4<f32>(0.0), vec4<f32>(params.scale), keep));
+    f_y4[base + c] = vec4<T>(forward_y4(st, base, c) * drop_scale4(key, (base + c) * 4u));
   }
   f_stats[row] = st;
 }
@@ -349,7 +358,7 @@ fn layernorm_backward_dropout(@builtin(workgroup_id) wid: vec3<u32>, @builtin(nu
   for (var c = 0u; c < params.H; c++) {
     let d = backward_dx(rm, base, c);
     b_dx[base + c] = T(d);
-    bd_dropped[base + c] = T(d * select(0.0, params.scale, keep4(key, vec4<u32>(base + c), params.p).x));
+    bd_dropped[base + c] = T(d * drop_scale(key, base + c));
   }
 }
 
@@ -364,8 +373,7 @@ fn layernorm_backward_dropout_vec4(@builtin(workgroup_id) wid: vec3<u32>, @built
   for (var c = 0u; c < h4; c++) {
     let d = backward_dx4(rm, base, c);
     b_dx4[base + c] = vec4<T>(d);
-    let keep = keep4(key, vec4<u32>((base + c) * 4u) + vec4<u32>(0u, 1u, 2u, 3u), params.p);
-    bd_dropped4[base + c] = vec4<T>(d * select(vec4<f32>(0.0), vec4<f32>(params.scale), keep));
+    bd_dropped4[base + c] = vec4<T>(d * drop_scale4(key, (base + c) * 4u));
   }
 }
 
