@@ -53,7 +53,6 @@ export function fuseBiasGradients(g: Graph): number {
     const mm = op as Op<'matmul'>;
     if (mm.attrs.transA && !mm.attrs.transB && !products.has(mm.inputs.a)) products.set(mm.inputs.a, i);
   });
-  const touches = (op: Op, id: number) => [...tensorsOf(op.inputs), ...tensorsOf(op.outputs)].some(([, t]) => t === id);
   const removed = new Set<Op>();
   g.ops.forEach((op, i) => {
     if (op.kind !== 'bias_grad') return;
@@ -86,7 +85,6 @@ export function fuseActivationBackward(g: Graph): number {
     for (const [, id] of tensorsOf(op.inputs)) readers.set(id, (readers.get(id) ?? 0) + 1);
     for (const [, id] of tensorsOf(op.outputs)) producer.set(id, i);
   });
-  const touches = (op: Op, id: number) => [...tensorsOf(op.inputs), ...tensorsOf(op.outputs)].some(([, t]) => t === id);
   const removed = new Set<Op>();
   g.ops.forEach((op, i) => {
     if (op.kind !== 'activation_backward') return;
@@ -119,7 +117,6 @@ export function fuseActivationBackward(g: Graph): number {
  */
 export function fuseDropoutBackward(g: Graph): number {
   const writes = (op: Op, id: number) => tensorsOf(op.outputs).some(([, t]) => t === id);
-  const touches = (op: Op, id: number) => [...tensorsOf(op.inputs), ...tensorsOf(op.outputs)].some(([, t]) => t === id);
   const removed = new Set<Op>();
   g.ops.forEach((op, i) => {
     if (op.kind !== 'dropout_backward' || op.accumulate.length > 0) return;
@@ -161,12 +158,20 @@ export function fuseLayernormDropout(g: Graph): number {
     const drop = op as Op<'dropout'>;
     const ln = byOutput.get(drop.inputs.x) as Op<'layernorm'> | undefined;
     if (!ln || ln.attrs.dropout || readers.get(drop.inputs.x) !== 1 || g.get(drop.inputs.x).keep || ln.accumulate.length > 0) continue;
+    // Writing the dropped output earlier must not reorder it with another op that touches it.
+    const between = g.ops.slice(g.ops.indexOf(ln) + 1, g.ops.indexOf(drop));
+    if (between.some((o) => touches(o, drop.outputs.y))) continue;
     ln.attrs = { ...ln.attrs, dropout: { p: drop.attrs.p, stream: drop.attrs.stream } };
     ln.outputs = { ...ln.outputs, y: drop.outputs.y };
     ln.label = `${ln.label}+dropout`;
     removed.add(drop);
   }
   return removeOps(g, removed);
+}
+
+/** Whether the op reads or writes the tensor. */
+function touches(op: Op, id: number): boolean {
+  return [...tensorsOf(op.inputs), ...tensorsOf(op.outputs)].some(([, t]) => t === id);
 }
 
 /** Drops the fused-away ops, keeping the others' order; returns how many went. */
