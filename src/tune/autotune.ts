@@ -98,11 +98,16 @@ async function timeSite(runtime: Runtime, site: TuneSite, sampleMs: number): Pro
   try {
     for (let i = 0; i < site.bufferBytes.length; i++) await pool.ensure({ id: String(i), bytes: Math.max(16, site.bufferBytes[i]!), role: 'scratch' });
     const ms: Record<string, number> = {};
-    const runs = new Map<string, { run: (reps: number) => Promise<number>; reps: number }>();
+    const runs = new Map<string, (reps: number) => Promise<number>>();
     // The fastest single launch (submit and wait) of a candidate sampled so far: a candidate's
     // first launch is cut against it, like against like (a short launch's is mostly the wait's
     // overhead, which its samples' median no longer holds).
     let bestSingle = Infinity;
+    // Launches per sample, one count for every candidate of the site (set from the heuristic's
+    // launch): a sample's wait overhead is then spread over as many launches whichever candidate
+    // runs, so it cannot favour one (a heuristic sampled one launch at a time against a challenger
+    // sampled four at a time lost 1.4x to it on lavapipe while 1.3x faster).
+    let reps = 0;
     // The heuristic's pick first: the yardstick the others are cut against.
     const order = [...site.candidates].sort((a, b) => Number(b.variant === site.heuristic) - Number(a.variant === site.heuristic));
     for (const c of order) {
@@ -111,31 +116,26 @@ async function timeSite(runtime: Runtime, site: TuneSite, sampleMs: number): Pro
         const bindings = l.bindings.map((b) => ({ buffer: String(b), offset: 0, size: Math.max(16, site.bufferBytes[b]!) }));
         prepared.push(await runtime.prepare({ label: `autotune ${site.key} ${c.variant} ${i}`, pipeline: l.pipeline, uniforms: l.uniforms, workgroups: l.workgroups, bindings, flops: 0, bytes: 0 }, (id) => pool.get(id)));
       }
-      const run = async (reps: number): Promise<number> => {
+      const run = async (n: number): Promise<number> => {
         const t = performance.now();
-        await runtime.submit(Array.from({ length: reps }, () => prepared).flat());
+        await runtime.submit(Array.from({ length: n }, () => prepared).flat());
         await runtime.finish();
-        return (performance.now() - t) / reps;
+        return (performance.now() - t) / n;
       };
-      let first = await run(1);
-      // A first run can include the driver compiling the pipeline (lavapipe compiles a big
-      // shader at its first dispatch, up to a second): a hopeless-looking one runs again.
-      if (first > HOPELESS * bestSingle) first = await run(1);
-      if (first > HOPELESS * bestSingle) {
-        ms[c.variant] = first;
+      // The first launch is not timed: it can include the driver compiling the pipeline
+      // (lavapipe compiles a big shader at its first dispatch, up to a second).
+      await run(1);
+      const single = await run(1);
+      if (single > HOPELESS * bestSingle) {
+        ms[c.variant] = single;
         continue;
       }
-      // A launch shorter than a sample is repeated inside it. How often: from a second run (the
-      // first may include the compile), then from a sample of that many (one launch's time
-      // includes a wait's overhead, which a sample spreads over its launches).
-      let reps = 1;
-      let single = first;
-      if (first < sampleMs) {
-        single = Math.min(first, await run(1));
-        reps = repsFor(await run(repsFor(single, sampleMs)), sampleMs);
-      }
       bestSingle = Math.min(bestSingle, single);
-      runs.set(c.variant, { run, reps });
+      // A launch shorter than a sample is repeated inside it. How often: from a sample of as many
+      // as one launch's time suggests (that time includes a wait's overhead, which a sample
+      // spreads over its launches).
+      if (reps === 0) reps = single < sampleMs ? repsFor(await run(repsFor(single, sampleMs)), sampleMs) : 1;
+      runs.set(c.variant, run);
       const samples: number[] = [];
       for (let s = 0; s < SAMPLES; s++) samples.push(await run(reps));
       ms[c.variant] = median(samples);
@@ -150,8 +150,8 @@ async function timeSite(runtime: Runtime, site: TuneSite, sampleMs: number): Pro
       const sa: number[] = [];
       const sb: number[] = [];
       for (let s = 0; s < SAMPLES; s++) {
-        sa.push(await a.run(a.reps));
-        sb.push(await b.run(b.reps));
+        sa.push(await a(reps));
+        sb.push(await b(reps));
       }
       ms[site.heuristic] = median(sa);
       ms[challenger] = median(sb);

@@ -213,6 +213,54 @@ test('a candidate whose first run includes the driver compiling its pipeline is 
   for (const o of outcomes) for (const [variant, ms] of Object.entries(o.ms)) assert.ok(ms < 250, `${o.key}: ${variant} recorded ${ms.toFixed(1)} ms, its compile included`);
 });
 
+test("every candidate of a site is sampled with the same launches per sample, even when the heuristic's first launch includes its compile", async () => {
+  const { gpu, runtime } = await testGpu();
+  const sites = (await compiled()).tuneSites.filter((s) => s.candidates.length > 1).slice(0, 2);
+  // As above, every prepared dispatch's first submit waits 300 ms (a compile). The heuristic is
+  // timed first: its first launch used to set its launches per sample (one, over 10 ms), while
+  // the others, re-run after a hopeless-looking first launch, got several: its samples then held
+  // a whole wait's overhead per launch and theirs a share of one.
+  const seen = new WeakSet<object>();
+  const perSample = new Map<string, number[]>();
+  const recording = new Proxy(runtime, {
+    get(target, name, receiver) {
+      if (name === 'submit') {
+        return async (list: Parameters<typeof target.submit>[0]) => {
+          if (list.some((p) => !seen.has(p))) {
+            for (const p of list) seen.add(p);
+            await new Promise((r) => setTimeout(r, 300));
+          }
+          // A candidate's run submits its launches `reps` times over: the launch labels end in their index.
+          const launches = new Set(list).size;
+          const key = list[0]!.label.replace(/ \d+$/, '');
+          perSample.set(key, [...(perSample.get(key) ?? []), list.length / launches]);
+          return target.submit(list);
+        };
+      }
+      const v = Reflect.get(target, name, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const outcomes = await autotune(recording, gpu.report, sites, { mode: 'on', budgetSeconds: 60 });
+  assert.is(outcomes.length, 2);
+  for (const site of sites) {
+    // A candidate's sampling count: its most frequent one (its first runs are single launches;
+    // one written off as hopeless has only those).
+    const counts = new Map<string, number>();
+    for (const c of site.candidates) {
+      const runs = perSample.get(`autotune ${site.key} ${c.variant}`) ?? [];
+      const freq = new Map<number, number>();
+      for (const n of runs) freq.set(n, (freq.get(n) ?? 0) + 1);
+      if (runs.some((n) => n > 1)) counts.set(c.variant, [...freq].sort((x, y) => y[1] - x[1] || y[0] - x[0])[0]![0]);
+    }
+    // The test shapes take well under the 10 ms sample: the heuristic is repeated, as are the others.
+    const heuristic = counts.get(site.heuristic);
+    assert.ok(heuristic !== undefined && heuristic > 1, `${site.key}: the heuristic ${site.heuristic} sampled ${heuristic ?? 1} launch at a time`);
+    assert.ok(counts.size >= 2, `${site.key}: ${counts.size} candidates sampled`);
+    for (const [variant, n] of counts) assert.is(n, heuristic, `${site.key}: ${variant} sampled ${n} launches at a time, the heuristic ${heuristic}`);
+  }
+});
+
 test('the cache file: a recorded choice is kept unless replaced on purpose; concurrent writers merge; a damaged file is one line naming it', async () => {
   const path = join(root, 'merge', 'autotune.json');
   const choice = (variant: string): TunedChoice => ({ variant, ms: { [variant]: 1 }, heuristic: 'subgroup', at: '2026-12-07T00:00:00Z' });
