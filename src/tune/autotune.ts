@@ -47,15 +47,21 @@ export interface AutotuneOptions {
   sampleMs?: number;
 }
 
+/**
+ * How candidates are timed. Part of the cache key: choices recorded by an older tuner are timed
+ * again (version 2: every candidate of a site sampled with the same launches per sample).
+ */
+const TUNER_VERSION = 2;
+
 let sourcesHash: string | undefined;
 
-/** A checksum of every kernel source and the variant names: a change to either invalidates old timings. */
+/** A checksum of every kernel source, the variant names and the tuner's version: a change to any invalidates old timings. */
 export function kernelSourcesHash(): string {
   if (sourcesHash) return sourcesHash;
   const dir = join(packageRoot(), 'kernels');
   const h = createHash('sha256');
   for (const f of readdirSync(dir).filter((f) => f.endsWith('.wgsl')).sort()) h.update(f).update('\0').update(readFileSync(join(dir, f))).update('\0');
-  h.update(MATMUL_VARIANTS.join(','));
+  h.update(MATMUL_VARIANTS.join(',')).update(`\0tuner ${TUNER_VERSION}`);
   sourcesHash = h.digest('hex').slice(0, 16);
   return sourcesHash;
 }
