@@ -32,6 +32,8 @@ test('tiny.yaml plan matches its golden snapshot', async () => {
   assert.ok(plan.steps.some((s) => s.label === 'encoder.1.attention.core.scores'));
   assert.ok(plan.steps.some((s) => s.label.startsWith('optimizer.adamw.bert.embeddings.word_embeddings.weight')));
   assert.ok(plan.summary.bytes.activations_peak < 0.7 * plan.summary.bytes.activations_unplanned);
+  // A metric sum of one reduce chunk (160 masked predictions) is one dispatch, no finish.
+  assert.equal(plan.steps.filter((s) => s.label.startsWith('mlm.loss.sum')).map((s) => s.pipeline.entry), ['reduce_partials_vec4']);
 });
 
 test.run();

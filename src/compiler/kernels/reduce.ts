@@ -89,15 +89,23 @@ export function reduceFinishLaunch(shape: ReduceFinishShape, _limits: DeviceLimi
   };
 }
 
-// Lowering: partials into a scratch buffer, then a fixed-order finish (=|+= into out).
+// Lowering: partials into a scratch buffer, then a fixed-order finish (=|+= into out). An array
+// of one chunk or less (a step's metric sums: 160 masked predictions, 16 sequences) has a single
+// partial: the partials launch writes (or adds) it straight into out, one dispatch instead of
+// two. The same value: the finish would add zeros to it and scale it by 1.
 export const REDUCE_LOWERING: LoweringTable<'sum'> = {
   sum(op, ctx) {
     const x = op.inputs.x;
     const n = ctx.g.size(x);
     const variant = pickReduceVariant({ n }, ctx.variants);
     const count = reducePartialCount(n, variant);
+    const accumulate = op.accumulate.includes('out');
+    if (count === 1) {
+      ctx.dispatch(op, reducePartialsLaunch({ n, accumulate }, ctx.limits, variant), [ctx.slice(x), ctx.slice(op.outputs.out)]);
+      return;
+    }
     const partials = ctx.scratch('reduce_partials', count * 4);
     ctx.dispatch(op, reducePartialsLaunch({ n }, ctx.limits, variant), [ctx.slice(x), partials], 'partials');
-    ctx.dispatch(op, reduceFinishLaunch({ count, accumulate: op.accumulate.includes('out') }, ctx.limits), [partials, ctx.slice(op.outputs.out)], 'finish');
+    ctx.dispatch(op, reduceFinishLaunch({ count, accumulate }, ctx.limits), [partials, ctx.slice(op.outputs.out)], 'finish');
   },
 };
