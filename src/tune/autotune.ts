@@ -111,8 +111,9 @@ async function timeSite(runtime: Runtime, site: TuneSite, sampleMs: number): Pro
     let bestSingle = Infinity;
     // Launches per sample, one count for every candidate of the site (set from the heuristic's
     // launch): a sample's wait overhead is then spread over as many launches whichever candidate
-    // runs, so it cannot favour one (a heuristic sampled one launch at a time against a challenger
-    // sampled four at a time lost 1.4x to it on lavapipe while 1.3x faster).
+    // runs, so it adds the same time per launch to each (which only shrinks a ratio toward 1, so
+    // toward keeping the heuristic). A heuristic sampled one launch at a time against a challenger
+    // sampled four at a time lost 1.4x to it on lavapipe while 1.3x faster.
     let reps = 0;
     // The heuristic's pick first: the yardstick the others are cut against.
     const order = [...site.candidates].sort((a, b) => Number(b.variant === site.heuristic) - Number(a.variant === site.heuristic));
