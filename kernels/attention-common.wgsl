@@ -2,6 +2,9 @@
 // (two modules because one calls subgroup builtins, which need `enable subgroups;`): the uniform
 // block, the WG override, the constants, every binding (several views per binding number; an entry
 // point uses one), the hoisted dropout factor and vec4 reductions. Included by both (`// #include`), after the prelude.
+// The _v4 views hold 4 elements each as the header's T4 (vec4<f32>, or for f16 the same 8 bytes as
+// a vec2<u32>: half the per-component loads and stores on lavapipe); kernels read them with
+// bitcast<vec4<T>> and write bitcast<T4>(vec4<T>(...)), the same bits as a vec4<T> view.
 
 struct Params {
   B: u32,
@@ -23,30 +26,30 @@ const MASK_BIAS: f32 = -10000.0;
 // Binding 1
 @group(0) @binding(1) var<storage, read> qkv: array<T>;
 @group(0) @binding(1) var<storage, read> d_out: array<T>;
-@group(0) @binding(1) var<storage, read> qkv_v4: array<vec4<T>>;
-@group(0) @binding(1) var<storage, read> d_out_v4: array<vec4<T>>;
+@group(0) @binding(1) var<storage, read> qkv_v4: array<T4>;
+@group(0) @binding(1) var<storage, read> d_out_v4: array<T4>;
 // Binding 2
 @group(0) @binding(2) var<storage, read> mask: array<i32>;
 @group(0) @binding(2) var<storage, read> probs: array<T>;
 @group(0) @binding(2) var<storage, read_write> probs_rw2: array<T>;
-@group(0) @binding(2) var<storage, read> probs_v4: array<vec4<T>>;
-@group(0) @binding(2) var<storage, read_write> probs_rw2_v4: array<vec4<T>>;
+@group(0) @binding(2) var<storage, read> probs_v4: array<T4>;
+@group(0) @binding(2) var<storage, read_write> probs_rw2_v4: array<T4>;
 // Binding 3
 @group(0) @binding(3) var<storage, read_write> probs_rw3: array<T>;
-@group(0) @binding(3) var<storage, read_write> probs_rw3_v4: array<vec4<T>>;
+@group(0) @binding(3) var<storage, read_write> probs_rw3_v4: array<T4>;
 @group(0) @binding(3) var<storage, read> step_state: StepState;
 @group(0) @binding(3) var<storage, read_write> d_qkv3: array<T>;
-@group(0) @binding(3) var<storage, read_write> d_qkv3_v4: array<vec4<T>>;
+@group(0) @binding(3) var<storage, read_write> d_qkv3_v4: array<T4>;
 // Binding 4
 @group(0) @binding(4) var<storage, read_write> out_rw: array<T>;
 @group(0) @binding(4) var<storage, read_write> d_qkv4: array<T>;
-@group(0) @binding(4) var<storage, read_write> out_rw_v4: array<vec4<T>>;
-@group(0) @binding(4) var<storage, read_write> d_qkv4_v4: array<vec4<T>>;
+@group(0) @binding(4) var<storage, read_write> out_rw_v4: array<T4>;
+@group(0) @binding(4) var<storage, read_write> d_qkv4_v4: array<T4>;
 @group(0) @binding(4) var<storage, read> qkv4: array<T>;
-@group(0) @binding(4) var<storage, read> qkv4_v4: array<vec4<T>>;
+@group(0) @binding(4) var<storage, read> qkv4_v4: array<T4>;
 // Binding 5
 @group(0) @binding(5) var<storage, read> out_ro: array<T>;
-@group(0) @binding(5) var<storage, read> out_ro_v4: array<vec4<T>>;
+@group(0) @binding(5) var<storage, read> out_ro_v4: array<T4>;
 
 // The dropout RNG (rng_hash, dropout_keep) comes from kernels/prelude.wgsl.
 // dropout_keep with its index-independent part (`site` = rng_hash(stream ^ rng_hash(micro_step ^

@@ -85,8 +85,8 @@ fn dots4(a: array<vec4<f32>, 4>, b: array<vec4<f32>, 4>) -> vec4<f32> {
 fn gather(view: ptr<storage, array<T>, read>, i: vec4<u32>) -> vec4<f32> {
   return vec4<f32>(f32((*view)[i.x]), f32((*view)[i.y]), f32((*view)[i.z]), f32((*view)[i.w]));
 }
-fn gather4(view: ptr<storage, array<vec4<T>>, read>, i: vec4<u32>) -> array<vec4<f32>, 4> {
-  return array<vec4<f32>, 4>(vec4<f32>((*view)[i.x]), vec4<f32>((*view)[i.y]), vec4<f32>((*view)[i.z]), vec4<f32>((*view)[i.w]));
+fn gather4(view: ptr<storage, array<T4>, read>, i: vec4<u32>) -> array<vec4<f32>, 4> {
+  return array<vec4<f32>, 4>(vec4<f32>(bitcast<vec4<T>>((*view)[i.x])), vec4<f32>(bitcast<vec4<T>>((*view)[i.y])), vec4<f32>(bitcast<vec4<T>>((*view)[i.z])), vec4<f32>(bitcast<vec4<T>>((*view)[i.w])));
 }
 
 fn acc_at(acc: ptr<function, array<vec4<f32>, 8>>, row: u32, c: u32) -> f32 {
@@ -138,7 +138,7 @@ fn key_tile(av: ptr<storage, array<T>, read>, a: vec4<u32>, bv: ptr<storage, arr
   return acc;
 }
 
-fn key_tile_v4(av: ptr<storage, array<vec4<T>>, read>, a: vec4<u32>, bv: ptr<storage, array<vec4<T>>, read>, bcol: u32, j0: u32) -> array<vec4<f32>, 8> {
+fn key_tile_v4(av: ptr<storage, array<T4>, read>, a: vec4<u32>, bv: ptr<storage, array<T4>, read>, bcol: u32, j0: u32) -> array<vec4<f32>, 8> {
   let row3 = 3u * params.H;
   let b0 = (vec4<u32>(bcol) + cols_lo(j0, params.T) * row3) / 4u;
   let b1 = (vec4<u32>(bcol) + cols_hi(j0, params.T) * row3) / 4u;
@@ -181,11 +181,11 @@ fn seq_tile(o: SeqOperands, bv: ptr<storage, array<T>, read>, lo: vec4<u32>, hi:
   return acc;
 }
 
-fn seq_tile_v4(o: SeqOperands, bv: ptr<storage, array<vec4<T>>, read>, lo4: u32, hi4: u32) -> array<vec4<f32>, 8> {
+fn seq_tile_v4(o: SeqOperands, bv: ptr<storage, array<T4>, read>, lo4: u32, hi4: u32) -> array<vec4<f32>, 8> {
   var acc = array<vec4<f32>, 8>();
   for (var u = 0u; u < params.T; u++) {
     let bu = o.b + u * o.b_stride;
-    fma_tile(&acc, prob_values(o, u), vec4<f32>((*bv)[bu + lo4]), vec4<f32>((*bv)[bu + hi4]));
+    fma_tile(&acc, prob_values(o, u), vec4<f32>(bitcast<vec4<T>>((*bv)[bu + lo4])), vec4<f32>(bitcast<vec4<T>>((*bv)[bu + hi4])));
   }
   return acc;
 }

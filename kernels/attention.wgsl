@@ -85,13 +85,13 @@ fn contract(acc: ptr<function, array<vec4<f32>, 16>>, rows: ptr<storage, array<T
   }
 }
 
-fn contract4(acc: ptr<function, array<vec4<f32>, 16>>, rows: ptr<storage, array<vec4<T>>, read>, ra: vec4<u32>,
-             cols: ptr<storage, array<vec4<T>>, read>, xa: u32, xb: u32) {
+fn contract4(acc: ptr<function, array<vec4<f32>, 16>>, rows: ptr<storage, array<T4>, read>, ra: vec4<u32>,
+             cols: ptr<storage, array<T4>, read>, xa: u32, xb: u32) {
   for (var d4 = 0u; d4 < params.D / 4u; d4++) {
-    let x0 = vec4<f32>((*cols)[xa + d4]);
-    let x1 = vec4<f32>((*cols)[xb + d4]);
-    let av = array<vec4<f32>, 4>(vec4<f32>((*rows)[ra.x + d4]), vec4<f32>((*rows)[ra.y + d4]),
-                                 vec4<f32>((*rows)[ra.z + d4]), vec4<f32>((*rows)[ra.w + d4]));
+    let x0 = vec4<f32>(bitcast<vec4<T>>((*cols)[xa + d4]));
+    let x1 = vec4<f32>(bitcast<vec4<T>>((*cols)[xb + d4]));
+    let av = array<vec4<f32>, 4>(vec4<f32>(bitcast<vec4<T>>((*rows)[ra.x + d4])), vec4<f32>(bitcast<vec4<T>>((*rows)[ra.y + d4])),
+                                 vec4<f32>(bitcast<vec4<T>>((*rows)[ra.z + d4])), vec4<f32>(bitcast<vec4<T>>((*rows)[ra.w + d4])));
     // Lane l's x0 (x1) holds column l (l + 8) at these 4 dims: groups 0 and 1 come from x0, 2 and 3 from x1.
     group_cols(acc, av, 0u, subgroupBroadcast(x0, 0u), subgroupBroadcast(x0, 1u), subgroupBroadcast(x0, 2u), subgroupBroadcast(x0, 3u));
     group_cols(acc, av, 1u, subgroupBroadcast(x0, 4u), subgroupBroadcast(x0, 5u), subgroupBroadcast(x0, 6u), subgroupBroadcast(x0, 7u));
@@ -229,7 +229,7 @@ fn scores_store4(acc: ptr<function, array<vec4<f32>, 16>>, t: ScoresTile, j0: u3
   for (var c = 0u; c < 4u; c++) {
     if (j0 + 4u * c >= params.T) { break; }
     for (var r = 0u; r < R; r++) {
-      if (row_live(t.rt, r)) { probs_rw3_v4[(t.p[r] + j0) / 4u + c] = vec4<T>((*acc)[r * 4u + c]); }
+      if (row_live(t.rt, r)) { probs_rw3_v4[(t.p[r] + j0) / 4u + c] = bitcast<T4>(vec4<T>((*acc)[r * 4u + c])); }
     }
   }
 }
@@ -251,7 +251,7 @@ fn scores_normalize4(st: SoftmaxRows, t: ScoresTile) {
     for (var r = 0u; r < R; r++) {
       if (row_live(t.rt, r)) {
         let i = t.p[r] / 4u + j4;
-        probs_rw3_v4[i] = vec4<T>(exp(vec4<f32>(probs_rw3_v4[i]) - st.m[r]) * inv[r]);
+        probs_rw3_v4[i] = bitcast<T4>(vec4<T>(exp(vec4<f32>(bitcast<vec4<T>>(probs_rw3_v4[i])) - st.m[r]) * inv[r]));
       }
     }
   }
@@ -351,7 +351,7 @@ fn group_rows_wide(acc: ptr<function, array<vec4<f32>, 32>>, av: array<vec4<f32>
 
 // Steps u..u+3: av[r] holds row r's values at them (dropout applied here when the operands say
 // so); this lane's vec4 column sits at `at` + kk·(b_stride / 4) for step u + kk.
-fn seq_step4(acc: ptr<function, array<vec4<f32>, 32>>, o: SeqOperands, u: u32, avin: array<vec4<f32>, 4>, bv4: ptr<storage, array<vec4<T>>, read>, at: u32) {
+fn seq_step4(acc: ptr<function, array<vec4<f32>, 32>>, o: SeqOperands, u: u32, avin: array<vec4<f32>, 4>, bv4: ptr<storage, array<T4>, read>, at: u32) {
   var av = avin;
   if (o.dropped) {
     let ia = o.a + vec4<u32>(u * o.a_stride);
@@ -362,10 +362,10 @@ fn seq_step4(acc: ptr<function, array<vec4<f32>, 32>>, o: SeqOperands, u: u32, a
     }
   }
   let s4 = o.b_stride / 4u;
-  let m0 = vec4<f32>((*bv4)[at]);
-  let m1 = vec4<f32>((*bv4)[at + s4]);
-  let m2 = vec4<f32>((*bv4)[at + 2u * s4]);
-  let m3 = vec4<f32>((*bv4)[at + 3u * s4]);
+  let m0 = vec4<f32>(bitcast<vec4<T>>((*bv4)[at]));
+  let m1 = vec4<f32>(bitcast<vec4<T>>((*bv4)[at + s4]));
+  let m2 = vec4<f32>(bitcast<vec4<T>>((*bv4)[at + 2u * s4]));
+  let m3 = vec4<f32>(bitcast<vec4<T>>((*bv4)[at + 3u * s4]));
   group_rows_wide(acc, av, 0u, subgroupBroadcast(m0, 0u), subgroupBroadcast(m1, 0u), subgroupBroadcast(m2, 0u), subgroupBroadcast(m3, 0u));
   group_rows_wide(acc, av, 1u, subgroupBroadcast(m0, 1u), subgroupBroadcast(m1, 1u), subgroupBroadcast(m2, 1u), subgroupBroadcast(m3, 1u));
   group_rows_wide(acc, av, 2u, subgroupBroadcast(m0, 2u), subgroupBroadcast(m1, 2u), subgroupBroadcast(m2, 2u), subgroupBroadcast(m3, 2u));
@@ -383,7 +383,7 @@ fn seq4_col(o: SeqOperands, c0: u32, lane: u32) -> u32 {
 }
 
 // The rows' values one by one (grad_v, grad_qk).
-fn seq_tile4(o: SeqOperands, bv4: ptr<storage, array<vec4<T>>, read>, c0: u32, lane: u32) -> array<vec4<f32>, 32> {
+fn seq_tile4(o: SeqOperands, bv4: ptr<storage, array<T4>, read>, c0: u32, lane: u32) -> array<vec4<f32>, 32> {
   var acc = array<vec4<f32>, 32>();
   let b0 = seq4_col(o, c0, lane);
   let s = o.a_stride;
@@ -399,23 +399,23 @@ fn seq_tile4(o: SeqOperands, bv4: ptr<storage, array<vec4<T>>, read>, c0: u32, l
 }
 
 // The same with each row's 4 values as one vec4 (a_stride 1: context).
-fn seq_tile4_rows(o: SeqOperands, bv4: ptr<storage, array<vec4<T>>, read>, c0: u32, lane: u32) -> array<vec4<f32>, 32> {
+fn seq_tile4_rows(o: SeqOperands, bv4: ptr<storage, array<T4>, read>, c0: u32, lane: u32) -> array<vec4<f32>, 32> {
   var acc = array<vec4<f32>, 32>();
   let b0 = seq4_col(o, c0, lane);
   for (var u = 0u; u < params.T; u += 4u) {
     var av: array<vec4<f32>, 4>;
-    for (var r = 0u; r < R; r++) { av[r] = vec4<f32>(probs_v4[(o.a[r] + u) / 4u]); }
+    for (var r = 0u; r < R; r++) { av[r] = vec4<f32>(bitcast<vec4<T>>(probs_v4[(o.a[r] + u) / 4u])); }
     seq_step4(&acc, o, u, av, bv4, b0 + u * (o.b_stride / 4u));
   }
   return acc;
 }
 
 // The tile's rows (those inside [0, T)) at dst[base[r] / 4 + c] one vec4 at a time, columns inside [0, D).
-fn store_rows4_wide(acc: ptr<function, array<vec4<f32>, 32>>, dst: ptr<storage, array<vec4<T>>, read_write>, rt: RowTile, base: vec4<u32>) {
+fn store_rows4_wide(acc: ptr<function, array<vec4<f32>, 32>>, dst: ptr<storage, array<T4>, read_write>, rt: RowTile, base: vec4<u32>) {
   for (var c = 0u; c < 8u; c++) {
     if (rt.c0 + 4u * c >= params.D) { break; }
     for (var r = 0u; r < R; r++) {
-      if (row_live(rt, r)) { (*dst)[base[r] / 4u + c] = vec4<T>((*acc)[r * 8u + c]); }
+      if (row_live(rt, r)) { (*dst)[base[r] / 4u + c] = bitcast<T4>(vec4<T>((*acc)[r * 8u + c])); }
     }
   }
 }
@@ -529,8 +529,8 @@ fn grad_scores_finish4(acc: ptr<function, array<vec4<f32>, 16>>, t: GradScoresTi
     for (var r = 0u; r < R; r++) {
       if (row_live(t.rt, r)) {
         let i = t.p[r] + j0 + 4u * c;
-        let p = vec4<f32>(probs_rw2_v4[i / 4u]);
-        probs_rw2_v4[i / 4u] = vec4<T>(p * ((*acc)[r * 4u + c] * drop_factor4(site, i) - delta[r]) * params.scale);
+        let p = vec4<f32>(bitcast<vec4<T>>(probs_rw2_v4[i / 4u]));
+        probs_rw2_v4[i / 4u] = bitcast<T4>(vec4<T>(p * ((*acc)[r * 4u + c] * drop_factor4(site, i) - delta[r]) * params.scale));
       }
     }
   }
@@ -573,10 +573,10 @@ fn attention_grad_scores_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(nu
   let o = t.o / 4u;
   var delta = vec4<f32>(0.0);
   for (var d4 = 0u; d4 < D4; d4++) {
-    delta += vec4<f32>(dot(vec4<f32>(d_out_v4[o.x + d4]), vec4<f32>(out_ro_v4[o.x + d4])),
-                       dot(vec4<f32>(d_out_v4[o.y + d4]), vec4<f32>(out_ro_v4[o.y + d4])),
-                       dot(vec4<f32>(d_out_v4[o.z + d4]), vec4<f32>(out_ro_v4[o.z + d4])),
-                       dot(vec4<f32>(d_out_v4[o.w + d4]), vec4<f32>(out_ro_v4[o.w + d4])));
+    delta += vec4<f32>(dot(vec4<f32>(bitcast<vec4<T>>(d_out_v4[o.x + d4])), vec4<f32>(bitcast<vec4<T>>(out_ro_v4[o.x + d4]))),
+                       dot(vec4<f32>(bitcast<vec4<T>>(d_out_v4[o.y + d4])), vec4<f32>(bitcast<vec4<T>>(out_ro_v4[o.y + d4]))),
+                       dot(vec4<f32>(bitcast<vec4<T>>(d_out_v4[o.z + d4])), vec4<f32>(bitcast<vec4<T>>(out_ro_v4[o.z + d4]))),
+                       dot(vec4<f32>(bitcast<vec4<T>>(d_out_v4[o.w + d4])), vec4<f32>(bitcast<vec4<T>>(out_ro_v4[o.w + d4]))));
   }
   let lane = sid % 8u;
   let site = dropout_site();

@@ -21,7 +21,7 @@
 //                   saturating at ±65504
 //                                                              bindings: 1 x (array<TI>), 2 out
 // Bindings (group 0): 0 params uniform Params; storage bindings 1.. per entry as listed, every
-//   tensor array<T> (array<vec4<T>> in the _vec4 entries), flat, n elements (GEGLU: n = rows·F
+//   tensor array<T> (array<T4> in the _vec4 entries), flat, n elements (GEGLU: n = rows·F
 //   output elements); step_state is the StepState block (src/plan/step-state.ts), read-only.
 // Dropout: keep(i) = dropout_keep(step_state.seed, params.stream, step_state.micro_step, i, p),
 //   i = the element's linear index in the tensor (bit-exact with src/graph/ops/rng.ts).
@@ -60,14 +60,14 @@ override WG: u32 = 64u;
 @group(0) @binding(1) var<storage, read_write> out1: array<T>;
 @group(0) @binding(1) var<storage, read> step_state: StepState;
 // vec4 views of the same bindings.
-@group(0) @binding(1) var<storage, read> in1v: array<vec4<T>>;
-@group(0) @binding(2) var<storage, read> in2v: array<vec4<T>>;
-@group(0) @binding(2) var<storage, read_write> out2v: array<vec4<T>>;
-@group(0) @binding(3) var<storage, read_write> out3v: array<vec4<T>>;
-@group(0) @binding(1) var<storage, read_write> out1v: array<vec4<T>>;
+@group(0) @binding(1) var<storage, read> in1v: array<T4>;
+@group(0) @binding(2) var<storage, read> in2v: array<T4>;
+@group(0) @binding(2) var<storage, read_write> out2v: array<T4>;
+@group(0) @binding(3) var<storage, read_write> out3v: array<T4>;
+@group(0) @binding(1) var<storage, read_write> out1v: array<T4>;
 // convert's input: another element type (TI), e.g. f32 master weights read for their f16 copies.
 @group(0) @binding(1) var<storage, read> in_cast: array<TI>;
-@group(0) @binding(1) var<storage, read> in_castv: array<vec4<TI>>;
+@group(0) @binding(1) var<storage, read> in_castv: array<TI4>;
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 // convert saturates: WGSL leaves an out-of-range float conversion's value undefined.
@@ -122,10 +122,10 @@ fn store_sum(dst: ptr<storage, array<T>, read_write>, i: u32, v: f32) {
   (*dst)[i] = T(x);
 }
 
-fn store_sum4(dst: ptr<storage, array<vec4<T>>, read_write>, i: u32, v: vec4<f32>) {
+fn store_sum4(dst: ptr<storage, array<T4>, read_write>, i: u32, v: vec4<f32>) {
   var x = v;
-  if (ACCUMULATE) { x += vec4<f32>((*dst)[i]); }
-  (*dst)[i] = vec4<T>(x);
+  if (ACCUMULATE) { x += vec4<f32>(bitcast<vec4<T>>((*dst)[i])); }
+  (*dst)[i] = bitcast<T4>(vec4<T>(x));
 }
 
 // ---- scalar entries: one invocation = one element ----
@@ -246,42 +246,42 @@ fn copy_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
 @compute @workgroup_size(WG)
 fn fill_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   for (var i = linear_id(wid, nwg, lid); i < params.n / 4u; i += grid_invocations(nwg)) {
-    out1v[i] = vec4<T>(T(params.alpha));
+    out1v[i] = bitcast<T4>(vec4<T>(T(params.alpha)));
   }
 }
 
 @compute @workgroup_size(WG)
 fn add_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   for (var i = linear_id(wid, nwg, lid); i < params.n / 4u; i += grid_invocations(nwg)) {
-    store_sum4(&out3v, i, vec4<f32>(in1v[i]) + vec4<f32>(in2v[i]));
+    store_sum4(&out3v, i, vec4<f32>(bitcast<vec4<T>>(in1v[i])) + vec4<f32>(bitcast<vec4<T>>(in2v[i])));
   }
 }
 
 @compute @workgroup_size(WG)
 fn scale_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   for (var i = linear_id(wid, nwg, lid); i < params.n / 4u; i += grid_invocations(nwg)) {
-    store_sum4(&out2v, i, params.alpha * vec4<f32>(in1v[i]));
+    store_sum4(&out2v, i, params.alpha * vec4<f32>(bitcast<vec4<T>>(in1v[i])));
   }
 }
 
 @compute @workgroup_size(WG)
 fn scale_inplace_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   for (var i = linear_id(wid, nwg, lid); i < params.n / 4u; i += grid_invocations(nwg)) {
-    out1v[i] = vec4<T>(params.alpha * vec4<f32>(out1v[i]));
+    out1v[i] = bitcast<T4>(vec4<T>(params.alpha * vec4<f32>(bitcast<vec4<T>>(out1v[i]))));
   }
 }
 
 @compute @workgroup_size(WG)
 fn act_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   for (var i = linear_id(wid, nwg, lid); i < params.n / 4u; i += grid_invocations(nwg)) {
-    store_sum4(&out2v, i, act(vec4<f32>(in1v[i])));
+    store_sum4(&out2v, i, act(vec4<f32>(bitcast<vec4<T>>(in1v[i]))));
   }
 }
 
 @compute @workgroup_size(WG)
 fn act_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   for (var i = linear_id(wid, nwg, lid); i < params.n / 4u; i += grid_invocations(nwg)) {
-    store_sum4(&out3v, i, vec4<f32>(in1v[i]) * act_grad(vec4<f32>(in2v[i])));
+    store_sum4(&out3v, i, vec4<f32>(bitcast<vec4<T>>(in1v[i])) * act_grad(vec4<f32>(bitcast<vec4<T>>(in2v[i]))));
   }
 }
 
@@ -293,7 +293,7 @@ fn geglu_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
   for (var j = lid; j < f; j += WG) {
     let i = r * f + j;
     let base = r * 2u * f + j;
-    store_sum4(&out2v, i, vec4<f32>(in1v[base]) * act(vec4<f32>(in1v[base + f])));
+    store_sum4(&out2v, i, vec4<f32>(bitcast<vec4<T>>(in1v[base])) * act(vec4<f32>(bitcast<vec4<T>>(in1v[base + f]))));
   }
 }
 
@@ -305,37 +305,37 @@ fn geglu_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workg
   for (var j = lid; j < f; j += WG) {
     let i = r * f + j;
     let base = r * 2u * f + j;
-    let dy = vec4<f32>(in1v[i]);
-    let x = vec4<f32>(in2v[base]);
-    let g = vec4<f32>(in2v[base + f]);
+    let dy = vec4<f32>(bitcast<vec4<T>>(in1v[i]));
+    let x = vec4<f32>(bitcast<vec4<T>>(in2v[base]));
+    let g = vec4<f32>(bitcast<vec4<T>>(in2v[base + f]));
     var dx = dy * act(g);
     var dg = dy * x * act_grad(g);
     if (ACCUMULATE) {
-      dx += vec4<f32>(out3v[base]);
-      dg += vec4<f32>(out3v[base + f]);
+      dx += vec4<f32>(bitcast<vec4<T>>(out3v[base]));
+      dg += vec4<f32>(bitcast<vec4<T>>(out3v[base + f]));
     }
-    out3v[base] = vec4<T>(dx);
-    out3v[base + f] = vec4<T>(dg);
+    out3v[base] = bitcast<T4>(vec4<T>(dx));
+    out3v[base + f] = bitcast<T4>(vec4<T>(dg));
   }
 }
 
 @compute @workgroup_size(WG)
 fn dropout_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   for (var i = linear_id(wid, nwg, lid); i < params.n / 4u; i += grid_invocations(nwg)) {
-    store_sum4(&out3v, i, vec4<f32>(in2v[i]) * dropout_mul4(i * 4u));
+    store_sum4(&out3v, i, vec4<f32>(bitcast<vec4<T>>(in2v[i])) * dropout_mul4(i * 4u));
   }
 }
 
 @compute @workgroup_size(WG)
 fn dropout_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   for (var i = linear_id(wid, nwg, lid); i < params.n / 4u; i += grid_invocations(nwg)) {
-    store_sum4(&out3v, i, vec4<f32>(in2v[i]) * dropout_mul4(i * 4u));
+    store_sum4(&out3v, i, vec4<f32>(bitcast<vec4<T>>(in2v[i])) * dropout_mul4(i * 4u));
   }
 }
 
 @compute @workgroup_size(WG)
 fn convert_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   for (var i = linear_id(wid, nwg, lid); i < params.n / 4u; i += grid_invocations(nwg)) {
-    out2v[i] = vec4<T>(clamp(vec4<f32>(in_castv[i]), vec4<f32>(-F16_MAX), vec4<f32>(F16_MAX)));
+    out2v[i] = bitcast<T4>(vec4<T>(clamp(vec4<f32>(bitcast<vec4<TI>>(in_castv[i])), vec4<f32>(-F16_MAX), vec4<f32>(F16_MAX))));
   }
 }

@@ -51,27 +51,27 @@ override WG: u32 = 64u;
 @group(0) @binding(4) var<storage, read> f_pos: array<T>;
 @group(0) @binding(5) var<storage, read> f_type: array<T>;
 @group(0) @binding(6) var<storage, read_write> f_out: array<T>;
-@group(0) @binding(3) var<storage, read> f_word4: array<vec4<T>>;
-@group(0) @binding(4) var<storage, read> f_pos4: array<vec4<T>>;
-@group(0) @binding(5) var<storage, read> f_type4: array<vec4<T>>;
-@group(0) @binding(6) var<storage, read_write> f_out4: array<vec4<T>>;
+@group(0) @binding(3) var<storage, read> f_word4: array<T4>;
+@group(0) @binding(4) var<storage, read> f_pos4: array<T4>;
+@group(0) @binding(5) var<storage, read> f_type4: array<T4>;
+@group(0) @binding(6) var<storage, read_write> f_out4: array<T4>;
 
 // backward: d_out is binding 1 in all three
 @group(0) @binding(1) var<storage, read> d_out: array<T>;
-@group(0) @binding(1) var<storage, read> d_out4: array<vec4<T>>;
+@group(0) @binding(1) var<storage, read> d_out4: array<T4>;
 // embedding_backward_word
 @group(0) @binding(2) var<storage, read> w_unique: array<i32>;
 @group(0) @binding(3) var<storage, read> w_offsets: array<i32>;
 @group(0) @binding(4) var<storage, read> w_rows: array<i32>;
 @group(0) @binding(5) var<storage, read_write> w_dword: array<TG>;
-@group(0) @binding(5) var<storage, read_write> w_dword4: array<vec4<TG>>;
+@group(0) @binding(5) var<storage, read_write> w_dword4: array<TG4>;
 // embedding_backward_position
 @group(0) @binding(2) var<storage, read_write> p_dpos: array<TG>;
-@group(0) @binding(2) var<storage, read_write> p_dpos4: array<vec4<TG>>;
+@group(0) @binding(2) var<storage, read_write> p_dpos4: array<TG4>;
 // embedding_backward_type
 @group(0) @binding(2) var<storage, read> t_types: array<i32>;
 @group(0) @binding(3) var<storage, read_write> t_dtype: array<TG>;
-@group(0) @binding(3) var<storage, read_write> t_dtype4: array<vec4<TG>>;
+@group(0) @binding(3) var<storage, read_write> t_dtype4: array<TG4>;
 
 fn clamp_row(v: i32, rows: u32) -> u32 {
   return u32(clamp(v, 0, i32(rows) - 1));
@@ -98,7 +98,7 @@ fn embedding_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
     let t = min(n % params.seq, params.P - 1u) * h4;
     let k = clamp_row(f_types[n], params.TV) * h4;
     for (var c = lid; c < h4; c += WG) {
-      f_out4[n * h4 + c] = vec4<T>(vec4<f32>(f_word4[w + c]) + vec4<f32>(f_pos4[t + c]) + vec4<f32>(f_type4[k + c]));
+      f_out4[n * h4 + c] = bitcast<T4>(vec4<T>(vec4<f32>(bitcast<vec4<T>>(f_word4[w + c])) + vec4<f32>(bitcast<vec4<T>>(f_pos4[t + c])) + vec4<f32>(bitcast<vec4<T>>(f_type4[k + c]))));
     }
   }
 }
@@ -131,8 +131,8 @@ fn embedding_backward_word_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(
     let dst = clamp_row(id, params.V) * h4;
     for (var c = lid; c < h4; c += WG) {
       var acc = vec4<f32>(0.0);
-      for (var k = k0; k < k1; k++) { acc += vec4<f32>(d_out4[u32(w_rows[k]) * h4 + c]); }
-      w_dword4[dst + c] = vec4<TG>(vec4<f32>(w_dword4[dst + c]) + acc);
+      for (var k = k0; k < k1; k++) { acc += vec4<f32>(bitcast<vec4<T>>(d_out4[u32(w_rows[k]) * h4 + c])); }
+      w_dword4[dst + c] = bitcast<TG4>(vec4<TG>(vec4<f32>(bitcast<vec4<TG>>(w_dword4[dst + c])) + acc));
     }
   }
 }
@@ -159,8 +159,8 @@ fn embedding_backward_position_vec4(@builtin(workgroup_id) wid: vec3<u32>, @buil
   let t = i / h4;
   let c = i % h4;
   var acc = vec4<f32>(0.0);
-  for (var n = t; n < params.N; n += params.seq) { acc += vec4<f32>(d_out4[n * h4 + c]); }
-  p_dpos4[i] = vec4<TG>(vec4<f32>(p_dpos4[i]) + acc);
+  for (var n = t; n < params.N; n += params.seq) { acc += vec4<f32>(bitcast<vec4<T>>(d_out4[n * h4 + c])); }
+  p_dpos4[i] = bitcast<TG4>(vec4<TG>(vec4<f32>(bitcast<vec4<TG>>(p_dpos4[i])) + acc));
 }
 
 @compute @workgroup_size(WG)
@@ -186,7 +186,7 @@ fn embedding_backward_type_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(
   let c = i % h4;
   var acc = vec4<f32>(0.0);
   for (var n = 0u; n < params.N; n++) {
-    if (clamp_row(t_types[n], params.TV) == k) { acc += vec4<f32>(d_out4[n * h4 + c]); }
+    if (clamp_row(t_types[n], params.TV) == k) { acc += vec4<f32>(bitcast<vec4<T>>(d_out4[n * h4 + c])); }
   }
-  t_dtype4[i] = vec4<TG>(vec4<f32>(t_dtype4[i]) + acc);
+  t_dtype4[i] = bitcast<TG4>(vec4<TG>(vec4<f32>(bitcast<vec4<TG>>(t_dtype4[i])) + acc));
 }

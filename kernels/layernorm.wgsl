@@ -23,7 +23,7 @@
 //   layernorm_backward_params_finish  dgamma += Σ_chunk partials[chunk, 0], dbeta += Σ partials[chunk, 1],
 //                              chunks summed in ascending order: the same bits every run
 //       bindings: 1 partials (chunks, 2, H) f32, 2 dgamma (H) `+=`, 3 dbeta (H) `+=`
-// Binding 0 is params (uniform Params). Tensors are array<T> (array<vec4<T>> in _vec4 entries),
+// Binding 0 is params (uniform Params). Tensors are array<T> (array<T4> in _vec4 entries),
 // row-major; stats is array<vec2<f32>>: (mean, rstd) per row, f32 whatever T is; partials f32.
 // Dropout index = the element's linear index n·H + c in a; kept values are scaled by 1/(1 − p)
 // (params.scale); seed and micro_step come from step_state, stream is a per-site uniform.
@@ -57,10 +57,10 @@ override WG: u32 = 64u;
 @group(0) @binding(3) var<storage, read> f_beta: array<T>;
 @group(0) @binding(4) var<storage, read_write> f_y: array<T>;
 @group(0) @binding(5) var<storage, read_write> f_stats: array<vec2<f32>>;
-@group(0) @binding(1) var<storage, read> f_x4: array<vec4<T>>;
-@group(0) @binding(2) var<storage, read> f_gamma4: array<vec4<T>>;
-@group(0) @binding(3) var<storage, read> f_beta4: array<vec4<T>>;
-@group(0) @binding(4) var<storage, read_write> f_y4: array<vec4<T>>;
+@group(0) @binding(1) var<storage, read> f_x4: array<T4>;
+@group(0) @binding(2) var<storage, read> f_gamma4: array<T4>;
+@group(0) @binding(3) var<storage, read> f_beta4: array<T4>;
+@group(0) @binding(4) var<storage, read_write> f_y4: array<T4>;
 
 // residual_dropout_layernorm_forward
 @group(0) @binding(1) var<storage, read> step_state: StepState;
@@ -71,12 +71,12 @@ override WG: u32 = 64u;
 @group(0) @binding(6) var<storage, read_write> r_s: array<T>;
 @group(0) @binding(7) var<storage, read_write> r_y: array<T>;
 @group(0) @binding(8) var<storage, read_write> r_stats: array<vec2<f32>>;
-@group(0) @binding(2) var<storage, read> r_res4: array<vec4<T>>;
-@group(0) @binding(3) var<storage, read> r_a4: array<vec4<T>>;
-@group(0) @binding(4) var<storage, read> r_gamma4: array<vec4<T>>;
-@group(0) @binding(5) var<storage, read> r_beta4: array<vec4<T>>;
-@group(0) @binding(6) var<storage, read_write> r_s4: array<vec4<T>>;
-@group(0) @binding(7) var<storage, read_write> r_y4: array<vec4<T>>;
+@group(0) @binding(2) var<storage, read> r_res4: array<T4>;
+@group(0) @binding(3) var<storage, read> r_a4: array<T4>;
+@group(0) @binding(4) var<storage, read> r_gamma4: array<T4>;
+@group(0) @binding(5) var<storage, read> r_beta4: array<T4>;
+@group(0) @binding(6) var<storage, read_write> r_s4: array<T4>;
+@group(0) @binding(7) var<storage, read_write> r_y4: array<T4>;
 
 // layernorm_backward
 @group(0) @binding(1) var<storage, read> b_dy: array<T>;
@@ -84,16 +84,16 @@ override WG: u32 = 64u;
 @group(0) @binding(3) var<storage, read> b_gamma: array<T>;
 @group(0) @binding(4) var<storage, read> b_stats: array<vec2<f32>>;
 @group(0) @binding(5) var<storage, read_write> b_dx: array<T>;
-@group(0) @binding(1) var<storage, read> b_dy4: array<vec4<T>>;
-@group(0) @binding(2) var<storage, read> b_x4: array<vec4<T>>;
-@group(0) @binding(3) var<storage, read> b_gamma4: array<vec4<T>>;
-@group(0) @binding(5) var<storage, read_write> b_dx4: array<vec4<T>>;
+@group(0) @binding(1) var<storage, read> b_dy4: array<T4>;
+@group(0) @binding(2) var<storage, read> b_x4: array<T4>;
+@group(0) @binding(3) var<storage, read> b_gamma4: array<T4>;
+@group(0) @binding(5) var<storage, read_write> b_dx4: array<T4>;
 
 // The _dropout entries' step state (binding 6), and layernorm_backward_dropout's output
 // (bindings 1-5 as layernorm_backward's)
 @group(0) @binding(6) var<storage, read> drop_step: StepState;
 @group(0) @binding(7) var<storage, read_write> bd_dropped: array<T>;
-@group(0) @binding(7) var<storage, read_write> bd_dropped4: array<vec4<T>>;
+@group(0) @binding(7) var<storage, read_write> bd_dropped4: array<T4>;
 
 // layernorm_backward_params (dy, x as above)
 @group(0) @binding(3) var<storage, read> p_stats: array<vec2<f32>>;
@@ -105,8 +105,8 @@ override WG: u32 = 64u;
 @group(0) @binding(2) var<storage, read_write> q_dgamma: array<TG>;
 @group(0) @binding(3) var<storage, read_write> q_dbeta: array<TG>;
 @group(0) @binding(1) var<storage, read> q_partials4: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> q_dgamma4: array<vec4<TG>>;
-@group(0) @binding(3) var<storage, read_write> q_dbeta4: array<vec4<TG>>;
+@group(0) @binding(2) var<storage, read_write> q_dgamma4: array<TG4>;
+@group(0) @binding(3) var<storage, read_write> q_dbeta4: array<TG4>;
 
 fn hsum(v: vec4<f32>) -> f32 {
   return v.x + v.y + v.z + v.w;
@@ -150,11 +150,11 @@ fn forward_y(st: vec2<f32>, base: u32, c: u32) -> f32 {
 }
 
 fn forward_stats4(base: u32) -> vec2<f32> {
-  let k = f32(f_x4[base].x);
+  let k = f32(bitcast<vec4<T>>(f_x4[base]).x);
   var s1 = vec4<f32>(0.0);
   var s2 = vec4<f32>(0.0);
   for (var c = 0u; c < params.H / 4u; c++) {
-    let v = vec4<f32>(f_x4[base + c]) - k;
+    let v = vec4<f32>(bitcast<vec4<T>>(f_x4[base + c])) - k;
     s1 += v;
     s2 += v * v;
   }
@@ -162,7 +162,7 @@ fn forward_stats4(base: u32) -> vec2<f32> {
 }
 
 fn forward_y4(st: vec2<f32>, base: u32, c: u32) -> vec4<f32> {
-  return (vec4<f32>(f_x4[base + c]) - st.x) * st.y * vec4<f32>(f_gamma4[c]) + vec4<f32>(f_beta4[c]);
+  return (vec4<f32>(bitcast<vec4<T>>(f_x4[base + c])) - st.x) * st.y * vec4<f32>(bitcast<vec4<T>>(f_gamma4[c])) + vec4<f32>(bitcast<vec4<T>>(f_beta4[c]));
 }
 
 @compute @workgroup_size(WG)
@@ -182,7 +182,7 @@ fn layernorm_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
   let h4 = params.H / 4u;
   let base = row * h4;
   let st = forward_stats4(base);
-  for (var c = 0u; c < h4; c++) { f_y4[base + c] = vec4<T>(forward_y4(st, base, c)); }
+  for (var c = 0u; c < h4; c++) { f_y4[base + c] = bitcast<T4>(vec4<T>(forward_y4(st, base, c))); }
   f_stats[row] = st;
 }
 
@@ -211,7 +211,7 @@ fn layernorm_forward_dropout_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builti
   let st = forward_stats4(base);
   let key = dropout_key(drop_step.seed, params.stream, drop_step.micro_step);
   for (var c = 0u; c < h4; c++) {
-    f_y4[base + c] = vec4<T>(forward_y4(st, base, c) * drop_scale4(key, (base + c) * 4u));
+    f_y4[base + c] = bitcast<T4>(vec4<T>(forward_y4(st, base, c) * drop_scale4(key, (base + c) * 4u)));
   }
   f_stats[row] = st;
 }
@@ -254,12 +254,12 @@ fn residual_dropout_layernorm_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>
   var s1 = vec4<f32>(0.0);
   var s2 = vec4<f32>(0.0);
   for (var c = 0u; c < h4; c++) {
-    var a = vec4<f32>(r_a4[base + c]);
+    var a = vec4<f32>(bitcast<vec4<T>>(r_a4[base + c]));
     if (params.p > 0.0) {
       a = select(vec4<f32>(0.0), a * params.scale, keep4(key, vec4<u32>((base + c) * 4u) + vec4<u32>(0u, 1u, 2u, 3u), params.p));
     }
-    let s = vec4<T>(vec4<f32>(r_res4[base + c]) + a);
-    r_s4[base + c] = s;
+    let s = vec4<T>(vec4<f32>(bitcast<vec4<T>>(r_res4[base + c])) + a);
+    r_s4[base + c] = bitcast<T4>(s);
     if (c == 0u) { k = f32(s.x); }
     let v = vec4<f32>(s) - k;
     s1 += v;
@@ -267,7 +267,7 @@ fn residual_dropout_layernorm_forward_vec4(@builtin(workgroup_id) wid: vec3<u32>
   }
   let st = row_stats(k, hsum(s1), hsum(s2));
   for (var c = 0u; c < h4; c++) {
-    r_y4[base + c] = vec4<T>((vec4<f32>(r_s4[base + c]) - st.x) * st.y * vec4<f32>(r_gamma4[c]) + vec4<f32>(r_beta4[c]));
+    r_y4[base + c] = bitcast<T4>(vec4<T>((vec4<f32>(bitcast<vec4<T>>(r_s4[base + c])) - st.x) * st.y * vec4<f32>(bitcast<vec4<T>>(r_gamma4[c])) + vec4<f32>(bitcast<vec4<T>>(r_beta4[c]))));
   }
   r_stats[row] = st;
 }
@@ -310,18 +310,18 @@ fn backward_means4(base: u32, row: u32) -> RowMeans {
   var sg = vec4<f32>(0.0);
   var sgx = vec4<f32>(0.0);
   for (var c = 0u; c < h4; c++) {
-    let g = vec4<f32>(b_dy4[base + c]) * vec4<f32>(b_gamma4[c]);
+    let g = vec4<f32>(bitcast<vec4<T>>(b_dy4[base + c])) * vec4<f32>(bitcast<vec4<T>>(b_gamma4[c]));
     sg += g;
-    sgx += g * (vec4<f32>(b_x4[base + c]) - st.x) * st.y;
+    sgx += g * (vec4<f32>(bitcast<vec4<T>>(b_x4[base + c])) - st.x) * st.y;
   }
   return RowMeans(st, hsum(sg) / f32(params.H), hsum(sgx) / f32(params.H));
 }
 
 fn backward_dx4(rm: RowMeans, base: u32, c: u32) -> vec4<f32> {
-  let g = vec4<f32>(b_dy4[base + c]) * vec4<f32>(b_gamma4[c]);
-  let xhat = (vec4<f32>(b_x4[base + c]) - rm.st.x) * rm.st.y;
+  let g = vec4<f32>(bitcast<vec4<T>>(b_dy4[base + c])) * vec4<f32>(bitcast<vec4<T>>(b_gamma4[c]));
+  let xhat = (vec4<f32>(bitcast<vec4<T>>(b_x4[base + c])) - rm.st.x) * rm.st.y;
   var d = rm.st.y * (g - rm.mg - xhat * rm.mgx);
-  if (ACCUMULATE) { d += vec4<f32>(b_dx4[base + c]); }
+  if (ACCUMULATE) { d += vec4<f32>(bitcast<vec4<T>>(b_dx4[base + c])); }
   return d;
 }
 
@@ -341,7 +341,7 @@ fn layernorm_backward_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_w
   let h4 = params.H / 4u;
   let base = row * h4;
   let rm = backward_means4(base, row);
-  for (var c = 0u; c < h4; c++) { b_dx4[base + c] = vec4<T>(backward_dx4(rm, base, c)); }
+  for (var c = 0u; c < h4; c++) { b_dx4[base + c] = bitcast<T4>(vec4<T>(backward_dx4(rm, base, c))); }
 }
 
 // dropped = dx · keep(i)/(1 − p), i = the element's linear index n·H + c, from dx's f32 value:
@@ -372,8 +372,8 @@ fn layernorm_backward_dropout_vec4(@builtin(workgroup_id) wid: vec3<u32>, @built
   let key = dropout_key(drop_step.seed, params.stream, drop_step.micro_step);
   for (var c = 0u; c < h4; c++) {
     let d = backward_dx4(rm, base, c);
-    b_dx4[base + c] = vec4<T>(d);
-    bd_dropped4[base + c] = vec4<T>(d * drop_scale4(key, (base + c) * 4u));
+    b_dx4[base + c] = bitcast<T4>(vec4<T>(d));
+    bd_dropped4[base + c] = bitcast<T4>(vec4<T>(d * drop_scale4(key, (base + c) * 4u)));
   }
 }
 
@@ -413,8 +413,8 @@ fn layernorm_backward_params_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builti
   var db = vec4<f32>(0.0);
   for (var r = r0; r < r1; r++) {
     let st = p_stats[r];
-    let dy = vec4<f32>(b_dy4[r * h4 + c]);
-    dg += dy * (vec4<f32>(b_x4[r * h4 + c]) - st.x) * st.y;
+    let dy = vec4<f32>(bitcast<vec4<T>>(b_dy4[r * h4 + c]));
+    dg += dy * (vec4<f32>(bitcast<vec4<T>>(b_x4[r * h4 + c])) - st.x) * st.y;
     db += dy;
   }
   p_partials4[chunk * 2u * h4 + c] = dg;
@@ -447,6 +447,6 @@ fn layernorm_backward_params_finish_vec4(@builtin(workgroup_id) wid: vec3<u32>, 
     dg += q_partials4[k * 2u * h4 + c];
     db += q_partials4[k * 2u * h4 + h4 + c];
   }
-  q_dgamma4[c] = vec4<TG>(vec4<f32>(q_dgamma4[c]) + dg);
-  q_dbeta4[c] = vec4<TG>(vec4<f32>(q_dbeta4[c]) + db);
+  q_dgamma4[c] = bitcast<TG4>(vec4<TG>(vec4<f32>(bitcast<vec4<TG>>(q_dgamma4[c])) + dg));
+  q_dbeta4[c] = bitcast<TG4>(vec4<TG>(vec4<f32>(bitcast<vec4<TG>>(q_dbeta4[c])) + db));
 }

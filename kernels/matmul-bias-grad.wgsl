@@ -9,7 +9,7 @@
 // Bindings (group 0):
 //   bias_grad_partial       1 dy      storage read        array<T>          (M, N)
 //                           2 partial storage read_write  array<f32>        (chunks, N)
-//   bias_grad_partial_vec4  1 dy4     storage read        array<vec4<T>>    (M, N/4); N % 4 == 0
+//   bias_grad_partial_vec4  1 dy4     storage read        array<T4>    (M, N/4); N % 4 == 0
 //                           2 part4   storage read_write  array<vec4<f32>>  (chunks, N/4)
 //   bias_grad_final         1 part_in storage read        array<f32>        (chunks, N)
 //                           2 db      storage read_write  array<T>          (N)
@@ -34,7 +34,7 @@ override ACCUMULATE: bool = false;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dy: array<T>;
 @group(0) @binding(2) var<storage, read_write> partial: array<f32>;
-@group(0) @binding(1) var<storage, read> dy4: array<vec4<T>>;
+@group(0) @binding(1) var<storage, read> dy4: array<T4>;
 @group(0) @binding(2) var<storage, read_write> part4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> part_in: array<f32>;
 @group(0) @binding(2) var<storage, read_write> db: array<TG>;
@@ -66,7 +66,7 @@ fn bias_grad_partial_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wo
   let m0 = chunk * params.rows;
   let m1 = min(m0 + params.rows, params.M);
   var s = vec4<f32>(0.0);
-  for (var m = m0; m < m1; m++) { s += vec4<f32>(dy4[m * n4 + j]); }
+  for (var m = m0; m < m1; m++) { s += vec4<f32>(bitcast<vec4<T>>(dy4[m * n4 + j])); }
   part4[chunk * n4 + j] = s;
 }
 

@@ -9,12 +9,12 @@
 // matmul_subgroup_scalar_a, matmul_subgroup_scalar_a_c4, which read A as scalars, below):
 //   0 params  uniform  Params (M, N, K, batch, stride_a, stride_b, stride_c: u32; alpha: f32;
 //                      k_begin, k_end: u32, the k range this launch sums: 0 and K, or a chunk)
-//   1 a       storage  array<vec4<T>>  op(A) (batch, M, K); stored (M, K), or (K, M) when TRANS_A
-//   2 b       storage  array<vec4<T>>  op(B) (batch, K, N); stored (K, N), or (N, K) when TRANS_B
+//   1 a       storage  array<T4>       op(A) (batch, M, K); stored (M, K), or (K, M) when TRANS_A
+//   2 b       storage  array<T4>       op(B) (batch, K, N); stored (K, N), or (N, K) when TRANS_B
 //   3 bias    storage  array<T>        (N); read only when HAS_BIAS (bind any buffer otherwise)
 //   4 c       storage  array<TC>       (batch, M, N) row-major; `=`, or `+=` with ACCUMULATE; TC as
 //                                      in kernels/matmul.wgsl
-//                                      (matmul_subgroup_c4: array<vec4<TC>>, N and stride_c
+//                                      (matmul_subgroup_c4: array<TC4>, N and stride_c
 //                                      multiples of 4, so each row's 32 columns are 8 vec4s)
 //   5 pre     storage  array<T>        (batch, M, N) like c (matmul_subgroup_c4: vec4s);
 //                                      `=` (never accumulated), only when STORE_PRE; statically
@@ -91,19 +91,23 @@ const CN: u32 = 32u;  // columns of C per workgroup (= per invocation)
 const CV: u32 = 8u;   // vec4s per row of the tile (CN / 4)
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a: array<vec4<T>>;
-@group(0) @binding(2) var<storage, read> b: array<vec4<T>>;
+@group(0) @binding(1) var<storage, read> a: array<T4>;
+@group(0) @binding(2) var<storage, read> b: array<T4>;
 @group(0) @binding(3) var<storage, read> bias: array<T>;
 @group(0) @binding(4) var<storage, read_write> c: array<TC>;
 @group(0) @binding(5) var<storage, read_write> pre: array<T>;
 // The same bindings 4 and 5 seen as vec4s, for matmul_subgroup_c4 only (an entry point uses
 // one view).
-@group(0) @binding(4) var<storage, read_write> c4: array<vec4<TC>>;
-@group(0) @binding(5) var<storage, read_write> pre4: array<vec4<T>>;
+@group(0) @binding(4) var<storage, read_write> c4: array<TC4>;
+@group(0) @binding(5) var<storage, read_write> pre4: array<T4>;
 // Binding 1 seen as scalars, for the scalar_a entry points only.
 @group(0) @binding(1) var<storage, read> a1: array<T>;
 @group(0) @binding(6) var<storage, read_write> partial: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> row_sum: array<TC>;
+
+// Four elements of A or B from their buffer view (T4: the header's; for f16 two u32 words).
+fn load_a(i: u32) -> vec4<f32> { return vec4<f32>(bitcast<vec4<T>>(a[i])); }
+fn load_b(i: u32) -> vec4<f32> { return vec4<f32>(bitcast<vec4<T>>(b[i])); }
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 
@@ -242,11 +246,11 @@ fn b_slice(t: ptr<function, Tile>, av: array<vec4<f32>, 4>, k: u32, bcol: array<
   var mine: array<vec4<f32>, 4>;
   for (var i = 0u; i < 4u; i++) {
     if (TRANS_B) {
-      mine[i] = vec4<f32>(b[bcol[i] + k / 4u]);
+      mine[i] = load_b(bcol[i] + k / 4u);
     } else if (K_ALIGNED) {
-      mine[i] = vec4<f32>(b[brow + (k + i) * (N / 4u)]);
+      mine[i] = load_b(brow + (k + i) * (N / 4u));
     } else {
-      mine[i] = vec4<f32>(b[brow + min(k + i, K - 1u) * (N / 4u)]);
+      mine[i] = load_b(brow + min(k + i, K - 1u) * (N / 4u));
     }
   }
   // (Rows past K multiply a zero A value.) Whole vectors: an indexed one would make lavapipe
@@ -306,14 +310,14 @@ fn product(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, lane: u32) -> Tile {
       for (var kk = 0u; kk < 4u; kk++) {
         let kc = k + kk;
         if (K_ALIGNED) {
-          t[kk] = vec4<f32>(a[abase + kc * (M / 4u)]);
+          t[kk] = load_a(abase + kc * (M / 4u));
         } else {
-          t[kk] = select(vec4<f32>(0.0), vec4<f32>(a[abase + min(kc, K - 1u) * (M / 4u)]), kc < K);
+          t[kk] = select(vec4<f32>(0.0), load_a(abase + min(kc, K - 1u) * (M / 4u)), kc < K);
         }
       }
       for (var r = 0u; r < R; r++) { av[r] = vec4<f32>(t[0][r], t[1][r], t[2][r], t[3][r]); }
     } else {
-      for (var r = 0u; r < R; r++) { av[r] = vec4<f32>(a[arow[r] + k / 4u]); }
+      for (var r = 0u; r < R; r++) { av[r] = load_a(arow[r] + k / 4u); }
     }
     if (ROW_SUM && n0 == 0u) {
       // In k order, one k at a time (values past K are zero); only the first column tile stores
@@ -394,9 +398,9 @@ fn store_c4(t: Tile) {
       let x = scale_bias(t.acc[r * CV + v], t.bias[v]);
       var e = activate(x);
       let index = (t.base_c + m * N + n) / 4u;
-      if (STORE_PRE) { pre4[index] = vec4<T>(x); }
-      if (is_grad_epilogue()) { e = x * act_grad4(vec4<f32>(pre4[index])); }
-      if (ACCUMULATE) { c4[index] = vec4<TC>(vec4<f32>(c4[index]) + e); } else { c4[index] = vec4<TC>(e); }
+      if (STORE_PRE) { pre4[index] = bitcast<T4>(vec4<T>(x)); }
+      if (is_grad_epilogue()) { e = x * act_grad4(vec4<f32>(bitcast<vec4<T>>(pre4[index]))); }
+      if (ACCUMULATE) { c4[index] = bitcast<TC4>(vec4<TC>(vec4<f32>(bitcast<vec4<TC>>(c4[index])) + e)); } else { c4[index] = bitcast<TC4>(vec4<TC>(e)); }
     }
   }
 }

@@ -3,7 +3,7 @@
 // Ops:
 //   reduce_partials       partials[g] (=|+= by ACCUMULATE) = Σ x[i] (SQUARE: Σ x[i]²) over the
 //                         g-th chunk of CHUNK = WG·ITEMS elements (WG·ITEMS vec4s in _vec4)
-//       bindings: 1 x array<T> (n) (array<vec4<T>> in reduce_partials_vec4, n % 4 == 0),
+//       bindings: 1 x array<T> (n) (array<T4> in reduce_partials_vec4, n % 4 == 0),
 //                 2 partials array<f32> (G = ceil(n / chunk))
 //   reduce_finish         out[0] (=|+= by ACCUMULATE) = alpha · Σ_{g < count} partials[g]
 //       bindings: 1 partials array<f32> (count), 2 out array<f32> (1)
@@ -32,7 +32,7 @@ override ITEMS: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<T>;
-@group(0) @binding(1) var<storage, read> x4: array<vec4<T>>;
+@group(0) @binding(1) var<storage, read> x4: array<T4>;
 @group(0) @binding(2) var<storage, read_write> partials: array<f32>;
 @group(0) @binding(1) var<storage, read> f_partials: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
@@ -78,7 +78,7 @@ fn reduce_partials_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_work
   let end = min(start + WG * ITEMS, n4);
   var acc = vec4<f32>(0.0);
   for (var i = start + lid; i < end; i += WG) {
-    let v = vec4<f32>(x4[i]);
+    let v = vec4<f32>(bitcast<vec4<T>>(x4[i]));
     if (SQUARE) { acc += v * v; } else { acc += v; }
   }
   let total = tree_reduce(lid, (acc.x + acc.y) + (acc.z + acc.w));

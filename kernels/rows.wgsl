@@ -31,14 +31,14 @@ override WG: u32 = 64u;
 @group(0) @binding(1) var<storage, read> g_src: array<T>;
 @group(0) @binding(2) var<storage, read> idx: array<i32>;
 @group(0) @binding(3) var<storage, read_write> g_out: array<T>;
-@group(0) @binding(1) var<storage, read> g_src4: array<vec4<T>>;
-@group(0) @binding(3) var<storage, read_write> g_out4: array<vec4<T>>;
+@group(0) @binding(1) var<storage, read> g_src4: array<T4>;
+@group(0) @binding(3) var<storage, read_write> g_out4: array<T4>;
 
 @group(0) @binding(1) var<storage, read> s_dout: array<T>;
 @group(0) @binding(3) var<storage, read> s_weights: array<f32>;
 @group(0) @binding(4) var<storage, read_write> s_dsrc: array<T>;
-@group(0) @binding(1) var<storage, read> s_dout4: array<vec4<T>>;
-@group(0) @binding(4) var<storage, read_write> s_dsrc4: array<vec4<T>>;
+@group(0) @binding(1) var<storage, read> s_dout4: array<T4>;
+@group(0) @binding(4) var<storage, read_write> s_dsrc4: array<T4>;
 
 @compute @workgroup_size(WG)
 fn gather_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -77,5 +77,5 @@ fn scatter_rows_add_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
   if (s_weights[r] == 0.0 || dst < 0 || u32(dst) >= params.N) { return; }
   let h4 = params.H / 4u;
   let at = u32(dst) * h4;
-  for (var c = lid; c < h4; c += WG) { s_dsrc4[at + c] = vec4<T>(vec4<f32>(s_dsrc4[at + c]) + vec4<f32>(s_dout4[r * h4 + c])); }
+  for (var c = lid; c < h4; c += WG) { s_dsrc4[at + c] = bitcast<T4>(vec4<T>(vec4<f32>(bitcast<vec4<T>>(s_dsrc4[at + c])) + vec4<f32>(bitcast<vec4<T>>(s_dout4[r * h4 + c])))); }
 }

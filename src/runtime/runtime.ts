@@ -137,8 +137,26 @@ export class Runtime {
     const key = pipelineKey(spec);
     const cached = this.pipelines.get(key);
     if (cached) return cached;
+    debugLog('wgsl', `pipeline ${key} (first used by ${label}):\n${shaderSource(spec)}`);
+    const module = await this.shaderModule(spec, label);
+    const pipeline = await this.scoped(`${label} (pipeline ${key})`, () =>
+      this.device.createComputePipeline({
+        label: key,
+        layout: 'auto',
+        compute: { module, entryPoint: spec.entry, constants: spec.overrides },
+      }),
+    );
+    this.pipelines.set(key, pipeline);
+    return pipeline;
+  }
+
+  /**
+   * The spec's WGSL module, checked: a compile error names the kernel file and line. Creating a
+   * module only parses and type-checks it (the driver compiles at pipeline creation), so a test
+   * can check every kernel file for every element type cheaply.
+   */
+  async shaderModule(spec: PipelineSpec, label = spec.kernel): Promise<GPUShaderModule> {
     const code = shaderSource(spec);
-    debugLog('wgsl', `pipeline ${key} (first used by ${label}):\n${code}`);
     // The compilation messages carry the line, which maps back to the kernel file: read them
     // before the error scope's unlocated message.
     this.checkAlive(label);
@@ -152,15 +170,7 @@ export class Runtime {
       throw new GpuError(`${sourceLocation(spec, first.lineNum)}:${first.linePos}: ${first.message}`, label, 'validation');
     }
     if (scopeError) throw new GpuError(scopeError.message, `${label} (shader ${spec.kernel}.wgsl)`, 'validation');
-    const pipeline = await this.scoped(`${label} (pipeline ${key})`, () =>
-      this.device.createComputePipeline({
-        label: key,
-        layout: 'auto',
-        compute: { module, entryPoint: spec.entry, constants: spec.overrides },
-      }),
-    );
-    this.pipelines.set(key, pipeline);
-    return pipeline;
+    return module;
   }
 
   get pipelineCount(): number {

@@ -28,6 +28,13 @@ export function wgslHeader(spec: Pick<PipelineSpec, 'dtype' | 'features' | 'type
   // The other element aliases, always declared (T's type unless the spec says otherwise), so a
   // kernel file can name them whatever the precision.
   lines.push(ELEMENT_ALIASES.map((a) => `alias ${a} = ${spec.types?.[a] ?? spec.dtype};`).join(' '));
+  // Four elements of each alias as a buffer holds them: vec4<f32>, or for f16 the same 8 bytes as
+  // a vec2<u32>. A kernel reads `vec4<f32>(bitcast<vec4<T>>(x[i]))` (an identity bitcast in f32)
+  // and writes `bitcast<T4>(vec4<T>(v))`. Same bits, so the same numbers; but lavapipe (Mesa 25.0)
+  // loads and stores storage memory one component per lane at a time, so 4 halves as 2 words are
+  // half the work (docs/benchmarks.md).
+  const element = (a: string) => (a === 'T' ? spec.dtype : (spec.types?.[a as (typeof ELEMENT_ALIASES)[number]] ?? spec.dtype));
+  lines.push(['T', ...ELEMENT_ALIASES].map((a) => `alias ${a}4 = ${element(a) === 'f16' ? 'vec2<u32>' : `vec4<${element(a)}>`};`).join(' '));
   return lines.join('\n') + '\n';
 }
 
