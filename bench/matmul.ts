@@ -17,7 +17,7 @@ export const matmulSuite: BenchSuite = {
       const runtime = new Runtime(gpu);
       const peaks = await devicePeaks(runtime, gpu.limits, options.quick);
       for (const row of takePeakRows(peaks)) report(row);
-      // As in the kernels suite: f16 rows on a CPU adapter (as fast as f32 there) with --full only.
+      // As in the kernels suite: f16 rows on a CPU adapter (little faster than f32 there) with --full only.
       const f16 = options.full || options.quick || !gpu.report.isCpu;
       if (!f16) options.log?.('matmul: a CPU adapter: f32 rows only (--full adds the f16 rows)');
       for (const c of matmulBenchCases(BERT_BASE_SHAPES, gpu.limits, options.quick)) {

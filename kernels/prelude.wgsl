@@ -1,6 +1,7 @@
 // prelude: declarations shared by every kernel module. The runtime places this file right after
-// the generated header (`enable ...; alias T = ...;`) and before the kernel file, because WGSL
-// has no includes; it holds only declarations, so modules that use none of it are unaffected.
+// the generated header (`enable ...; alias T = ...; alias T4 = ...;`) and before the kernel file,
+// because WGSL has no includes; it holds only declarations, so modules that use none of it are
+// unaffected.
 //
 // StepState: the per-step values (src/plan/step-state.ts), bound read-only by kernels that need
 // them. rng_hash / dropout_keep: the counter-based dropout RNG, bit-exact with
