@@ -16,7 +16,8 @@
 //                                (EPILOGUE 5-7, kernels/matmul-common.wgsl). It is statically
 //                                used by every entry: bind a spare writable buffer otherwise (not
 //                                one bound read-only in the same dispatch)
-// matmul_vec4 declares bindings 1 and 2 as array<vec4<T>> (a4, b4): the contiguous dim of A
+// matmul_vec4 declares bindings 1 and 2 as array<T4> (a4, b4; the header's 4-element views,
+// vec2<u32> for f16, read through bitcast<vec4<T>>): the contiguous dim of A
 // (K, or M with TRANS_A) and of B (N, or K with TRANS_B) and stride_a, stride_b must be
 // multiples of 4 and the slices 16-byte aligned (the launch offers vec4 only then).
 // Batch strides (elements) are uniforms; a stride of 0 broadcasts that operand.
@@ -44,8 +45,8 @@
 @group(0) @binding(4) var<storage, read_write> c: array<TC>;
 @group(0) @binding(5) var<storage, read_write> pre: array<T>;
 // The same bindings 1 and 2 seen as vec4s, for matmul_vec4 only (an entry point uses one view).
-@group(0) @binding(1) var<storage, read> a4: array<vec4<T>>;
-@group(0) @binding(2) var<storage, read> b4: array<vec4<T>>;
+@group(0) @binding(1) var<storage, read> a4: array<T4>;
+@group(0) @binding(2) var<storage, read> b4: array<T4>;
 
 fn a_at(base: u32, m: u32, k: u32) -> f32 {
   if (TRANS_A) { return f32(a[base + k * params.M + m]); }
@@ -186,21 +187,21 @@ fn matmul_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     var av: array<vec4<f32>, 4>;  // av[r] = A[m0+r, k .. k+3]
     if (TRANS_A) {
       // Only this layout allows K % 4 != 0: clamp the address, zero the values past K.
-      let t0 = select(vec4<f32>(0.0), vec4<f32>(a4[abase + min(k, K - 1u) * (M / 4u)]), k < K);
-      let t1 = select(vec4<f32>(0.0), vec4<f32>(a4[abase + min(k + 1u, K - 1u) * (M / 4u)]), k + 1u < K);
-      let t2 = select(vec4<f32>(0.0), vec4<f32>(a4[abase + min(k + 2u, K - 1u) * (M / 4u)]), k + 2u < K);
-      let t3 = select(vec4<f32>(0.0), vec4<f32>(a4[abase + min(k + 3u, K - 1u) * (M / 4u)]), k + 3u < K);
+      let t0 = select(vec4<f32>(0.0), vec4<f32>(bitcast<vec4<T>>(a4[abase + min(k, K - 1u) * (M / 4u)])), k < K);
+      let t1 = select(vec4<f32>(0.0), vec4<f32>(bitcast<vec4<T>>(a4[abase + min(k + 1u, K - 1u) * (M / 4u)])), k + 1u < K);
+      let t2 = select(vec4<f32>(0.0), vec4<f32>(bitcast<vec4<T>>(a4[abase + min(k + 2u, K - 1u) * (M / 4u)])), k + 2u < K);
+      let t3 = select(vec4<f32>(0.0), vec4<f32>(bitcast<vec4<T>>(a4[abase + min(k + 3u, K - 1u) * (M / 4u)])), k + 3u < K);
       av[0] = vec4<f32>(t0.x, t1.x, t2.x, t3.x);
       av[1] = vec4<f32>(t0.y, t1.y, t2.y, t3.y);
       av[2] = vec4<f32>(t0.z, t1.z, t2.z, t3.z);
       av[3] = vec4<f32>(t0.w, t1.w, t2.w, t3.w);
     } else {
-      for (var r = 0u; r < 4u; r++) { av[r] = vec4<f32>(a4[arow[r] + k / 4u]); }
+      for (var r = 0u; r < 4u; r++) { av[r] = vec4<f32>(bitcast<vec4<T>>(a4[arow[r] + k / 4u])); }
     }
     var bv: array<vec4<f32>, 8>;  // bv[kk·2 + v] = B[k+kk, n0 + 4v .. +3]
     if (TRANS_B) {
       var cv: array<vec4<f32>, 8>;  // cv[j] = B[k .. k+3, n0+j]
-      for (var j = 0u; j < 8u; j++) { cv[j] = vec4<f32>(b4[bcol[j] + k / 4u]); }
+      for (var j = 0u; j < 8u; j++) { cv[j] = vec4<f32>(bitcast<vec4<T>>(b4[bcol[j] + k / 4u])); }
       bv[0] = vec4<f32>(cv[0].x, cv[1].x, cv[2].x, cv[3].x);
       bv[1] = vec4<f32>(cv[4].x, cv[5].x, cv[6].x, cv[7].x);
       bv[2] = vec4<f32>(cv[0].y, cv[1].y, cv[2].y, cv[3].y);
@@ -212,8 +213,8 @@ fn matmul_vec4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     } else {
       for (var kk = 0u; kk < 4u; kk++) {
         let row = min(k + kk, K - 1u) * (N / 4u);  // rows past K meet a zero A value
-        bv[kk * 2u] = vec4<f32>(b4[bbase0 + row]);
-        bv[kk * 2u + 1u] = vec4<f32>(b4[bbase1 + row]);
+        bv[kk * 2u] = vec4<f32>(bitcast<vec4<T>>(b4[bbase0 + row]));
+        bv[kk * 2u + 1u] = vec4<f32>(bitcast<vec4<T>>(b4[bbase1 + row]));
       }
     }
     for (var r = 0u; r < 4u; r++) {
