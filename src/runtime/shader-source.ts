@@ -1,8 +1,9 @@
 // Turns a PipelineSpec into WGSL text: a fixed header (STYLE.md 9; the only generated text:
-// `enable` lines and the element aliases with their 4-element views), then kernels/prelude.wgsl (declarations shared by every
-// kernel, since WGSL has no includes), then the files the kernel file names on lines of their own
-// as `// #include <name>.wgsl` (declarations shared by one family's modules, e.g. the attention
-// variants that cannot share a module; no nesting), then the kernel file from kernels/.
+// `enable` lines and the element aliases with their 4-element views), then kernels/prelude.wgsl
+// (declarations shared by every kernel, since WGSL has no includes), then the files the kernel
+// file names on lines of their own as `// #include <name>.wgsl` (declarations shared by one
+// family's modules, e.g. the attention variants that cannot share a module; no nesting), then the
+// kernel file from kernels/.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../package-root.js';
